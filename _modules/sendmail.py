@@ -1,0 +1,1100 @@
+"""
+See and run sendmail on a host: its version, daemons, listeners, queues, relay and vendor switches.
+
+The pure helpers (``_parse_*``, ``_decide_*``, ``_find_*``) read text and numbers and touch nothing, so
+most of the logic is tested without a machine; the public functions gather facts from the system.
+
+Paths come from per-OS-family defaults merged with the ``sendmail:lookup`` dictionary from minion config,
+grains or pillar, for sites with nonstandard layouts (``/etc/sendmail.cf``) and for tests:
+
+.. code-block:: yaml
+
+    sendmail:
+      lookup:
+        sendmail_cf: /etc/sendmail.cf
+      max_queue_age: 86400
+"""
+
+import glob
+import ipaddress
+import logging
+import mmap
+import os
+import re
+import selectors
+import shlex
+import socket
+import stat
+import subprocess
+import time
+
+try:
+    import psutil
+
+    HAS_PSUTIL = True
+except ImportError:  # pragma: no cover - psutil ships with every Salt package
+    HAS_PSUTIL = False
+
+from salt.exceptions import SaltInvocationError
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "sendmail"
+
+SMTP_PORTS = (25, 465, 587)
+# The CIS "MTA local-only" rule names exactly these two addresses.
+LOCAL_ONLY_ADDRESSES = ("127.0.0.1", "::1")
+DEFAULT_MAX_QUEUE_AGE = 86400
+VERSION_PROBE_TIMEOUT = 5
+
+_BASE_DEFAULTS = {
+    "sendmail_bin": "/usr/sbin/sendmail",
+    "sendmail_cf": "/etc/mail/sendmail.cf",
+    "submit_cf": "/etc/mail/submit.cf",
+    "mta_queue_dir": "/var/spool/mqueue",
+    "msp_queue_dir": "/var/spool/clientmqueue",
+    # Tables whose lines carry a user field, then the directory of per-user crontabs.
+    "cron_tables": ["/etc/crontab", "/etc/cron.d"],
+    "user_crontabs": "/var/spool/cron/crontabs",
+    "hosts_file": "/etc/hosts",
+    "systemd_dir": "/etc/systemd/system",
+    "switch_files": {},
+}
+
+_OS_FAMILY_DEFAULTS = {
+    "Debian": {
+        "msp_queue_dir": "/var/spool/mqueue-client",
+        "switch_files": {"debian": "/etc/mail/sendmail.conf"},
+    },
+    "RedHat": {
+        "user_crontabs": "/var/spool/cron",
+        "switch_files": {"redhat": "/etc/sysconfig/sendmail"},
+    },
+    "Solaris": {
+        "sendmail_bin": "/usr/lib/sendmail",
+        "switch_files": {"solaris": "/etc/default/sendmail"},
+    },
+    "FreeBSD": {
+        "user_crontabs": "/var/cron/tabs",
+        "switch_files": {
+            "freebsd": ["/etc/defaults/rc.conf", "/etc/rc.conf", "/etc/rc.conf.local"]
+        },
+    },
+}
+
+# sendmail's queue ids start with six characters of this alphabet: year % 60, month, day, hour,
+# minute, second of the creation time (sendmail/queue.c, QueueIdChars).
+_QUEUE_ID_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx"
+_QUEUE_ID_VALUE = {char: value for value, char in enumerate(_QUEUE_ID_CHARS)}
+
+# First characters of the lines readcf() accepts; anything else is "unknown configuration line".
+_CF_LINE_COMMANDS = frozenset("#\t CDEFHKLMOPQRSTVX")
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PROCESS_NAMES = frozenset(("sendmail", "sendmail-mta", "sendmail-msp"))
+
+
+def __virtual__():
+    if not HAS_PSUTIL:
+        return (False, "the sendmail module needs the psutil library")
+    return __virtualname__
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pure helpers
+# ---------------------------------------------------------------------------------------------------
+
+
+def _merge_lookup(os_family, overrides):
+    """Return the paths for ``os_family`` with ``overrides`` (the ``sendmail:lookup`` dict) on top."""
+    paths = dict(_BASE_DEFAULTS)
+    paths.update(_OS_FAMILY_DEFAULTS.get(os_family, {}))
+    paths.update(overrides or {})
+    return paths
+
+
+def _parse_version(text):
+    """Return the version tuple of ``"8.17.1.9"``, or None when it is not a dotted number."""
+    if not text or not re.fullmatch(r"\d+(\.\d+)*", text):
+        return None
+    return tuple(int(part) for part in text.split("."))
+
+
+def _duration_seconds(text, default_unit="m"):
+    """
+    Seconds in a sendmail duration: ``15m``, ``1h30m``, ``90`` (in ``default_unit``), ``00:15:00``.
+    Returns None for anything else.
+    """
+    text = (text or "").strip()
+    if re.fullmatch(r"\d+:\d{2}:\d{2}", text):
+        hours, minutes, seconds = (int(part) for part in text.split(":"))
+        return hours * 3600 + minutes * 60 + seconds
+    if re.fullmatch(r"\d+", text):
+        return int(text) * _DURATION_UNITS[default_unit]
+    if not re.fullmatch(r"(\d+[smhdw])+", text):
+        return None
+    return sum(
+        int(number) * _DURATION_UNITS[unit] for number, unit in re.findall(r"(\d+)([smhdw])", text)
+    )
+
+
+def _parse_cf(text):
+    """
+    Read a sendmail.cf or submit.cf: macros (``D`` lines), options (``O`` lines, a repeated option
+    as a list), mailers (``M`` lines with their ``A=`` argv) and the problems readcf() would stop on.
+    """
+    macros, options, mailers, problems = {}, {}, {}, []
+    version_level = None
+    current_mailer = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line:
+            continue
+        head = line[0]
+        if head not in _CF_LINE_COMMANDS:
+            problems.append(f"line {number}: unknown configuration line {line[:40]!r}")
+            continue
+        if head in "\t ":
+            if current_mailer is not None:
+                mailers[current_mailer] += " " + line.strip()
+            continue
+        current_mailer = None
+        if head == "D" and len(line) > 1:
+            if line[1] == "{":
+                name, _, value = line[2:].partition("}")
+            else:
+                name, value = line[1], line[2:]
+            macros[name] = value
+        elif head == "O":
+            name, _, value = line[1:].strip().partition("=")
+            options.setdefault(name.strip(), []).append(value.strip())
+        elif head == "M":
+            name = line[1:].split(",", 1)[0].strip()
+            mailers[name] = line
+            current_mailer = name
+        elif head == "V":
+            version_level = line[1:].split("/", 1)[0]
+    if "local" not in mailers:
+        problems.append("No local mailer defined")
+    mailer_args = {}
+    for name, definition in mailers.items():
+        match = re.search(r"\bA=(.*?)\s*(?:,\s*[A-Z]=|$)", definition)
+        mailer_args[name] = match.group(1).split() if match else []
+    return {
+        "macros": macros,
+        "options": {name: values[-1] for name, values in options.items()},
+        "all_options": options,
+        "mailer_args": mailer_args,
+        "version_level": version_level,
+        "problems": problems,
+    }
+
+
+def _split_relay(value):
+    """Split a relay value such as ``esmtp:[mail.example.com]`` into (mailer, host)."""
+    value = (value or "").strip()
+    match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_-]*):(.+)", value)
+    # "[IPv6:2001:db8::1]" has colons but no mailer prefix.
+    if match and not value.startswith("["):
+        return match.group(1), match.group(2)
+    return None, value or None
+
+
+def _is_local_host(host, hostnames=()):
+    """True when a relay host names this machine: loopback, localhost or one of ``hostnames``."""
+    if not host:
+        return True
+    name = host.strip("[]")
+    if name.lower().startswith("ipv6:"):
+        name = name[5:]
+    if name.lower() in ("localhost", "localhost.localdomain") or name in hostnames:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _relay_port(mailer_args, default=25):
+    """The port in a mailer's ``A=TCP $h 587`` argv, else ``default``."""
+    if len(mailer_args) >= 3 and mailer_args[0] == "TCP" and mailer_args[2].isdigit():
+        return int(mailer_args[2])
+    return default
+
+
+def _parse_shell_vars(text):
+    """
+    Read ``KEY="value"`` assignments the way sh would for the plain files vendors use (Debian's
+    sendmail.conf, /etc/sysconfig/sendmail, /etc/default/sendmail, rc.conf), expanding ``${KEY}``
+    from earlier assignments. Commands, conditionals and functions are not run: they are skipped.
+    """
+    values = {}
+    pattern = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)")
+    for line in text.splitlines():
+        match = pattern.fullmatch(line)
+        if not match:
+            continue
+        name, rest = match.groups()
+        try:
+            words = shlex.split(rest.rstrip().rstrip(";"), comments=True)
+        except ValueError:
+            continue
+        value = words[0] if words else ""
+        values[name] = re.sub(
+            r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda ref: values.get(ref.group(1), ""), value
+        )
+    return values
+
+
+def _queue_id_time(queue_id, now):
+    """
+    The creation time (epoch seconds) encoded in a queue id's first six characters, read as local
+    time, taking the latest year (of the 60-year cycle) not after ``now``. None if it is no queue id.
+    """
+    if len(queue_id) < 8:
+        return None
+    try:
+        year60, month, day, hour, minute, second = (_QUEUE_ID_VALUE[c] for c in queue_id[:6])
+    except KeyError:
+        return None
+    if month > 11 or not 1 <= day <= 31 or hour > 23 or minute > 59 or second > 60:
+        return None
+    this_year = time.localtime(now).tm_year
+    year = this_year - ((this_year - 1900 - year60) % 60)
+    try:
+        created = time.mktime((year, month + 1, day, hour, minute, second, 0, 0, -1))
+    except (OverflowError, ValueError):
+        return None
+    if created > now + 86400:  # a clock step: the id is from the previous cycle
+        created = time.mktime((year - 60, month + 1, day, hour, minute, second, 0, 0, -1))
+    return created
+
+
+def _parse_qf(data):
+    """Read a qf file's bytes: sender, recipients, creation and last-try times, tries, reason."""
+    message = {
+        "sender": None,
+        "recipients": [],
+        "created": None,
+        "last_try": None,
+        "tries": 0,
+        "reason": None,
+    }
+    for raw in data.split(b"\n"):
+        if not raw:
+            continue
+        if raw[:1] == b".":
+            break
+        kind, value = raw[:1], raw[1:].decode("utf-8", "replace")
+        if kind == b"S":
+            message["sender"] = value
+        elif kind == b"R":
+            # "RPFD:user@example.com": flags, colon, address.
+            message["recipients"].append(value.split(":", 1)[-1])
+        elif kind == b"T" and value.isdigit():
+            message["created"] = int(value)
+        elif kind == b"K" and value.isdigit():
+            message["last_try"] = int(value)
+        elif kind == b"N" and value.isdigit():
+            message["tries"] = int(value)
+        elif kind == b"M":
+            message["reason"] = value
+    return message
+
+
+def _parse_title(title):
+    """
+    Classify a sendmail process by its title: ``sendmail: MTA: accepting connections``,
+    ``sendmail: MSP: Queue runner@00:15:00 for /var/spool/mqueue-client``...
+    """
+    kind, accepting, interval, queue_dir = "other", False, None, None
+    if "accepting connections" in title:
+        kind, accepting = "mta", True
+    runner = re.search(r"\b(MTA|MSP): Queue runner@(\d+:\d{2}:\d{2}) for (\S+)", title)
+    if runner:
+        kind = "msp-queue-runner" if runner.group(1) == "MSP" else "mta-queue-runner"
+        interval = _duration_seconds(runner.group(2))
+        queue_dir = runner.group(3)
+    return {"kind": kind, "accepting": accepting, "interval": interval, "queue_dir": queue_dir}
+
+
+def _argv_queue_interval(argv):
+    """The interval of ``-q15m`` / ``-qp15m`` in a sendmail argv, in seconds (None if absent)."""
+    for word in argv:
+        match = re.fullmatch(r"-qp?(\w+)", word)
+        if match:
+            return _duration_seconds(match.group(1))
+    return None
+
+
+def _is_exposed(address):
+    """True when a listener on ``address`` is reachable from other hosts (CIS local-only rule)."""
+    return address not in LOCAL_ONLY_ADDRESSES
+
+
+def _parse_cron_runners(text, source, has_user_field):
+    """
+    The queue flushes in one crontab: ``sendmail -q`` (MTA), ``sendmail -Ac -q`` (MSP) and Debian's
+    ``/usr/share/sendmail/sendmail cron-mta|cron-msp`` wrapper. Returns one dict per active line.
+    """
+    runners = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or re.match(r"[A-Za-z_]+=", line):
+            continue
+        fields = line.split(None, 6 if has_user_field else 5)
+        if line.startswith("@"):
+            fields = [fields[0]] + line.split(None, 2 if has_user_field else 1)[1:]
+            schedule_len = 1
+        else:
+            schedule_len = 5
+        if len(fields) < schedule_len + (2 if has_user_field else 1):
+            continue
+        schedule = " ".join(fields[:schedule_len])
+        user = fields[schedule_len] if has_user_field else None
+        command = fields[-1]
+        queue = None
+        wrapper = re.search(r"/sendmail\s+cron-(msp|mta)\b", command)
+        if wrapper:
+            queue = wrapper.group(1)
+        elif re.search(r"(^|[\s/;&|])sendmail\b[^;&|]*\s-q", command):
+            queue = "msp" if re.search(r"\s-Ac\b", command) else "mta"
+        if queue:
+            runners.append(
+                {
+                    "type": "cron",
+                    "queue": queue,
+                    "source": source,
+                    "schedule": schedule,
+                    "user": user,
+                    "command": command,
+                }
+            )
+    return runners
+
+
+def _hostname_qualified(hostname, hosts_text):
+    """True when sendmail can find a dotted name for ``hostname`` (itself, or /etc/hosts)."""
+    if "." in hostname:
+        return True
+    for line in hosts_text.splitlines():
+        names = line.split("#", 1)[0].split()[1:]
+        if hostname in names and "." in names[0]:
+            return True
+    return False
+
+
+def _queue_dir_problems(mode, queue):
+    """What is unsafe in a queue directory's mode (sendmail/SECURITY): world access, MTA group write."""
+    problems = []
+    if mode & 0o007:
+        problems.append(f"accessible to all users (mode {stat.S_IMODE(mode):04o})")
+    if queue == "mta" and mode & 0o020:
+        problems.append(f"group-writable MTA queue (mode {stat.S_IMODE(mode):04o})")
+    return problems
+
+
+def _decide_role(provider, listeners, relay_configured):
+    """What the host behaves as, from what listens and where mail goes."""
+    if provider == "none":
+        return "off"
+    if provider != "sendmail":
+        return "unknown"
+    if any(listener["exposed"] for listener in listeners):
+        return "server"
+    if listeners:
+        return "local-only"
+    return "client" if relay_configured else "off"
+
+
+def _finding(finding_id, severity, message):
+    return {"id": finding_id, "severity": severity, "message": message}
+
+
+def _find_problems(report, max_queue_age):
+    """The list of findings for a status report (see :func:`status`)."""
+    findings = []
+    if report["provider"] != "sendmail":
+        return findings
+    if not report["hostname_qualified"]:
+        findings.append(
+            _finding(
+                "hostname-unqualified",
+                "medium",
+                f"hostname {report['hostname']!r} has no domain: every sendmail run sleeps 60 s "
+                "('unqualified host name ... sleeping for retry')",
+            )
+        )
+    for name, cf in report["cf"].items():
+        if cf["problems"]:
+            findings.append(
+                _finding(
+                    "cf-invalid",
+                    "high",
+                    f"{cf['path']} cannot be loaded: {'; '.join(cf['problems'])}",
+                )
+            )
+    for listener in report["listeners"]:
+        if listener["exposed"]:
+            findings.append(
+                _finding(
+                    "exposed-listener",
+                    "high",
+                    f"{listener['process'] or 'a process'} listens on "
+                    f"{listener['address']} port {listener['port']}: reachable from the network",
+                )
+            )
+    for name, queue in report["queues"].items():
+        if queue["count"] and not queue["runners"]:
+            findings.append(
+                _finding(
+                    "queue-stranded",
+                    "high",
+                    f"{queue['count']} message(s) in the {name.upper()} queue and nothing flushes "
+                    "it (no queue-runner daemon, no cron entry)",
+                )
+            )
+        if queue["oldest_age"] is not None and queue["oldest_age"] > max_queue_age:
+            findings.append(
+                _finding(
+                    "queue-old-message",
+                    "medium",
+                    f"the oldest message in the {name.upper()} queue is "
+                    f"{queue['oldest_age'] // 3600} h old (threshold {max_queue_age // 3600} h)",
+                )
+            )
+        for directory in queue["directories"]:
+            for problem in directory["problems"]:
+                findings.append(
+                    _finding(
+                        "queue-unsafe-permissions",
+                        "high",
+                        f"queue directory {directory['path']}: {problem}",
+                    )
+                )
+    relay = report["relay"]
+    if report["msp_split"] and relay["msp_local"]:
+        port = relay["msp_port"]
+        reachable = any(
+            listener["port"] == port
+            and listener["address"] in ("0.0.0.0", "::", "127.0.0.1", "::1")
+            for listener in report["listeners"]
+        )
+        if not reachable:
+            findings.append(
+                _finding(
+                    "msp-to-dead-mta",
+                    "high",
+                    f"submit.cf hands mail to {relay['msp']} port {port} but no local MTA "
+                    "listens there: every new message will wait in the MSP queue",
+                )
+            )
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading the system
+# ---------------------------------------------------------------------------------------------------
+
+
+def _paths():
+    os_family = __grains__.get("os_family", "")
+    overrides = __salt__["config.get"]("sendmail:lookup", {})
+    return _merge_lookup(os_family, overrides)
+
+
+def _read_text(path):
+    """A file's text, or None when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _load_cf(path):
+    """Parse one cf file; a missing, unreadable or empty file gives a result with its problem."""
+    text = _read_text(path)
+    if text is None:
+        parsed = _parse_cf("")
+        parsed["problems"] = ["missing or unreadable"]
+    elif not text.strip():
+        parsed = _parse_cf("")
+        parsed["problems"] = ["empty"]
+    else:
+        parsed = _parse_cf(text)
+    parsed["path"] = path
+    parsed["exists"] = text is not None
+    return parsed
+
+
+def _binary_provider(path):
+    """
+    Which MTA a sendmail binary belongs to, read from its name and bytes (no process run):
+    postfix's and exim's sendmail must not be run with sendmail's flags.
+    """
+    real = os.path.realpath(path)
+    name = os.path.basename(real)
+    for provider in ("exim", "postfix"):
+        if provider in name:
+            return provider
+    try:
+        with open(real, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if data.find(b"MAIL_CONFIG") != -1 or data.find(b"postfix") != -1:
+                return "postfix"
+            if data.find(b"Exim version") != -1 or data.find(b"exim_path") != -1:
+                return "exim"
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _probe_version(binary, timeout=VERSION_PROBE_TIMEOUT):
+    """
+    Run ``sendmail -d0.1 -bt`` and stop it once it has printed ``Version x.y.z``. Not
+    cmd.run_all: sendmail prints the version first and then may sleep 60 s on an unqualified
+    hostname, so the process is read line by line and killed instead of waited for.
+    """
+    try:
+        proc = subprocess.Popen(  # pylint: disable=consider-using-with
+            [binary, "-d0.1", "-bt"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+            start_new_session=True,
+        )
+    except OSError:
+        return None
+    output = b""
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    break
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                output += chunk
+                match = re.search(rb"Version (\S+)\s", output)
+                if match:
+                    return match.group(1).decode("ascii", "replace")
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    return None
+
+
+def _version_info(paths):
+    binary = paths["sendmail_bin"]
+    info = {"binary": binary, "installed": False, "provider": "none", "version": None}
+    if not os.path.exists(binary):
+        return info
+    info["installed"] = True
+    provider = _binary_provider(binary)
+    if provider:
+        info["provider"] = provider
+        return info
+    st = os.stat(binary)
+    cache_key = ("sendmail.version", os.path.realpath(binary), st.st_ino, st.st_mtime_ns, st.st_size)
+    if cache_key not in __context__:
+        __context__[cache_key] = _probe_version(binary)
+    version_text = __context__[cache_key]
+    info["provider"] = "sendmail" if version_text else "other"
+    info["version"] = version_text
+    return info
+
+
+def _msp_split(version_text):
+    parsed = _parse_version(version_text)
+    return bool(parsed and parsed >= (8, 12))
+
+
+def _pidfile_argv(cf_list):
+    """pid -> argv from the PidFile each cf names (sendmail writes its pid, then its command line)."""
+    argv_by_pid = {}
+    for cf in cf_list:
+        pidfile = cf["options"].get("PidFile")
+        text = _read_text(pidfile) if pidfile else None
+        if not text:
+            continue
+        lines = text.splitlines()
+        if lines and lines[0].strip().isdigit():
+            argv_by_pid[int(lines[0])] = lines[1].split() if len(lines) > 1 else []
+    return argv_by_pid
+
+
+def _sendmail_daemons(argv_by_pid):
+    daemons = []
+    for proc in psutil.process_iter(["pid", "name", "username", "cmdline", "status"]):
+        info = proc.info
+        if info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        cmdline = [word for word in (info["cmdline"] or []) if word]
+        title = " ".join(cmdline)
+        if info["name"] not in _PROCESS_NAMES and not title.startswith("sendmail:"):
+            continue
+        parsed = _parse_title(title)
+        interval = parsed["interval"]
+        if interval is None:
+            interval = _argv_queue_interval(argv_by_pid.get(info["pid"], cmdline))
+        daemons.append(
+            {
+                "pid": info["pid"],
+                "user": info["username"],
+                "kind": parsed["kind"],
+                "accepting": parsed["accepting"],
+                "interval": interval,
+                "queue_dir": parsed["queue_dir"],
+                "title": title,
+            }
+        )
+    return daemons
+
+
+def _listeners():
+    names = {}
+    found = []
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status != psutil.CONN_LISTEN or not conn.laddr or conn.laddr.port not in SMTP_PORTS:
+            continue
+        process = None
+        if conn.pid:
+            if conn.pid not in names:
+                try:
+                    names[conn.pid] = psutil.Process(conn.pid).name()
+                except psutil.Error:
+                    names[conn.pid] = None
+            process = names[conn.pid]
+        found.append(
+            {
+                "address": conn.laddr.ip,
+                "port": conn.laddr.port,
+                "pid": conn.pid,
+                "process": process,
+                "exposed": _is_exposed(conn.laddr.ip),
+            }
+        )
+    return sorted(found, key=lambda entry: (entry["port"], entry["address"]))
+
+
+def _queue_dirs(cf, default):
+    """The directories a cf's QueueDirectory names (``q*`` wildcards expanded)."""
+    pattern = cf["options"].get("QueueDirectory") or default
+    if any(char in pattern for char in "*?["):
+        return sorted(glob.glob(pattern)) or [pattern]
+    return [pattern]
+
+
+def _scan_queue_dir(path, now, want_entries=False):
+    """
+    Count a queue directory by its file names alone (no qf is opened): the id gives the creation
+    time. Handles qf/df/xf subdirectories. Never runs mailq, which reads every qf.
+    """
+    result = {"path": path, "exists": False, "count": 0, "bytes": 0, "oldest": None}
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        result["error"] = err.strerror
+        result["problems"] = []
+        return result, []
+    result["exists"] = True
+    result["owner"] = _user_name(st.st_uid)
+    result["mode"] = f"{stat.S_IMODE(st.st_mode):04o}"
+    qf_dir = os.path.join(path, "qf")
+    qf_dir = qf_dir if os.path.isdir(qf_dir) else path
+    df_dir = os.path.join(path, "df")
+    df_dir = df_dir if os.path.isdir(df_dir) else path
+    entries = []
+    oldest = None
+    total = 0
+    try:
+        with os.scandir(qf_dir) as scan:
+            for entry in scan:
+                name = entry.name
+                if name.startswith("qf"):
+                    queue_id = name[2:]
+                    created = _queue_id_time(queue_id, now)
+                    if created is None:
+                        try:
+                            created = entry.stat().st_mtime
+                        except OSError:
+                            continue
+                    result["count"] += 1
+                    if oldest is None or created < oldest:
+                        oldest = created
+                    if want_entries:
+                        entries.append((created, queue_id, qf_dir, df_dir))
+                if name[:2] in ("qf", "df"):
+                    try:
+                        total += entry.stat().st_size
+                    except OSError:
+                        pass
+        if df_dir != qf_dir:
+            with os.scandir(df_dir) as scan:
+                for entry in scan:
+                    if entry.name.startswith("df"):
+                        try:
+                            total += entry.stat().st_size
+                        except OSError:
+                            pass
+    except OSError as err:
+        result["error"] = err.strerror
+    result["bytes"] = total
+    result["oldest"] = oldest
+    return result, entries
+
+
+def _user_name(uid):
+    try:
+        import pwd  # pylint: disable=import-outside-toplevel
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid)
+
+
+def _cron_runners(paths):
+    """Queue flushes found in the system crontabs and in root's and smmsp's own crontabs."""
+    runners = []
+    tables = []
+    for location in paths["cron_tables"]:
+        if os.path.isdir(location):
+            tables.extend(
+                os.path.join(location, name)
+                for name in sorted(os.listdir(location))
+                if not name.startswith(".") and not name.endswith((".dpkg-old", ".dpkg-dist", "~"))
+            )
+        else:
+            tables.append(location)
+    for table in tables:
+        text = _read_text(table)
+        if text:
+            runners.extend(_parse_cron_runners(text, table, has_user_field=True))
+    user_dir = paths["user_crontabs"]
+    for user in ("root", "smmsp"):
+        table = os.path.join(user_dir, user)
+        text = _read_text(table)
+        if text:
+            for runner in _parse_cron_runners(text, table, has_user_field=False):
+                runner["user"] = user
+                runners.append(runner)
+    return runners
+
+
+def _gather_queues(cfs, paths, daemons, cron_runners, now, want_entries=False):
+    """Both queues with their directories, size, oldest message and runners."""
+    queues = {}
+    entries = {}
+    defaults = {"mta": paths["mta_queue_dir"], "msp": paths["msp_queue_dir"]}
+    for name, cf in (("mta", cfs["sendmail_cf"]), ("msp", cfs["submit_cf"])):
+        directories = []
+        count = total = 0
+        oldest = None
+        entries[name] = []
+        for path in _queue_dirs(cf, defaults[name]):
+            directory, found = _scan_queue_dir(path, now, want_entries)
+            if directory["exists"]:
+                directory["problems"] = _queue_dir_problems(os.stat(path).st_mode, name)
+            directories.append(directory)
+            entries[name].extend(found)
+            count += directory["count"]
+            total += directory["bytes"]
+            if directory["oldest"] is not None and (oldest is None or directory["oldest"] < oldest):
+                oldest = directory["oldest"]
+        dir_paths = {directory["path"] for directory in directories}
+        runners = []
+        for daemon in daemons:
+            if name == "mta" and daemon["kind"] == "mta" and daemon["interval"]:
+                runners.append({"type": "daemon", "pid": daemon["pid"], "interval": daemon["interval"]})
+            elif daemon["kind"] == f"{name}-queue-runner" and (
+                daemon["queue_dir"] in dir_paths or daemon["queue_dir"] is None
+            ):
+                runners.append({"type": "daemon", "pid": daemon["pid"], "interval": daemon["interval"]})
+        runners.extend(runner for runner in cron_runners if runner["queue"] == name)
+        queues[name] = {
+            "directories": directories,
+            "count": count,
+            "bytes": total,
+            "oldest_age": None if oldest is None else max(0, int(now - oldest)),
+            "runner": _describe_runner(runners[0]) if runners else None,
+            "runners": runners,
+        }
+    return queues, entries
+
+
+def _describe_runner(runner):
+    """One line saying what flushes a queue, for ``runner`` in the status report."""
+    if runner["type"] == "daemon":
+        return f"daemon pid {runner['pid']} every {runner['interval']} s"
+    return f"cron {runner['schedule']} as {runner['user']} ({runner['source']})"
+
+
+def _switch_facts(paths):
+    """The vendor daemon switches found on this host, per kind of switch file."""
+    switches = {}
+    for kind, locations in (paths.get("switch_files") or {}).items():
+        files = [locations] if isinstance(locations, str) else list(locations)
+        texts = [(path, _read_text(path)) for path in files]
+        found = [path for path, text in texts if text is not None]
+        values = _parse_shell_vars("\n".join(text for _, text in texts if text))
+        entry = {"files": found}
+        if kind == "debian":
+            keys = ("DAEMON_MODE", "DAEMON_PARMS", "QUEUE_MODE", "QUEUE_INTERVAL", "MSP_MODE",
+                    "MSP_INTERVAL", "HANDS_OFF")  # fmt: skip
+            entry.update({key: values.get(key) for key in keys})
+        elif kind == "redhat":
+            entry.update({key: values.get(key) for key in ("DAEMON", "QUEUE", "SMQUEUE")})
+            entry["units"] = {
+                unit: _systemd_unit_enabled(paths["systemd_dir"], unit)
+                for unit in ("sendmail.service", "sm-client.service")
+            }
+        elif kind == "solaris":
+            keys = ("MODE", "QUEUEINTERVAL", "QUEUEOPTION", "CLIENTQUEUEINTERVAL", "CLIENTOPTIONS")
+            entry.update({key: values.get(key) for key in keys})
+        elif kind == "freebsd":
+            entry.update({key: value for key, value in values.items() if key.startswith("sendmail")})
+        else:
+            entry.update(values)
+        switches[kind] = entry
+    return switches
+
+
+def _systemd_unit_enabled(systemd_dir, unit):
+    """
+    Whether a unit is enabled, read from the ``*.wants`` links that ``systemctl enable`` makes:
+    systemctl is not usable where systemd is not PID 1 (containers, chroots, these tests).
+    """
+    try:
+        wants = [name for name in os.listdir(systemd_dir) if name.endswith(".wants")]
+    except OSError:
+        return False
+    return any(os.path.lexists(os.path.join(systemd_dir, name, unit)) for name in wants)
+
+
+def _load_cfs(paths):
+    return {name: _load_cf(paths[name]) for name in ("sendmail_cf", "submit_cf")}
+
+
+def _relay_facts(cfs, hostnames):
+    mta_cf, msp_cf = cfs["sendmail_cf"], cfs["submit_cf"]
+    smart_host = mta_cf["macros"].get("S") or None
+    msp_host = msp_cf["macros"].get("MTAHost") or None
+    _, msp_bare = _split_relay(msp_host)
+    return {
+        "mta": smart_host,
+        "mail_hub": mta_cf["macros"].get("H") or None,
+        "msp": msp_host,
+        "msp_port": _relay_port(msp_cf["mailer_args"].get("relay", [])),
+        "msp_local": msp_cf["exists"] and _is_local_host(msp_bare, hostnames),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------------------------------
+
+
+def version():
+    """
+    Which MTA answers as the sendmail binary, and its version.
+
+    Returns ``installed``, ``provider`` (sendmail, postfix, exim, other or none), ``version``
+    (e.g. ``8.17.1.9``), ``msp_split`` (8.12 and later: a separate submit.cf and client queue)
+    and ``binary``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.version
+    """
+    info = _version_info(_paths())
+    info["msp_split"] = _msp_split(info["version"])
+    return info
+
+
+def listeners():
+    """
+    Every TCP socket listening on port 25, 465 or 587 in this host's network namespace, with its
+    address, port, owning pid and process, and ``exposed``: true unless the address is 127.0.0.1
+    or ::1 (the CIS "MTA is configured for local-only mode" rule).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.listeners
+    """
+    return _listeners()
+
+
+def queue(name=None, messages=False, limit=100):
+    """
+    The MTA and MSP queues: directories, ``count``, ``bytes``, ``oldest_age`` (seconds) and what
+    flushes each (``runner``/``runners``). Counting reads directory entries only.
+
+    name
+        ``mta`` or ``msp`` for one queue; both by default.
+
+    messages
+        Also list messages, oldest first, each parsed from its qf file: id, age, size, sender,
+        recipients, tries and the last deferral reason.
+
+    limit
+        At most this many messages per queue (default 100).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.queue
+        salt '*' sendmail.queue msp messages=True limit=10
+    """
+    if name not in (None, "mta", "msp"):
+        raise SaltInvocationError(f"queue name must be 'mta' or 'msp', not {name!r}")
+    try:
+        limit = int(limit)
+    except (TypeError, ValueError) as err:
+        raise SaltInvocationError(f"limit must be a whole number, not {limit!r}") from err
+    paths = _paths()
+    cfs = _load_cfs(paths)
+    now = time.time()
+    daemons = _sendmail_daemons(_pidfile_argv(cfs.values()))
+    queues, entries = _gather_queues(cfs, paths, daemons, _cron_runners(paths), now, bool(messages))
+    if messages:
+        for queue_name, found in entries.items():
+            queues[queue_name]["messages"] = [
+                _read_message(queue_id, qf_dir, df_dir, created, now)
+                for created, queue_id, qf_dir, df_dir in sorted(found)[: max(limit, 0)]
+            ]
+    return queues if name is None else queues[name]
+
+
+def _read_message(queue_id, qf_dir, df_dir, created, now):
+    message = {"id": queue_id, "age": max(0, int(now - created)), "size": None}
+    try:
+        with open(os.path.join(qf_dir, "qf" + queue_id), "rb") as handle:
+            message.update(_parse_qf(handle.read()))
+    except OSError as err:
+        message["error"] = err.strerror
+    try:
+        message["size"] = os.stat(os.path.join(df_dir, "df" + queue_id)).st_size
+    except OSError:
+        pass
+    return message
+
+
+def _queue_ids(paths, cfs):
+    """The set of queued ids per queue."""
+    _, entries = _gather_queues(cfs, paths, [], [], time.time(), want_entries=True)
+    return {name: {entry[1] for entry in found} for name, found in entries.items()}
+
+
+def flush(name=None, timeout=300):
+    """
+    Run the MTA queue (``sendmail -q``) and the MSP queue (``sendmail -Ac -q``) once, now, and
+    report which messages left each queue and which remain. Nothing is deleted.
+
+    name
+        ``mta`` or ``msp`` for one queue; both by default.
+
+    timeout
+        Seconds each queue run may take (default 300).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.flush
+        salt '*' sendmail.flush msp
+    """
+    if name not in (None, "mta", "msp"):
+        raise SaltInvocationError(f"queue name must be 'mta' or 'msp', not {name!r}")
+    paths = _paths()
+    cfs = _load_cfs(paths)
+    before = _queue_ids(paths, cfs)
+    runs = {}
+    binary = paths["sendmail_bin"]
+    for queue_name, cf_key, mode in (("msp", "submit_cf", "-Ac"), ("mta", "sendmail_cf", "-Am")):
+        if name not in (None, queue_name):
+            continue
+        cmd = [binary, mode, "-C", paths[cf_key], "-q"]
+        ret = __salt__["cmd.run_all"](
+            cmd, python_shell=False, timeout=int(timeout), ignore_retcode=True, output_loglevel="debug"
+        )
+        runs[queue_name] = {"retcode": ret["retcode"], "stderr": ret["stderr"].strip()}
+    after = _queue_ids(paths, cfs)
+    result = {}
+    for queue_name, run in runs.items():
+        result[queue_name] = {
+            "left": sorted(before[queue_name] - after[queue_name]),
+            "remaining": sorted(after[queue_name]),
+            **run,
+        }
+    return result
+
+
+def status(max_queue_age=None):
+    """
+    Everything about sendmail on this host in one dictionary:
+
+    - ``installed``, ``provider``, ``version``, ``msp_split``, ``binary``;
+    - ``daemons``: running sendmail processes with pid, user, kind (mta, msp-queue-runner,
+      mta-queue-runner, other), whether it accepts connections, its queue interval and title;
+    - ``listeners`` on 25/465/587 and ``exposed``;
+    - ``queues``: mta and msp, with directories, count, bytes, oldest_age and runners;
+    - ``relay``: the smart host in sendmail.cf (``mta``) and ``D{MTAHost}`` of submit.cf (``msp``);
+    - ``switches``: the vendor's daemon switches (Debian sendmail.conf, Red Hat sysconfig and units,
+      Solaris /etc/default/sendmail, FreeBSD rc.conf);
+    - ``role``: server, local-only, client, off or unknown;
+    - ``findings``: problems, each with a stable ``id``, a ``severity`` and a ``message``.
+
+    max_queue_age
+        Seconds after which a queued message is reported as old (default: the
+        ``sendmail:max_queue_age`` config value, else 86400).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.status
+        salt '*' sendmail.status max_queue_age=3600
+    """
+    if max_queue_age is None:
+        max_queue_age = __salt__["config.get"]("sendmail:max_queue_age", DEFAULT_MAX_QUEUE_AGE)
+    try:
+        max_queue_age = int(max_queue_age)
+    except (TypeError, ValueError) as err:
+        raise SaltInvocationError(
+            f"max_queue_age must be a number of seconds, not {max_queue_age!r}"
+        ) from err
+    paths = _paths()
+    now = time.time()
+    report = _version_info(paths)
+    report["msp_split"] = _msp_split(report["version"])
+    hostname = socket.gethostname()
+    report["hostname"] = hostname
+    report["hostname_qualified"] = _hostname_qualified(
+        hostname, _read_text(paths["hosts_file"]) or ""
+    )
+    cfs = _load_cfs(paths)
+    report["cf"] = {
+        name: {"path": cf["path"], "exists": cf["exists"], "problems": cf["problems"]}
+        for name, cf in cfs.items()
+    }
+    report["daemons"] = _sendmail_daemons(_pidfile_argv(cfs.values()))
+    report["listeners"] = _listeners()
+    report["exposed"] = any(listener["exposed"] for listener in report["listeners"])
+    report["queues"], _ = _gather_queues(cfs, paths, report["daemons"], _cron_runners(paths), now)
+    report["relay"] = _relay_facts(cfs, {hostname, hostname.split(".")[0]})
+    report["switches"] = _switch_facts(paths)
+    relay_configured = (
+        not report["relay"]["msp_local"] if report["msp_split"] else bool(report["relay"]["mta"])
+    )
+    report["role"] = _decide_role(report["provider"], report["listeners"], relay_configured)
+    report["findings"] = _find_problems(report, max_queue_age)
+    return report

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what saltext-sendmail needs on a Debian 12 machine, as root; safe to run again.
+#   - Debian packages: sendmail-bin, sendmail-cf, m4, cron (no recommends), iproute2, util-linux
+#   - a virtualenv in .venv with the pinned Salt and test tools (requirements.txt)
+# It never starts a mail daemon on this machine, never binds port 25 and leaves /etc/hosts as it was.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+venv="$here/.venv"
+packages=(sendmail-bin sendmail-cf m4 cron iproute2 util-linux procps)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  # A policy-rc.d that refuses every start keeps postinst from starting sendmail on this machine's port 25.
+  policy=/usr/sbin/policy-rc.d
+  made_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=yes
+  fi
+  hosts_copy=$(mktemp)
+  cp -p /etc/hosts "$hosts_copy"
+  # sendmail's postinst runs sendmail, which stalls 60 s on an unqualified hostname: give the install a
+  # private UTS namespace with a qualified name (the machine's own hostname is untouched).
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  unshare --uts sh -c 'hostname setup.example.test && exec apt-get install -y -qq --no-install-recommends "$@"' \
+    sh "${missing[@]}" >/dev/null
+  cmp -s "$hosts_copy" /etc/hosts || cp -p "$hosts_copy" /etc/hosts
+  rm -f "$hosts_copy"
+  [ -z "$made_policy" ] || rm -f "$policy"
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating virtualenv $venv"
+  python3 -m venv "$venv"
+fi
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing pinned Python packages (salt builds from source: about a minute)"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
+  echo "$want" >"$stamp"
+fi
+echo "setup: ready ($("$venv/bin/salt-call" --version))"
