@@ -20,6 +20,7 @@ import ipaddress
 import logging
 import mmap
 import os
+import pwd
 import re
 import selectors
 import shlex
@@ -34,6 +35,8 @@ try:
     HAS_PSUTIL = True
 except ImportError:  # pragma: no cover - psutil ships with every Salt package
     HAS_PSUTIL = False
+
+import contextlib
 
 from salt.exceptions import SaltInvocationError
 
@@ -76,9 +79,7 @@ _OS_FAMILY_DEFAULTS = {
     },
     "FreeBSD": {
         "user_crontabs": "/var/cron/tabs",
-        "switch_files": {
-            "freebsd": ["/etc/defaults/rc.conf", "/etc/rc.conf", "/etc/rc.conf.local"]
-        },
+        "switch_files": {"freebsd": ["/etc/defaults/rc.conf", "/etc/rc.conf", "/etc/rc.conf.local"]},
     },
 }
 
@@ -337,13 +338,13 @@ def _parse_cron_runners(text, source, has_user_field):
     ``/usr/share/sendmail/sendmail cron-mta|cron-msp`` wrapper. Returns one dict per active line.
     """
     runners = []
-    for line in text.splitlines():
-        line = line.strip()
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
         if not line or line.startswith("#") or re.match(r"[A-Za-z_]+=", line):
             continue
         fields = line.split(None, 6 if has_user_field else 5)
         if line.startswith("@"):
-            fields = [fields[0]] + line.split(None, 2 if has_user_field else 1)[1:]
+            fields = [fields[0], *line.split(None, 2 if has_user_field else 1)[1:]]
             schedule_len = 1
         else:
             schedule_len = 5
@@ -424,7 +425,7 @@ def _find_problems(report, max_queue_age):
                 "('unqualified host name ... sleeping for retry')",
             )
         )
-    for name, cf in report["cf"].items():
+    for cf in report["cf"].values():
         if cf["problems"]:
             findings.append(
                 _finding(
@@ -475,8 +476,7 @@ def _find_problems(report, max_queue_age):
     if report["msp_split"] and relay["msp_local"]:
         port = relay["msp_port"]
         reachable = any(
-            listener["port"] == port
-            and listener["address"] in ("0.0.0.0", "::", "127.0.0.1", "::1")
+            listener["port"] == port and listener["address"] in ("0.0.0.0", "::", "127.0.0.1", "::1")  # noqa: S104
             for listener in report["listeners"]
         )
         if not reachable:
@@ -538,7 +538,10 @@ def _binary_provider(path):
         if provider in name:
             return provider
     try:
-        with open(real, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        with (
+            open(real, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
             if data.find(b"MAIL_CONFIG") != -1 or data.find(b"postfix") != -1:
                 return "postfix"
             if data.find(b"Exim version") != -1 or data.find(b"exim_path") != -1:
@@ -599,7 +602,13 @@ def _version_info(paths):
         info["provider"] = provider
         return info
     st = os.stat(binary)
-    cache_key = ("sendmail.version", os.path.realpath(binary), st.st_ino, st.st_mtime_ns, st.st_size)
+    cache_key = (
+        "sendmail.version",
+        os.path.realpath(binary),
+        st.st_ino,
+        st.st_mtime_ns,
+        st.st_size,
+    )
     if cache_key not in __context__:
         __context__[cache_key] = _probe_version(binary)
     version_text = __context__[cache_key]
@@ -729,18 +738,14 @@ def _scan_queue_dir(path, now, want_entries=False):
                     if want_entries:
                         entries.append((created, queue_id, qf_dir, df_dir))
                 if name[:2] in ("qf", "df"):
-                    try:
+                    with contextlib.suppress(OSError):
                         total += entry.stat().st_size
-                    except OSError:
-                        pass
         if df_dir != qf_dir:
             with os.scandir(df_dir) as scan:
                 for entry in scan:
                     if entry.name.startswith("df"):
-                        try:
+                        with contextlib.suppress(OSError):
                             total += entry.stat().st_size
-                        except OSError:
-                            pass
     except OSError as err:
         result["error"] = err.strerror
     result["bytes"] = total
@@ -750,10 +755,8 @@ def _scan_queue_dir(path, now, want_entries=False):
 
 def _user_name(uid):
     try:
-        import pwd  # pylint: disable=import-outside-toplevel
-
         return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
+    except KeyError:
         return str(uid)
 
 
@@ -808,10 +811,9 @@ def _gather_queues(cfs, paths, daemons, cron_runners, now, want_entries=False):
         dir_paths = {directory["path"] for directory in directories}
         runners = []
         for daemon in daemons:
-            if name == "mta" and daemon["kind"] == "mta" and daemon["interval"]:
-                runners.append({"type": "daemon", "pid": daemon["pid"], "interval": daemon["interval"]})
-            elif daemon["kind"] == f"{name}-queue-runner" and (
-                daemon["queue_dir"] in dir_paths or daemon["queue_dir"] is None
+            if (name == "mta" and daemon["kind"] == "mta" and daemon["interval"]) or (
+                daemon["kind"] == f"{name}-queue-runner"
+                and (daemon["queue_dir"] in dir_paths or daemon["queue_dir"] is None)
             ):
                 runners.append({"type": "daemon", "pid": daemon["pid"], "interval": daemon["interval"]})
         runners.extend(runner for runner in cron_runners if runner["queue"] == name)
@@ -981,10 +983,8 @@ def _read_message(queue_id, qf_dir, df_dir, created, now):
             message.update(_parse_qf(handle.read()))
     except OSError as err:
         message["error"] = err.strerror
-    try:
+    with contextlib.suppress(OSError):
         message["size"] = os.stat(os.path.join(df_dir, "df" + queue_id)).st_size
-    except OSError:
-        pass
     return message
 
 
@@ -1024,7 +1024,11 @@ def flush(name=None, timeout=300):
             continue
         cmd = [binary, mode, "-C", paths[cf_key], "-q"]
         ret = __salt__["cmd.run_all"](
-            cmd, python_shell=False, timeout=int(timeout), ignore_retcode=True, output_loglevel="debug"
+            cmd,
+            python_shell=False,
+            timeout=int(timeout),
+            ignore_retcode=True,
+            output_loglevel="debug",
         )
         runs[queue_name] = {"retcode": ret["retcode"], "stderr": ret["stderr"].strip()}
     after = _queue_ids(paths, cfs)
@@ -1078,9 +1082,7 @@ def status(max_queue_age=None):
     report["msp_split"] = _msp_split(report["version"])
     hostname = socket.gethostname()
     report["hostname"] = hostname
-    report["hostname_qualified"] = _hostname_qualified(
-        hostname, _read_text(paths["hosts_file"]) or ""
-    )
+    report["hostname_qualified"] = _hostname_qualified(hostname, _read_text(paths["hosts_file"]) or "")
     cfs = _load_cfs(paths)
     report["cf"] = {
         name: {"path": cf["path"], "exists": cf["exists"], "problems": cf["problems"]}

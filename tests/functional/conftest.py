@@ -1,0 +1,94 @@
+import copy
+import os
+import pathlib
+import shutil
+import tempfile
+
+import pytest
+import salt.config
+import salt.loader
+
+from tests.support.world import World
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def base_opts(tmp_path_factory):
+    """Minion opts for Salt's real loader, with our _modules/_states and grains computed once."""
+    root = tmp_path_factory.mktemp("minion")
+    opts = salt.config.minion_config(None)
+    opts.update(
+        id="functional.example.test",
+        root_dir=str(root),
+        cachedir=str(root / "cache"),
+        extension_modules=str(root / "extmods"),
+        pki_dir=str(root / "pki"),
+        sock_dir=str(root / "sock"),
+        log_file=str(root / "minion.log"),
+        file_client="local",
+        file_roots={"base": [str(root / "states")]},
+        module_dirs=[str(REPO / "_modules")],
+        states_dirs=[str(REPO / "_states")],
+    )
+    opts["grains"] = salt.loader.grains(opts)
+    return opts
+
+
+@pytest.fixture
+def load(base_opts):
+    """
+    Load the execution modules with ``sendmail:lookup`` in the minion config (where config.get
+    finds it first), the way a minion with that config would.
+    """
+
+    def loader(lookup):
+        opts = copy.deepcopy(base_opts)
+        opts["sendmail"] = {"lookup": lookup}
+        return salt.loader.minion_mods(opts, context={})
+
+    return loader
+
+
+@pytest.fixture
+def world():
+    """
+    A private sendmail host. Not under pytest's tmp_path: its 0700 directories would keep
+    sendmail's RunAsUser (smmsp) out of the client queue and submit.cf.
+    """
+    root = tempfile.mkdtemp(prefix="smw-", dir="/tmp")
+    os.chmod(root, 0o755)
+    host = World(root)
+    try:
+        yield host
+    finally:
+        host.stop_daemons()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class ModuleProxy:
+    """``sendmail.status()`` style access to a loader's ``sendmail.*`` functions."""
+
+    def __init__(self, mods):
+        self._mods = mods
+
+    def __getattr__(self, name):
+        return self._mods[f"sendmail.{name}"]
+
+
+@pytest.fixture
+def set_lookup(load, request):
+    """Reload the module pointed at other paths; returns the new module."""
+    holder = {}
+
+    def apply(lookup):
+        holder["mods"] = load(lookup)
+        return ModuleProxy(holder["mods"])
+
+    return apply
+
+
+@pytest.fixture
+def sendmail(world, set_lookup):
+    """The sendmail execution module as Salt's loader loads it, pointed at ``world``."""
+    return set_lookup(world.lookup)
