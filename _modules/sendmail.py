@@ -996,7 +996,7 @@ def _queue_ids(paths, cfs):
 
 def flush(name=None, timeout=300):
     """
-    Run the MTA queue (``sendmail -q``) and the MSP queue (``sendmail -Ac -q``) once, now, and
+    Run the MTA queue (``sendmail -qf``) and the MSP queue (``sendmail -Ac -qf``) once, now, and
     report which messages left each queue and which remain. Nothing is deleted.
 
     name
@@ -1022,7 +1022,8 @@ def flush(name=None, timeout=300):
     for queue_name, cf_key, mode in (("msp", "submit_cf", "-Ac"), ("mta", "sendmail_cf", "-Am")):
         if name not in (None, queue_name):
             continue
-        cmd = [binary, mode, "-C", paths[cf_key], "-q"]
+        # -qf: run the queue once in the foreground (plain -q may fork and return first).
+        cmd = [binary, mode, "-C", paths[cf_key], "-qf"]
         ret = __salt__["cmd.run_all"](
             cmd,
             python_shell=False,

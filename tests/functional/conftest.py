@@ -51,19 +51,28 @@ def load(base_opts):
 
 
 @pytest.fixture
-def world():
-    """
-    A private sendmail host. Not under pytest's tmp_path: its 0700 directories would keep
-    sendmail's RunAsUser (smmsp) out of the client queue and submit.cf.
-    """
-    root = tempfile.mkdtemp(prefix="smw-", dir="/tmp")
-    os.chmod(root, 0o755)
-    host = World(root)
-    try:
-        yield host
-    finally:
+def make_world():
+    """Make private sendmail hosts; each is removed, its daemons stopped, after the test."""
+    made = []
+
+    def make(**kwargs):
+        # Not under pytest's tmp_path: its 0700 directories would keep sendmail's RunAsUser (smmsp)
+        # out of the client queue and submit.cf.
+        root = tempfile.mkdtemp(prefix="smw-", dir="/tmp")
+        os.chmod(root, 0o755)
+        made.append(World(root, **kwargs))
+        return made[-1]
+
+    yield make
+    for host in made:
         host.stop_daemons()
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(host.root, ignore_errors=True)
+
+
+@pytest.fixture
+def world(make_world):
+    """A private sendmail host."""
+    return make_world()
 
 
 class ModuleProxy:

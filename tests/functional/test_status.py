@@ -236,7 +236,7 @@ def test_missing_queue_directories_and_garbage_qf(sendmail, world):
 
 
 def test_switches_of_every_vendor(world, set_lookup):
-    data = world.root.parent / "switch-data"
+    data = world.root / "switch-data"
     data.mkdir()
     (data / "sysconfig").write_text("DAEMON=no\nQUEUE=1h\n")
     units = data / "systemd" / "multi-user.target.wants"

@@ -131,7 +131,7 @@ class World:
         if proc.returncode:
             raise RuntimeError(f"sendmail could not queue: {proc.returncode} {proc.stderr}")
 
-    def start_daemon(self, *args, cf=None, wait_port=None):
+    def start_daemon(self, *args, cf=None, wait_port=None, wait_host="127.0.0.1"):
         """Start a real sendmail daemon in the foreground (-bD) and wait until it listens."""
         proc = subprocess.Popen(
             ["setpriv", "--pdeathsig", "TERM", SENDMAIL, "-C", str(cf or self.sendmail_cf), *args],
@@ -143,7 +143,7 @@ class World:
         deadline = time.monotonic() + 10
         while wait_port and time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", wait_port), timeout=0.2).close()
+                socket.create_connection((wait_host, wait_port), timeout=0.2).close()
                 break
             except OSError:
                 time.sleep(0.02)
@@ -153,6 +153,26 @@ class World:
         if not wait_port:
             time.sleep(0.3)
         return proc
+
+    def queued_ids(self, queue="mta"):
+        """The ids of the messages in one of this world's queues, read from the directory."""
+        directory = self.mqueue if queue == "mta" else self.cqueue
+        return sorted(name[2:] for name in os.listdir(directory) if name.startswith("qf"))
+
+    def start_relay(self, address="127.0.0.2"):
+        """
+        Make this world a relay: a real sendmail relaying mail for example.com and example.org on
+        ``address`` port 25
+        and keeping it in its queue (DeliveryMode=queue), where tests count what arrived.
+        """
+        self.build_mta(extra="RELAY_DOMAIN(`example.com')dnl\nRELAY_DOMAIN(`example.org')dnl\n")
+        return self.start_daemon(
+            "-bD",
+            f"-ODaemonPortOptions=Name=MTA,Addr={address},Port=25",
+            "-ODeliveryMode=queue",
+            wait_port=25,
+            wait_host=address,
+        )
 
     def stop_daemons(self):
         for proc in self.daemons:
