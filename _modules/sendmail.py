@@ -15,6 +15,7 @@ grains or pillar, for sites with nonstandard layouts (``/etc/sendmail.cf``) and 
       max_queue_age: 86400
 """
 
+import contextlib
 import glob
 import ipaddress
 import logging
@@ -36,7 +37,6 @@ try:
 except ImportError:  # pragma: no cover - psutil ships with every Salt package
     HAS_PSUTIL = False
 
-import contextlib
 
 from salt.exceptions import SaltInvocationError
 
@@ -62,6 +62,8 @@ _BASE_DEFAULTS = {
     "hosts_file": "/etc/hosts",
     "systemd_dir": "/etc/systemd/system",
     "switch_files": {},
+    # status sums queue bytes (one stat per file) only up to this many messages per directory.
+    "status_bytes_limit": 10000,
 }
 
 _OS_FAMILY_DEFAULTS = {
@@ -698,12 +700,51 @@ def _queue_dirs(cf, default):
     return [pattern]
 
 
-def _scan_queue_dir(path, now, want_entries=False):
+def _oldest_created(qf_names, qf_dir, now):
     """
-    Count a queue directory by its file names alone (no qf is opened): the id gives the creation
-    time. Handles qf/df/xf subdirectories. Never runs mailq, which reads every qf.
+    The creation time of the oldest message, from names alone. The id alphabet is in ASCII order,
+    so within one 60-year cycle the smallest name is the oldest; names whose year character is past
+    this year's belong to the previous cycle. Undecodable names fall back to their file's mtime.
     """
-    result = {"path": path, "exists": False, "count": 0, "bytes": 0, "oldest": None}
+    if not qf_names:
+        return None
+    this_year = _QUEUE_ID_CHARS[(time.localtime(now).tm_year - 1900) % 60]
+    previous_cycle = [name for name in qf_names if name[2:3] > this_year]
+    created = _queue_id_time(min(previous_cycle or qf_names)[2:], now)
+    if created is not None:
+        return created
+    # A name that is no queue id sorted first: decode them all (rare, so the slow path is fine).
+    times = [_message_created(name, qf_dir, now) for name in qf_names]
+    return min((created for created in times if created is not None), default=None)
+
+
+def _message_created(qf_name, qf_dir, now):
+    created = _queue_id_time(qf_name[2:], now)
+    if created is None:
+        try:
+            created = os.stat(os.path.join(qf_dir, qf_name)).st_mtime
+        except OSError:
+            return None
+    return created
+
+
+def _sum_sizes(directory, prefixes):
+    total = 0
+    with os.scandir(directory) as scan:
+        for entry in scan:
+            if entry.name[:2] in prefixes:
+                with contextlib.suppress(OSError):
+                    total += entry.stat().st_size
+    return total
+
+
+def _scan_queue_dir(path, now, bytes_limit=None, want_entries=False):
+    """
+    Count a queue directory by its file names (no qf is opened; mailq reads every one): count,
+    oldest creation time, and the bytes of its qf/df files unless there are more than
+    ``bytes_limit`` messages (a stat per file). Handles qf/df/xf subdirectories.
+    """
+    result = {"path": path, "exists": False, "count": 0, "bytes": None, "oldest": None}
     try:
         st = os.stat(path)
     except OSError as err:
@@ -717,39 +758,24 @@ def _scan_queue_dir(path, now, want_entries=False):
     qf_dir = qf_dir if os.path.isdir(qf_dir) else path
     df_dir = os.path.join(path, "df")
     df_dir = df_dir if os.path.isdir(df_dir) else path
-    entries = []
-    oldest = None
-    total = 0
     try:
-        with os.scandir(qf_dir) as scan:
-            for entry in scan:
-                name = entry.name
-                if name.startswith("qf"):
-                    queue_id = name[2:]
-                    created = _queue_id_time(queue_id, now)
-                    if created is None:
-                        try:
-                            created = entry.stat().st_mtime
-                        except OSError:
-                            continue
-                    result["count"] += 1
-                    if oldest is None or created < oldest:
-                        oldest = created
-                    if want_entries:
-                        entries.append((created, queue_id, qf_dir, df_dir))
-                if name[:2] in ("qf", "df"):
-                    with contextlib.suppress(OSError):
-                        total += entry.stat().st_size
-        if df_dir != qf_dir:
-            with os.scandir(df_dir) as scan:
-                for entry in scan:
-                    if entry.name.startswith("df"):
-                        with contextlib.suppress(OSError):
-                            total += entry.stat().st_size
+        qf_names = [name for name in os.listdir(qf_dir) if name.startswith("qf")]
+        result["count"] = len(qf_names)
+        result["oldest"] = _oldest_created(qf_names, qf_dir, now)
+        if bytes_limit is None or len(qf_names) <= bytes_limit:
+            if df_dir == qf_dir:
+                result["bytes"] = _sum_sizes(qf_dir, ("qf", "df"))
+            else:
+                result["bytes"] = _sum_sizes(qf_dir, ("qf",)) + _sum_sizes(df_dir, ("df",))
     except OSError as err:
         result["error"] = err.strerror
-    result["bytes"] = total
-    result["oldest"] = oldest
+        return result, []
+    entries = []
+    if want_entries:
+        for name in qf_names:
+            created = _message_created(name, qf_dir, now)
+            if created is not None:
+                entries.append((created, name[2:], qf_dir, df_dir))
     return result, entries
 
 
@@ -788,8 +814,11 @@ def _cron_runners(paths):
     return runners
 
 
-def _gather_queues(cfs, paths, daemons, cron_runners, now, want_entries=False):
-    """Both queues with their directories, size, oldest message and runners."""
+def _gather_queues(cfs, paths, daemons, cron_runners, now, want_entries=False, bytes_limit=None):
+    """
+    Both queues with their directories, size, oldest message and runners. ``bytes`` is None for
+    a directory with more than ``bytes_limit`` messages.
+    """
     queues = {}
     entries = {}
     defaults = {"mta": paths["mta_queue_dir"], "msp": paths["msp_queue_dir"]}
@@ -799,13 +828,13 @@ def _gather_queues(cfs, paths, daemons, cron_runners, now, want_entries=False):
         oldest = None
         entries[name] = []
         for path in _queue_dirs(cf, defaults[name]):
-            directory, found = _scan_queue_dir(path, now, want_entries)
+            directory, found = _scan_queue_dir(path, now, bytes_limit, want_entries)
             if directory["exists"]:
                 directory["problems"] = _queue_dir_problems(os.stat(path).st_mode, name)
             directories.append(directory)
             entries[name].extend(found)
             count += directory["count"]
-            total += directory["bytes"]
+            total = None if total is None or directory["bytes"] is None else total + directory["bytes"]
             if directory["oldest"] is not None and (oldest is None or directory["oldest"] < oldest):
                 oldest = directory["oldest"]
         dir_paths = {directory["path"] for directory in directories}
@@ -1051,7 +1080,9 @@ def status(max_queue_age=None):
     - ``daemons``: running sendmail processes with pid, user, kind (mta, msp-queue-runner,
       mta-queue-runner, other), whether it accepts connections, its queue interval and title;
     - ``listeners`` on 25/465/587 and ``exposed``;
-    - ``queues``: mta and msp, with directories, count, bytes, oldest_age and runners;
+    - ``queues``: mta and msp, with directories, count, bytes, oldest_age and runners (``bytes``
+      is null past ``status_bytes_limit`` messages, 10,000 by default: summing sizes takes a
+      stat per file; ``sendmail.queue`` always sums);
     - ``relay``: the smart host in sendmail.cf (``mta``) and ``D{MTAHost}`` of submit.cf (``msp``);
     - ``switches``: the vendor's daemon switches (Debian sendmail.conf, Red Hat sysconfig and units,
       Solaris /etc/default/sendmail, FreeBSD rc.conf);
@@ -1092,7 +1123,14 @@ def status(max_queue_age=None):
     report["daemons"] = _sendmail_daemons(_pidfile_argv(cfs.values()))
     report["listeners"] = _listeners()
     report["exposed"] = any(listener["exposed"] for listener in report["listeners"])
-    report["queues"], _ = _gather_queues(cfs, paths, report["daemons"], _cron_runners(paths), now)
+    report["queues"], _ = _gather_queues(
+        cfs,
+        paths,
+        report["daemons"],
+        _cron_runners(paths),
+        now,
+        bytes_limit=int(paths["status_bytes_limit"]),
+    )
     report["relay"] = _relay_facts(cfs, {hostname, hostname.split(".")[0]})
     report["switches"] = _switch_facts(paths)
     relay_configured = (

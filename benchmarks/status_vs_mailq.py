@@ -1,0 +1,104 @@
+"""
+Benchmark sendmail.status against mailq, and salt-call sendmail.status against salt-call test.ping,
+measured side by side in one run. Run it with benchmarks/run.sh: it needs an isolated Debian host
+(scripts/host-run), whose queues it fills.
+
+Queues of 1,000, 10,000 and 100,000 messages are made from one real message that sendmail queued:
+its qf/df pair is copied under new queue ids (sendmail's own id format, creation times spread over
+the last hours), so mailq reads real sendmail queue files.
+"""
+
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+import salt.config
+import salt.loader
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+MQUEUE = pathlib.Path("/var/spool/mqueue")
+ID_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx"
+SIZES = (1_000, 10_000, 100_000)
+
+
+def queue_id(created, sequence):
+    tm = time.localtime(created)
+    stamp = "".join(
+        ID_CHARS[value]
+        for value in (tm.tm_year % 60, tm.tm_mon - 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+    )
+    return f"{stamp}{ID_CHARS[sequence // 60 % 60]}{ID_CHARS[sequence % 60]}{sequence:06d}"
+
+
+def fill_queue(count, qf_bytes, df_bytes):
+    for entry in os.scandir(MQUEUE):
+        os.unlink(entry.path)
+    now = time.time()
+    for sequence in range(count):
+        qid = queue_id(now - 3600 * 6 + sequence % 21600, sequence)
+        (MQUEUE / f"qf{qid}").write_bytes(qf_bytes)
+        (MQUEUE / f"df{qid}").write_bytes(df_bytes)
+    os.sync()
+
+
+def median_time(func, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(cmd):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main():
+    # One real message, queued by sendmail itself.
+    subprocess.run(
+        ["sendmail", "-Am", "-odq", "user@example.com"],
+        input=b"Subject: benchmark\n\nhello\n",
+        check=True,
+    )
+    [qf] = [entry.path for entry in os.scandir(MQUEUE) if entry.name.startswith("qf")]
+    qf_bytes = pathlib.Path(qf).read_bytes()
+    df_bytes = pathlib.Path(qf.replace("/qf", "/df")).read_bytes()
+
+    opts = salt.config.minion_config(None)
+    cache = pathlib.Path("/tmp/bench-minion")
+    opts.update(
+        cachedir=str(cache), extension_modules=str(cache / "extmods"), file_client="local",
+        module_dirs=[str(REPO / "_modules")],
+    )  # fmt: skip
+    opts["grains"] = salt.loader.grains(opts)
+    status = salt.loader.minion_mods(opts)["sendmail.status"]
+
+    print("sendmail.status vs mailq on the same MTA queue (median seconds, page cache warm)")
+    print(f"{'messages':>9} {'status':>8} {'mailq':>8} {'mailq/status':>13}")
+    for size in SIZES:
+        fill_queue(size, qf_bytes, df_bytes)
+        if status()["queues"]["mta"]["count"] != size:
+            raise SystemExit(f"status did not count the {size} messages")
+        repeat = 3 if size == SIZES[-1] else 5
+        status_s = median_time(status, repeat)
+        mailq_s = median_time(lambda: run(["mailq"]), repeat)
+        print(f"{size:>9} {status_s:>8.3f} {mailq_s:>8.3f} {mailq_s / status_s:>12.1f}x")
+
+    fill_queue(0, qf_bytes, df_bytes)
+    salt_call = [str(pathlib.Path(sys.executable).with_name("salt-call")), "--local",
+                 f"--cachedir={cache}", "-m", str(REPO / "_modules"), "--out=quiet"]  # fmt: skip
+    print("\nsalt-call --local on an empty queue (median of 7 runs, seconds)")
+    ping_s = median_time(lambda: run([*salt_call, "test.ping"]), 7)
+    status_call_s = median_time(lambda: run([*salt_call, "sendmail.status"]), 7)
+    print(f"test.ping {ping_s:.3f}  sendmail.status {status_call_s:.3f}  "
+          f"ratio {status_call_s / ping_s:.2f}x")  # fmt: skip
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
