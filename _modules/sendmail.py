@@ -28,6 +28,7 @@ import shlex
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 
 try:
@@ -38,7 +39,7 @@ except ImportError:  # pragma: no cover - psutil ships with every Salt package
     HAS_PSUTIL = False
 
 
-from salt.exceptions import SaltInvocationError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ SMTP_PORTS = (25, 465, 587)
 # The CIS "MTA local-only" rule names exactly these two addresses.
 LOCAL_ONLY_ADDRESSES = ("127.0.0.1", "::1")
 DEFAULT_MAX_QUEUE_AGE = 86400
+_DEFAULT_CF_M4 = "/usr/share/sendmail/cf/m4/cf.m4"
 VERSION_PROBE_TIMEOUT = 5
 
 _BASE_DEFAULTS = {
@@ -62,6 +64,9 @@ _BASE_DEFAULTS = {
     "hosts_file": "/etc/hosts",
     "systemd_dir": "/etc/systemd/system",
     "switch_files": {},
+    "cf_m4": _DEFAULT_CF_M4,
+    "mc_ostype": None,
+    "msp_domain": None,
     # status sums queue bytes (one stat per file) only up to this many messages per directory.
     "status_bytes_limit": 10000,
 }
@@ -69,18 +74,26 @@ _BASE_DEFAULTS = {
 _OS_FAMILY_DEFAULTS = {
     "Debian": {
         "msp_queue_dir": "/var/spool/mqueue-client",
+        "mc_ostype": "debian",
+        "msp_domain": "debian-msp",
         "switch_files": {"debian": "/etc/mail/sendmail.conf"},
     },
     "RedHat": {
         "user_crontabs": "/var/spool/cron",
+        "cf_m4": "/usr/share/sendmail-cf/m4/cf.m4",
+        "mc_ostype": "linux",
         "switch_files": {"redhat": "/etc/sysconfig/sendmail"},
     },
     "Solaris": {
         "sendmail_bin": "/usr/lib/sendmail",
+        "cf_m4": "/etc/mail/cf/m4/cf.m4",
+        "mc_ostype": "solaris8",
         "switch_files": {"solaris": "/etc/default/sendmail"},
     },
     "FreeBSD": {
         "user_crontabs": "/var/cron/tabs",
+        "cf_m4": "/usr/share/sendmail/cf/m4/cf.m4",
+        "mc_ostype": "freebsd6",
         "switch_files": {"freebsd": ["/etc/defaults/rc.conf", "/etc/rc.conf", "/etc/rc.conf.local"]},
     },
 }
@@ -95,6 +108,18 @@ _CF_LINE_COMMANDS = frozenset("#\t CDEFHKLMOPQRSTVX")
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PROCESS_NAMES = frozenset(("sendmail", "sendmail-mta", "sendmail-msp"))
+
+# Values pasted into an .mc are rescanned by m4 (SMART_HOST and FEATURE(msp) even twice), so quoting
+# is no defense: only these forms are accepted. A label that m4 or cf.m4 would expand is refused too.
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME_RE = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
+_RELAY_MAILERS = ("esmtp", "relay", "smtp")
+_M4_WORDS = frozenset(
+    """builtin changecom changequote debugfile debugmode decr define defn divert divnum dnl dumpdef
+    errprint esyscmd eval format ifdef ifelse include incr index indir len m4exit m4wrap maketemp
+    mkstemp patsubst popdef pushdef regexp shift sinclude substr syscmd sysval traceoff traceon
+    translit undefine undivert DOMAIN FEATURE HACK MAILER OSTYPE SITECONFIG VERSIONID""".split()  # noqa: SIM905
+)
 
 
 def __virtual__():
@@ -491,6 +516,140 @@ def _find_problems(report, max_queue_age):
                 )
             )
     return findings
+
+
+def _validate_relay(value, field="relay"):
+    """
+    One relay, checked against the allowlist: ``host.example.com`` (MX lookup),
+    ``[host.example.com]`` (no MX lookup), ``[192.0.2.1]``, ``[IPv6:2001:db8::25]``, each optionally
+    prefixed by ``esmtp:``, ``relay:`` or ``smtp:``. Returns it unchanged; raises
+    SaltInvocationError naming ``field`` otherwise.
+    """
+    if not isinstance(value, str):
+        # YAML turns an unquoted [host] into a list, "no" into False and an empty value into None.
+        raise SaltInvocationError(
+            f"{field}: expected a host name string, got {type(value).__name__} {value!r} "
+            "(quote it in YAML: '[mail.example.com]')"
+        )
+    mailer, host = _split_relay(value)
+    if value != value.strip() or not host:
+        raise SaltInvocationError(f"{field}: {value!r} is not a relay host")
+    if mailer is not None and mailer not in _RELAY_MAILERS:
+        raise SaltInvocationError(
+            f"{field}: mailer {mailer!r} in {value!r} is not one of {', '.join(_RELAY_MAILERS)}"
+        )
+    bracketed = host.startswith("[") and host.endswith("]")
+    name = host[1:-1] if bracketed else host
+    if bracketed and name[:5].lower() == "ipv6:":
+        try:
+            ipaddress.IPv6Address(name[5:])
+        except ValueError as err:
+            raise SaltInvocationError(f"{field}: {value!r} is not a valid IPv6 literal") from err
+        return value
+    if bracketed and re.fullmatch(r"[0-9.]+", name):
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError as err:
+            raise SaltInvocationError(f"{field}: {value!r} is not a valid IPv4 literal") from err
+        return value
+    if len(name) > 253 or not _HOSTNAME_RE.fullmatch(name):
+        raise SaltInvocationError(
+            f"{field}: {value!r} is not a host name, [host name], [IPv4] or [IPv6:address] "
+            "(a port goes in the port argument, not after a colon)"
+        )
+    if any(label in _M4_WORDS for label in name.split(".")):
+        raise SaltInvocationError(f"{field}: {value!r} contains an m4 word that m4 would expand")
+    return value
+
+
+def _validate_relays(value, field="relay"):
+    """One relay or an ordered list of them (sendmail tries them in turn): a list of strings."""
+    relays = value if isinstance(value, (list, tuple)) and value else [value]
+    return [_validate_relay(relay, f"{field}[{number}]" if len(relays) > 1 else field)
+            for number, relay in enumerate(relays)]  # fmt: skip
+
+
+def _validate_port(value, field="port"):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise SaltInvocationError(f"{field}: expected a port number, got {value!r}")
+    if isinstance(value, str) and not value.isdigit():
+        raise SaltInvocationError(f"{field}: {value!r} is not a port number")
+    if not 1 <= int(value) <= 65535:
+        raise SaltInvocationError(f"{field}: {value} is not between 1 and 65535")
+    return int(value)
+
+
+def _validate_interval(value, field="interval"):
+    if not isinstance(value, str) or _duration_seconds(value, default_unit="m") in (None, 0):
+        raise SaltInvocationError(
+            f"{field}: {value!r} is not a sendmail duration such as 15m, 1h or 1h30m"
+        )
+    if not re.fullmatch(r"(\d+[smhdw])+", value):
+        raise SaltInvocationError(f"{field}: {value!r} needs a unit (s, m, h, d or w)")
+    return value
+
+
+def _relay_host_list(relays):
+    """The colon-separated host list sendmail fails over along, mailer prefixes dropped."""
+    return ":".join(_split_relay(relay)[1] for relay in relays)
+
+
+def _render_mc(kind, relays, port=None, cf_m4=_DEFAULT_CF_M4, ostype=None, domain=None):
+    """
+    The .mc text for ``kind``: ``msp`` (submit.mc of a client, FEATURE(msp)) or ``nullclient``
+    (sendmail.mc of a pre-8.12 client). Values must already be validated.
+    """
+    lines = [
+        "divert(-1)dnl",
+        f"# Managed by Salt (saltext-sendmail): {kind} configuration. Local edits are replaced.",
+        "divert(0)dnl",
+        f"include(`{cf_m4}')dnl",
+        # Defense in depth: no value can run a command even if it got past the allowlist.
+        "undefine(`esyscmd')undefine(`syscmd')dnl",
+    ]
+    if ostype:
+        lines.append(f"OSTYPE(`{ostype}')dnl")
+    if domain:
+        lines.append(f"DOMAIN(`{domain}')dnl")
+    hosts = _relay_host_list(relays)
+    if kind == "msp":
+        if port:
+            lines.append(f"define(`RELAY_MAILER_ARGS', `TCP $h {port}')dnl")
+        lines.append(f"FEATURE(`msp', `{hosts}')dnl")
+    elif kind == "nullclient":
+        if port:
+            lines.append(f"define(`RELAY_MAILER_ARGS', `TCP $h {port}')dnl")
+            lines.append(f"define(`ESMTP_MAILER_ARGS', `TCP $h {port}')dnl")
+        lines.append(f"FEATURE(`nullclient', `{relays[0] if len(relays) == 1 else hosts}')dnl")
+    else:
+        raise SaltInvocationError(f"kind must be 'msp' or 'nullclient', not {kind!r}")
+    return "\n".join(lines) + "\n"
+
+
+def _check_built_cf(kind, text, relays, port=None):
+    """
+    Read a freshly built cf back: its relay must be exactly the one asked for, and a client cf must
+    not listen on the network. Catches what m4 and ``sendmail -bt`` both accept (an injected line).
+    Returns a list of problems.
+    """
+    parsed = _parse_cf(text)
+    problems = list(parsed["problems"])
+    hosts = _relay_host_list(relays)
+    if kind == "msp":
+        if parsed["macros"].get("MTAHost") != hosts:
+            problems.append(f"D{{MTAHost}} is {parsed['macros'].get('MTAHost')!r}, not {hosts!r}")
+        if _relay_port(parsed["mailer_args"].get("relay", [])) != (port or 25):
+            problems.append(f"the relay mailer does not use port {port or 25}")
+        listeners = parsed["all_options"].get("DaemonPortOptions", [])
+        if any("NoMTA" not in value or "127.0.0.1" not in value for value in listeners):
+            problems.append(f"submit.cf would listen: DaemonPortOptions {listeners}")
+    else:
+        expected = relays[0] if len(relays) == 1 else hosts
+        if parsed["macros"].get("S") != expected:
+            problems.append(f"DS is {parsed['macros'].get('S')!r}, not {expected!r}")
+    if sum(1 for line in text.splitlines() if line.startswith("D{MTAHost}")) > 1:
+        problems.append("more than one D{MTAHost} line")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1139,3 +1298,194 @@ def status(max_queue_age=None):
     report["role"] = _decide_role(report["provider"], report["listeners"], relay_configured)
     report["findings"] = _find_problems(report, max_queue_age)
     return report
+
+
+def render_mc(kind, relay, port=None):
+    """
+    The .mc text of a client configuration, after checking every value against the allowlist.
+
+    kind
+        ``msp`` (submit.mc for sendmail 8.12 and later) or ``nullclient`` (sendmail.mc before 8.12).
+
+    relay
+        One relay or an ordered list: ``mail.example.com``, ``[mail.example.com]``, ``[192.0.2.1]``,
+        ``[IPv6:2001:db8::25]``, optionally prefixed by ``esmtp:``, ``relay:`` or ``smtp:``.
+
+    port
+        The relay's port, when not 25.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.render_mc msp '[mail.example.com]'
+        salt '*' sendmail.render_mc msp '["[mx1.example.com]", "[mx2.example.com]"]' port=587
+    """
+    relays = _validate_relays(relay)
+    port = None if port is None else _validate_port(port)
+    paths = _paths()
+    return _render_mc(
+        kind,
+        relays,
+        port,
+        cf_m4=paths["cf_m4"],
+        ostype=paths["mc_ostype"],
+        domain=paths["msp_domain"] if kind == "msp" else None,
+    )
+
+
+def _run_m4(mc_text, timeout=60):
+    """Build cf text from .mc text in memory; m4 exits 0 on cf.m4 errors, so stderr fails too."""
+    try:
+        ret = __salt__["cmd.run_all"](
+            ["m4", "-D_NO_MAKEINFO_"],
+            stdin=mc_text,
+            python_shell=False,
+            timeout=timeout,
+            ignore_retcode=True,
+            output_loglevel="quiet",
+            rstrip=False,
+        )
+    except CommandExecutionError as err:
+        raise CommandExecutionError(f"m4 could not run: {err}") from err
+    if ret["retcode"] != 0 or ret["stderr"].strip():
+        raise CommandExecutionError(
+            f"m4 failed (exit {ret['retcode']}): {ret['stderr'].strip() or 'no output on stderr'}"
+        )
+    return ret["stdout"]
+
+
+def _validate_cf_file(binary, cf_path, timeout=30):
+    """``sendmail -C cf -bt``: 0 means sendmail loads it."""
+    ret = __salt__["cmd.run_all"](
+        [binary, "-C", cf_path, "-bt"],
+        stdin="",
+        python_shell=False,
+        timeout=timeout,
+        ignore_retcode=True,
+        output_loglevel="quiet",
+    )
+    if ret["retcode"] != 0:
+        detail = (ret["stderr"] or ret["stdout"]).strip().splitlines()[-1:] or ["timed out?"]
+        raise CommandExecutionError(f"sendmail refuses the new cf (exit {ret['retcode']}): {detail[0]}")
+
+
+def _write_temp(directory, name, text, like):
+    """Write ``text`` to a new temp file in ``directory`` (same filesystem as the target), fsync'd."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            st = os.stat(like)
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            os.chown(tmp, st.st_uid, st.st_gid)
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _install(tmp, target):
+    """Rename ``tmp`` over ``target``, keeping the previous file as ``target.bak``."""
+    if os.path.exists(target):
+        backup = target + ".bak"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(backup)
+        os.link(target, backup)
+    os.replace(tmp, target)
+    dir_fd = os.open(os.path.dirname(target) or ".", os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def build_cf(kind, relay, port=None, test=False):
+    """
+    Build and install a client configuration: render the .mc, build the cf with m4, check it (the
+    real sendmail must load it, its relay must read back exactly as asked, a submit.cf must not
+    listen), then rename both into place, keeping the previous files as ``.bak``. On any failure
+    nothing is replaced. Nothing runs when the installed .mc is already the one asked for and the
+    installed cf reads back right.
+
+    kind
+        ``msp`` (writes submit.mc/submit.cf) or ``nullclient`` (sendmail.mc/sendmail.cf).
+
+    relay, port
+        As for :func:`render_mc`.
+
+    test
+        Report what would change, writing nothing (m4 runs into memory only).
+
+    Returns ``changed``, ``changes`` (``{path: {"old": ..., "new": ...}}`` summaries), ``comment``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.build_cf msp '[mail.example.com]'
+        salt '*' sendmail.build_cf msp '[mail.example.com]' test=True
+    """
+    if kind not in ("msp", "nullclient"):
+        raise SaltInvocationError(f"kind must be 'msp' or 'nullclient', not {kind!r}")
+    relays = _validate_relays(relay)
+    port = None if port is None else _validate_port(port)
+    mc_text = render_mc(kind, relays, port)
+    paths = _paths()
+    cf_path = paths["submit_cf"] if kind == "msp" else paths["sendmail_cf"]
+    mc_path = os.path.splitext(cf_path)[0] + ".mc"
+    old_mc = _read_text(mc_path)
+    old_cf = _read_text(cf_path)
+    if old_mc == mc_text and old_cf and not _check_built_cf(kind, old_cf, relays, port):
+        return {"changed": False, "changes": {}, "comment": f"{cf_path} already relays to {relay}"}
+    cf_text = _run_m4(mc_text)
+    problems = _check_built_cf(kind, cf_text, relays, port)
+    if problems:
+        raise CommandExecutionError(f"the built cf is wrong: {'; '.join(problems)}")
+    changes = {}
+    if old_mc != mc_text:
+        changes[mc_path] = {"old": _summary(old_mc), "new": _summary(mc_text)}
+    if old_cf != cf_text:
+        changes[cf_path] = {
+            "old": _relay_summary(kind, old_cf),
+            "new": _relay_summary(kind, cf_text),
+        }
+    if test or not changes:
+        verb = "would change" if changes else "nothing to change in"
+        return {"changed": bool(changes), "changes": changes, "comment": f"{verb} {cf_path}"}
+    directory = os.path.dirname(cf_path)
+    tmp_cf = _write_temp(directory, os.path.basename(cf_path), cf_text, cf_path)
+    tmp_mc = None
+    try:
+        _validate_cf_file(paths["sendmail_bin"], tmp_cf)
+        tmp_mc = _write_temp(directory, os.path.basename(mc_path), mc_text, mc_path)
+        _install(tmp_mc, mc_path)
+        tmp_mc = None
+        _install(tmp_cf, cf_path)
+        tmp_cf = None
+    finally:
+        for leftover in (tmp_cf, tmp_mc):
+            if leftover:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(leftover)
+    return {"changed": True, "changes": changes, "comment": f"installed {cf_path}"}
+
+
+def _summary(text):
+    if text is None:
+        return None
+    return f"{len(text.splitlines())} lines"
+
+
+def _relay_summary(kind, cf_text):
+    if cf_text is None:
+        return None
+    parsed = _parse_cf(cf_text)
+    if kind == "msp":
+        return f"relay {parsed['macros'].get('MTAHost')}"
+    return f"relay {parsed['macros'].get('S')}"

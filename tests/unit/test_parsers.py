@@ -195,3 +195,31 @@ def test_parse_qf(mod):
     assert message["reason"].startswith("host map")
     assert message["sender"] == "root"
     assert mod._parse_qf(b"\x00\xff garbage")["recipients"] == []
+
+
+@pytest.mark.parametrize(
+    "relay",
+    [
+        "mail.example.com",
+        "[mail.example.com]",
+        "[192.0.2.1]",
+        "[IPv6:2001:db8::25]",
+        "esmtp:[mail.example.com]",
+        "relay:mail.example.com",
+        "smtp:[192.0.2.1]",
+    ],
+)
+def test_valid_relay_forms_are_accepted(mod, relay):
+    assert mod._validate_relay(relay) == relay
+
+
+def test_render_msp_mc_with_failover_and_port(mod):
+    text = mod._render_mc("msp", ["[mx1.example.com]", "esmtp:[mx2.example.com]"], 587, ostype="debian")
+    assert "FEATURE(`msp', `[mx1.example.com]:[mx2.example.com]')dnl" in text
+    assert "define(`RELAY_MAILER_ARGS', `TCP $h 587')dnl" in text
+    # esyscmd/syscmd are gone right after cf.m4 is included.
+    lines = text.splitlines()
+    assert (
+        lines.index("undefine(`esyscmd')undefine(`syscmd')dnl")
+        == lines.index(f"include(`{mod._DEFAULT_CF_M4}')dnl") + 1
+    )

@@ -1,0 +1,146 @@
+"""sendmail.render_mc and sendmail.build_cf with the real m4, Debian's cf.m4 and the real sendmail."""
+
+import hashlib
+import os
+
+import pytest
+
+
+def snapshot(directory):
+    """Every file under ``directory`` with its content hash: what 'nothing changed' means."""
+    files = {}
+    for root, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as handle:
+                files[path] = hashlib.sha256(handle.read()).hexdigest()
+    return files
+
+
+def mta_host(world):
+    [line] = [line for line in world.submit_cf.read_text().splitlines() if line.startswith("D{MTAHost}")]
+    return line[len("D{MTAHost}") :]
+
+
+def test_build_msp_installs_and_second_run_changes_nothing(world, sendmail, monkeypatch):
+    old_cf = world.submit_cf.read_text()
+    result = sendmail.build_cf("msp", "[relay.example.test]", port=587)
+    assert result["changed"] is True
+    assert set(result["changes"]) == {str(world.submit_cf), str(world.etc / "submit.mc")}
+    assert result["changes"][str(world.submit_cf)] == {
+        "old": "relay [127.0.0.1]",
+        "new": "relay [relay.example.test]",
+    }
+    assert mta_host(world) == "[relay.example.test]"
+    assert "A=TCP $h 587" in world.submit_cf.read_text()
+    assert (world.etc / "submit.cf.bak").read_text() == old_cf
+    assert "FEATURE(`msp', `[relay.example.test]')" in (world.etc / "submit.mc").read_text()
+    assert not [name for name in os.listdir(world.etc) if name.endswith(".tmp")]
+    # The second run must not need m4 at all: take it away and run again.
+    before = snapshot(world.etc)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    again = sendmail.build_cf("msp", "[relay.example.test]", port=587)
+    assert again["changed"] is False
+    assert again["changes"] == {}
+    assert snapshot(world.etc) == before
+
+
+def test_built_client_relays_and_status_agrees(make_world, set_lookup):
+    relay = make_world()
+    relay.start_relay("127.0.0.2")
+    client = make_world()
+    sendmail = set_lookup(client.lookup)
+    sendmail.build_cf("msp", ["[127.0.0.2]", "[127.0.0.3]"])
+    assert mta_host(client) == "[127.0.0.2]:[127.0.0.3]"
+    client.submit("a@example.com", queue="msp")
+    assert sendmail.flush("msp")["msp"]["remaining"] == []
+    assert len(relay.queued_ids("mta")) == 1
+    # The relay shares this test network; without it, the client listens on nothing.
+    relay.stop_daemons()
+    report = sendmail.status()
+    assert report["relay"]["msp"] == "[127.0.0.2]:[127.0.0.3]"
+    assert report["role"] == "client"
+    assert "msp-to-dead-mta" not in {finding["id"] for finding in report["findings"]}
+
+
+def test_nullclient_for_old_sendmail(world, sendmail):
+    result = sendmail.build_cf("nullclient", "esmtp:[relay.example.test]")
+    assert result["changed"] is True
+    lines = world.sendmail_cf.read_text().splitlines()
+    assert "DSesmtp:[relay.example.test]" in lines
+
+
+def test_test_mode_predicts_and_writes_nothing(world, sendmail):
+    before = snapshot(world.root)
+    result = sendmail.build_cf("msp", "[relay.example.test]", test=True)
+    assert result["changed"] is True
+    assert result["changes"][str(world.submit_cf)]["new"] == "relay [relay.example.test]"
+    assert snapshot(world.root) == before
+
+
+BAD_RELAYS = [
+    ("mail.example.com:587", "port"),
+    ("[mail.example.com]`)esyscmd(`touch /tmp/pwned')", "relay"),
+    ("esyscmd(touch /tmp/pwned)", "relay"),
+    ("[relay.example.test]\nO DaemonPortOptions=Name=MTA", "relay"),
+    ("dnl", "m4 word"),
+    ("include.example.com", "m4 word"),
+    ("mail.example.com'", "relay"),
+    ("mail example.com", "relay"),
+    ("mail,example.com", "relay"),
+    ("[300.1.1.1]", "IPv4"),
+    ("[IPv6:2001:db8::zz]", "IPv6"),
+    ("lmtp:[mail.example.com]", "mailer"),
+    (["mail.example.com"], None),
+    ([["mail.example.com"]], "list"),
+    (True, "bool"),
+    (None, "NoneType"),
+    ("", "relay"),
+]
+
+
+@pytest.mark.parametrize(("relay", "said"), BAD_RELAYS)
+def test_bad_relays_are_refused_before_anything_is_touched(world, sendmail, relay, said):
+    before = snapshot(world.root)
+    if said is None:
+        # A one-element list is a valid ordered list of relays: accepted.
+        assert sendmail.build_cf("msp", relay, test=True)["changed"] is True
+        return
+    with pytest.raises(Exception, match="relay") as err:
+        sendmail.build_cf("msp", relay)
+    assert said.lower() in str(err.value).lower()
+    assert snapshot(world.root) == before
+    assert not os.path.exists("/tmp/pwned")
+
+
+@pytest.mark.parametrize("port", [0, 65536, "587x", True, "25; rm", -1])
+def test_bad_ports_are_refused(world, sendmail, port):
+    before = snapshot(world.root)
+    with pytest.raises(Exception, match="port"):
+        sendmail.build_cf("msp", "[relay.example.test]", port=port)
+    assert snapshot(world.root) == before
+
+
+def test_m4_missing_keeps_the_previous_configuration(world, sendmail, monkeypatch):
+    before = snapshot(world.root)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(Exception, match="m4"):
+        sendmail.build_cf("msp", "[relay.example.test]")
+    assert snapshot(world.root) == before
+
+
+def test_cf_m4_error_keeps_the_previous_configuration(world, set_lookup):
+    sendmail = set_lookup({**world.lookup, "cf_m4": str(world.root / "missing-cf.m4")})
+    before = snapshot(world.root)
+    with pytest.raises(Exception, match="m4 failed"):
+        sendmail.build_cf("msp", "[relay.example.test]")
+    assert snapshot(world.root) == before
+
+
+def test_validator_refusal_keeps_the_previous_configuration(world, set_lookup):
+    # /bin/false stands in for a sendmail that refuses the new cf.
+    sendmail = set_lookup({**world.lookup, "sendmail_bin": "/bin/false"})
+    before = snapshot(world.root)
+    with pytest.raises(Exception, match="sendmail refuses"):
+        sendmail.build_cf("msp", "[relay.example.test]")
+    assert snapshot(world.root) == before
