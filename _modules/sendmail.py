@@ -897,7 +897,7 @@ def _sum_sizes(directory, prefixes):
     return total
 
 
-def _scan_queue_dir(path, now, bytes_limit=None, want_entries=False):
+def _scan_queue_dir(path, now, queue_name, bytes_limit=None, want_entries=False):
     """
     Count a queue directory by its file names (no qf is opened; mailq reads every one): count,
     oldest creation time, and the bytes of its qf/df files unless there are more than
@@ -913,6 +913,7 @@ def _scan_queue_dir(path, now, bytes_limit=None, want_entries=False):
     result["exists"] = True
     result["owner"] = _user_name(st.st_uid)
     result["mode"] = f"{stat.S_IMODE(st.st_mode):04o}"
+    result["problems"] = _queue_dir_problems(st.st_mode, queue_name)
     qf_dir = os.path.join(path, "qf")
     qf_dir = qf_dir if os.path.isdir(qf_dir) else path
     df_dir = os.path.join(path, "df")
@@ -987,9 +988,7 @@ def _gather_queues(cfs, paths, daemons, cron_runners, now, want_entries=False, b
         oldest = None
         entries[name] = []
         for path in _queue_dirs(cf, defaults[name]):
-            directory, found = _scan_queue_dir(path, now, bytes_limit, want_entries)
-            if directory["exists"]:
-                directory["problems"] = _queue_dir_problems(os.stat(path).st_mode, name)
+            directory, found = _scan_queue_dir(path, now, name, bytes_limit, want_entries)
             directories.append(directory)
             entries[name].extend(found)
             count += directory["count"]
@@ -1323,7 +1322,10 @@ def render_mc(kind, relay, port=None):
     """
     relays = _validate_relays(relay)
     port = None if port is None else _validate_port(port)
-    paths = _paths()
+    return _render_for_host(kind, relays, port, _paths())
+
+
+def _render_for_host(kind, relays, port, paths):
     return _render_mc(
         kind,
         relays,
@@ -1435,8 +1437,8 @@ def build_cf(kind, relay, port=None, test=False):
         raise SaltInvocationError(f"kind must be 'msp' or 'nullclient', not {kind!r}")
     relays = _validate_relays(relay)
     port = None if port is None else _validate_port(port)
-    mc_text = render_mc(kind, relays, port)
     paths = _paths()
+    mc_text = _render_for_host(kind, relays, port, paths)
     cf_path = paths["submit_cf"] if kind == "msp" else paths["sendmail_cf"]
     mc_path = os.path.splitext(cf_path)[0] + ".mc"
     old_mc = _read_text(mc_path)
