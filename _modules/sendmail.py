@@ -564,6 +564,18 @@ def _validate_relay(value, field="relay"):
 
 def _validate_relays(value, field="relay"):
     """One relay or an ordered list of them (sendmail tries them in turn): a list of strings."""
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 1
+        and isinstance(value[0], str)
+        and not value[0].startswith("[")
+    ):
+        # YAML (pillar, and Salt's CLI) reads an unquoted [mail.example.com] as this list: taking
+        # it would silently turn "no MX lookup" into an MX lookup.
+        raise SaltInvocationError(
+            f"{field}: got the list {list(value)!r}, which is how YAML reads an unquoted "
+            f"[{value[0]}]: quote it ('[{value[0]}]'), or give the plain name for an MX lookup"
+        )
     relays = value if isinstance(value, (list, tuple)) and value else [value]
     return [_validate_relay(relay, f"{field}[{number}]" if len(relays) > 1 else field)
             for number, relay in enumerate(relays)]  # fmt: skip
@@ -1317,7 +1329,7 @@ def render_mc(kind, relay, port=None):
 
     .. code-block:: bash
 
-        salt '*' sendmail.render_mc msp '[mail.example.com]'
+        salt '*' sendmail.render_mc msp relay='"[mail.example.com]"'
         salt '*' sendmail.render_mc msp '["[mx1.example.com]", "[mx2.example.com]"]' port=587
     """
     relays = _validate_relays(relay)
@@ -1430,8 +1442,8 @@ def build_cf(kind, relay, port=None, test=False):
 
     .. code-block:: bash
 
-        salt '*' sendmail.build_cf msp '[mail.example.com]'
-        salt '*' sendmail.build_cf msp '[mail.example.com]' test=True
+        salt '*' sendmail.build_cf msp relay='"[mail.example.com]"'
+        salt '*' sendmail.build_cf msp relay='"[mail.example.com]"' test=True
     """
     if kind not in ("msp", "nullclient"):
         raise SaltInvocationError(f"kind must be 'msp' or 'nullclient', not {kind!r}")
@@ -1461,6 +1473,11 @@ def build_cf(kind, relay, port=None, test=False):
         verb = "would change" if changes else "nothing to change in"
         return {"changed": bool(changes), "changes": changes, "comment": f"{verb} {cf_path}"}
     directory = os.path.dirname(cf_path)
+    # A run killed between writing and renaming leaves its temp files behind: remove them first.
+    for name in (os.path.basename(cf_path), os.path.basename(mc_path)):
+        for stale in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(name)}.*.tmp")):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stale)
     tmp_cf = _write_temp(directory, os.path.basename(cf_path), cf_text, cf_path)
     tmp_mc = None
     try:

@@ -91,7 +91,8 @@ BAD_RELAYS = [
     ("[300.1.1.1]", "IPv4"),
     ("[IPv6:2001:db8::zz]", "IPv6"),
     ("lmtp:[mail.example.com]", "mailer"),
-    (["mail.example.com"], None),
+    (["mail.example.com"], "quote it"),
+    (["[mx1.example.com]"], None),
     ([["mail.example.com"]], "list"),
     (True, "bool"),
     (None, "NoneType"),
@@ -103,7 +104,7 @@ BAD_RELAYS = [
 def test_bad_relays_are_refused_before_anything_is_touched(world, sendmail, relay, said):
     before = snapshot(world.root)
     if said is None:
-        # A one-element list is a valid ordered list of relays: accepted.
+        # A one-element list of a bracketed relay is a valid ordered list: accepted.
         assert sendmail.build_cf("msp", relay, test=True)["changed"] is True
         return
     with pytest.raises(Exception, match="relay") as err:

@@ -1,0 +1,75 @@
+"""A build killed (SIGKILL) between writing its temp file and renaming it into place."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from tests.support.world import World
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SALT_CALL = pathlib.Path(sys.executable).with_name("salt-call")
+
+
+def salt_call(config_dir, *args):
+    return [str(SALT_CALL), "--local", "-c", str(config_dir), "-m", str(REPO / "_modules"),
+            "--out=json", *args]  # fmt: skip
+
+
+def write_minion_config(config_dir, lookup):
+    config_dir.mkdir(exist_ok=True)
+    config = {
+        "file_client": "local",
+        "cachedir": str(config_dir / "cache"),
+        "sendmail": {"lookup": lookup},
+    }
+    (config_dir / "minion").write_text(json.dumps(config))  # JSON is YAML
+
+
+def test_killed_build_leaves_the_old_config_and_the_next_run_cleans_up():
+    root = pathlib.Path(tempfile.mkdtemp(prefix="smw-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    world = World(root)
+    old_cf = world.submit_cf.read_bytes()
+    # A "sendmail" that signals it was reached, then hangs: the build is then past writing the
+    # temp cf and before renaming it.
+    marker = root / "validating"
+    slow = root / "slow-sendmail"
+    slow.write_text(f"#!/bin/sh\ntouch {marker}\nexec sleep 60\n")
+    slow.chmod(0o755)
+    config_dir = root / "salt"
+    write_minion_config(config_dir, {**world.lookup, "sendmail_bin": str(slow)})
+    proc = subprocess.Popen(
+        salt_call(config_dir, "sendmail.build_cf", "msp", 'relay="[relay.example.test]"'),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "the build never reached validation"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # The live file is untouched; the killed run's temp file is all that is left.
+    assert world.submit_cf.read_bytes() == old_cf
+    stray = [name for name in os.listdir(world.etc) if name.endswith(".tmp")]
+    assert len(stray) == 1 and stray[0].startswith(".submit.cf.")
+    assert not (world.etc / "submit.mc").exists()
+
+    write_minion_config(config_dir, world.lookup)
+    done = subprocess.run(
+        salt_call(config_dir, "sendmail.build_cf", "msp", 'relay="[relay.example.test]"'),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["local"]["changed"] is True
+    assert "D{MTAHost}[relay.example.test]" in world.submit_cf.read_text().splitlines()
+    assert [name for name in os.listdir(world.etc) if name.endswith(".tmp")] == []
