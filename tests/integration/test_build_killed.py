@@ -5,19 +5,15 @@ import os
 import pathlib
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
+from tests.support.saltcall import salt_call_argv
 from tests.support.world import World
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SALT_CALL = pathlib.Path(sys.executable).with_name("salt-call")
 
 
 def salt_call(config_dir, *args):
-    return [str(SALT_CALL), "--local", "-c", str(config_dir), "-m", str(REPO / "_modules"),
-            "--out=json", *args]  # fmt: skip
+    return salt_call_argv(*args, config_dir=config_dir)
 
 
 def write_minion_config(config_dir, lookup):

@@ -4,14 +4,12 @@ their real paths, the daemon started by Debian's own init script, its own networ
 """
 
 import json
-import pathlib
+import shlex
 import subprocess
-import sys
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SALT_CALL = pathlib.Path(sys.executable).with_name("salt-call")
+from tests.support.saltcall import REPO, salt_call_argv
 
 
 def run_in_host(root, hostname, script):
@@ -25,7 +23,7 @@ def run_in_host(root, hostname, script):
 
 
 def salt_call(*args):
-    return f"{SALT_CALL} --local -m {REPO / '_modules'} --out=json {' '.join(args)}"
+    return shlex.join(salt_call_argv(*args))
 
 
 @pytest.fixture

@@ -1,0 +1,13 @@
+"""The repository, and salt-call from the test virtualenv with this repository's execution modules."""
+
+import pathlib
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SALT_CALL = pathlib.Path(sys.executable).with_name("salt-call")
+
+
+def salt_call_argv(*args, config_dir=None):
+    """``salt-call --local`` with ``_modules`` loaded directly (no sync) and JSON output."""
+    config = ["-c", str(config_dir)] if config_dir else []
+    return [str(SALT_CALL), "--local", *config, "-m", str(REPO / "_modules"), "--out=json", *args]
