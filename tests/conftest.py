@@ -1,8 +1,13 @@
 import logging
+import os
+import shutil
 import socket
+import tempfile
 
 import pytest
 import salt._logging.impl
+
+from tests.support.world import World
 
 
 def pytest_configure(config):
@@ -21,3 +26,28 @@ def pytest_sessionstart(session):
             "run the tests with scripts/test.sh: they need the isolated test host it creates "
             f"(hostname here is {hostname!r})"
         )
+
+
+@pytest.fixture
+def make_world():
+    """Make private sendmail hosts; each is removed, its daemons stopped, after the test."""
+    made = []
+
+    def make(**kwargs):
+        # Not under pytest's tmp_path: its 0700 directories would keep sendmail's RunAsUser (smmsp)
+        # out of the client queue and submit.cf.
+        root = tempfile.mkdtemp(prefix="smw-", dir="/tmp")
+        os.chmod(root, 0o755)
+        made.append(World(root, **kwargs))
+        return made[-1]
+
+    yield make
+    for host in made:
+        host.stop_daemons()
+        shutil.rmtree(host.root, ignore_errors=True)
+
+
+@pytest.fixture
+def world(make_world):
+    """A private sendmail host."""
+    return make_world()

@@ -1,14 +1,9 @@
 import copy
-import os
 import pathlib
-import shutil
-import tempfile
 
 import pytest
 import salt.config
 import salt.loader
-
-from tests.support.world import World
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -48,31 +43,6 @@ def load(base_opts):
         return salt.loader.minion_mods(opts, context={})
 
     return loader
-
-
-@pytest.fixture
-def make_world():
-    """Make private sendmail hosts; each is removed, its daemons stopped, after the test."""
-    made = []
-
-    def make(**kwargs):
-        # Not under pytest's tmp_path: its 0700 directories would keep sendmail's RunAsUser (smmsp)
-        # out of the client queue and submit.cf.
-        root = tempfile.mkdtemp(prefix="smw-", dir="/tmp")
-        os.chmod(root, 0o755)
-        made.append(World(root, **kwargs))
-        return made[-1]
-
-    yield make
-    for host in made:
-        host.stop_daemons()
-        shutil.rmtree(host.root, ignore_errors=True)
-
-
-@pytest.fixture
-def world(make_world):
-    """A private sendmail host."""
-    return make_world()
 
 
 class ModuleProxy:

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import smtplib
 
 import pytest
 
@@ -27,10 +28,11 @@ def test_build_msp_installs_and_second_run_changes_nothing(world, sendmail, monk
     result = sendmail.build_cf("msp", "[relay.example.test]", port=587)
     assert result["changed"] is True
     assert set(result["changes"]) == {str(world.submit_cf), str(world.etc / "submit.mc")}
-    assert result["changes"][str(world.submit_cf)] == {
-        "old": "relay [127.0.0.1]",
-        "new": "relay [relay.example.test]",
-    }
+    cf_change = result["changes"][str(world.submit_cf)]
+    assert (cf_change["old"], cf_change["new"]) == ("relay [127.0.0.1]", "relay [relay.example.test]")
+    # The diff shows exactly the changed lines: the relay and its port.
+    assert "-D{MTAHost}[127.0.0.1]\n+D{MTAHost}[relay.example.test]\n" in cf_change["diff"]
+    assert "A=TCP $h 587" in cf_change["diff"]
     assert mta_host(world) == "[relay.example.test]"
     assert "A=TCP $h 587" in world.submit_cf.read_text()
     assert (world.etc / "submit.cf.bak").read_text() == old_cf
@@ -145,3 +147,40 @@ def test_validator_refusal_keeps_the_previous_configuration(world, set_lookup):
     with pytest.raises(Exception, match="sendmail refuses"):
         sendmail.build_cf("msp", "[relay.example.test]")
     assert snapshot(world.root) == before
+
+
+def test_server_cf_is_hardened_and_really_listens(world, sendmail):
+    result = sendmail.build_cf("server", relay_domains=["example.com", "127.0.0"])
+    assert result["changed"] is True
+    assert result["changes"][str(world.sendmail_cf)]["new"] == "listening, smart host none"
+    assert "RELAY_DOMAIN(`example.com')dnl" in (world.etc / "sendmail.mc").read_text()
+    world.start_daemon("-bD", "-ODaemonPortOptions=Name=MTA,Addr=127.0.0.3,Port=25", wait_port=25,
+                       wait_host="127.0.0.3")  # fmt: skip
+    smtp = smtplib.SMTP(local_hostname="client.example.test", timeout=10)
+    try:
+        code, banner = smtp.connect("127.0.0.3", 25)
+        assert code == 220
+        assert b"8.17" not in banner
+        assert b"Sendmail" not in banner
+        smtp.ehlo()
+        # PrivacyOptions goaway: no VRFY answer, no EXPN.
+        assert smtp.verify("root")[0] == 252
+        assert smtp.expn("root")[0] == 502
+        # It relays for a listed domain, from a listed network (127.0.0).
+        smtp.mail("a@example.org")
+        assert smtp.rcpt("b@example.com")[0] == 250
+    finally:
+        smtp.close()
+    report = sendmail.status()
+    assert report["role"] == "server"
+    assert report["exposed"] is True
+    again = sendmail.build_cf("server", relay_domains=["example.com", "127.0.0"])
+    assert again["changed"] is False
+
+
+def test_server_with_a_smart_host_list(world, sendmail):
+    sendmail.build_cf("server", relay=["mailhub", "[mx2.example.com]"], port=2525)
+    lines = world.sendmail_cf.read_text().splitlines()
+    assert "DSrelay:mailhub:[mx2.example.com]" in lines
+    assert any(line.startswith("Mrelay") for line in lines)
+    assert "A=TCP $h 2525" in world.sendmail_cf.read_text()

@@ -114,6 +114,10 @@ class World:
             "hosts_file": str(self.hosts),
             "systemd_dir": str(self.root / "systemd"),
             "switch_files": {"debian": str(self.sendmail_conf)},
+            "mta_pid_file": str(self.run_dir / "mta.pid"),
+            "msp_pid_file": str(self.run_dir / "msp.pid"),
+            # Debian's update_conf only knows /etc/mail: a world has no vendor tool to run.
+            "debian_update_conf": None,
         }
 
     def submit(self, *recipients, queue="mta", body="hello\n"):

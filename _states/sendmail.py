@@ -1,0 +1,242 @@
+"""
+Make a host play the sendmail role it is given: ``client`` (relays to the site's mail relay and
+listens on nothing) or ``server`` (a hardened, listening MTA).
+
+The state decides and reports; every step is an execution-module function called through
+``__salt__`` (``sendmail.check_role``, ``build_cf``, ``flush``, ``cron_runner``, ``switch``,
+``services``). Each step first runs with ``test=True``: every value is checked and the whole change
+is known before anything is written, and test mode stops there.
+
+.. code-block:: yaml
+
+    sendmail-client:
+      sendmail.client:
+        - relay:
+          - '[mx1.example.com]'
+          - '[mx2.example.com]'
+        - port: 587
+
+    sendmail-server:
+      sendmail.server:
+        - relay_domains:
+          - example.com
+          - 198.51.100
+"""
+
+from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+__virtualname__ = "sendmail"
+
+
+def __virtual__():
+    if "sendmail.build_cf" in __salt__:
+        return __virtualname__
+    return (False, "the sendmail execution module is not loaded")
+
+
+def client(
+    name,
+    relay,
+    port=None,
+    msp_runner="daemon",
+    msp_interval="15m",
+    queue_interval="1h",
+    flush_timeout=300,
+):
+    """
+    Make this host a mail client: the MSP (submit.cf, sendmail 8.12 and later) and sendmail.cf send
+    every message to ``relay``, the MTA daemon is switched off with the vendor's own switch, and
+    both queues keep a runner. Before the MTA stops, its queue is flushed to the relay; what cannot
+    be delivered yet stays, run by a root cron entry until the queue is empty. No queued message
+    is ever deleted. Refuses, changing nothing, a relay that is this host.
+
+    name
+        Any name (the state ID).
+
+    relay
+        The site's relay, or an ordered list that sendmail fails over along: ``mail.example.com``
+        (MX lookup), ``[mail.example.com]``, ``[192.0.2.1]``, ``[IPv6:2001:db8::25]``, optionally
+        prefixed by ``esmtp:``, ``relay:`` or ``smtp:``. Quote brackets in YAML.
+
+    port
+        The relay's port when not 25 (e.g. 587).
+
+    msp_runner
+        ``daemon`` (the vendor's MSP queue runner, default) or ``cron`` (a root cron entry).
+
+    msp_interval, queue_interval
+        How often the MSP queue and (while it holds mail) the MTA queue are run.
+
+    flush_timeout
+        Seconds the flush of the MTA queue may take before the MTA is stopped.
+    """
+    return _apply(
+        name,
+        "client",
+        relay=relay,
+        port=port,
+        relay_domains=None,
+        msp_runner=msp_runner,
+        msp_interval=msp_interval,
+        queue_interval=queue_interval,
+        flush_timeout=flush_timeout,
+    )
+
+
+def server(
+    name,
+    relay=None,
+    port=None,
+    relay_domains=None,
+    queue_interval="15m",
+    msp_runner="daemon",
+    msp_interval="15m",
+):
+    """
+    Make this host a mail relay: a listening MTA (``-bd``, queue run every ``queue_interval``) with a
+    hardened sendmail.cf (PrivacyOptions goaway, no version in the greeting, LogLevel 9), the MSP
+    handing mail to it, the service enabled and running.
+
+    relay, port
+        An optional smart host the relay sends through, as for :func:`client`.
+
+    relay_domains
+        Domains and IPv4 network prefixes (``198.51.100``) it accepts mail for and relays from: the
+        site's domains and its clients' network.
+    """
+    return _apply(
+        name,
+        "server",
+        relay=relay,
+        port=port,
+        relay_domains=relay_domains,
+        msp_runner=msp_runner,
+        msp_interval=msp_interval,
+        queue_interval=queue_interval,
+        flush_timeout=None,
+    )
+
+
+def _builds(role, msp_split, relay, port, relay_domains):
+    """The configurations a role installs, as ``sendmail.build_cf`` arguments."""
+    if role == "server":
+        return [
+            {"kind": "server", "relay": relay, "port": port, "relay_domains": relay_domains},
+            # The MSP hands mail to the local MTA again (sendmail's default).
+            {"kind": "msp", "relay": "[127.0.0.1]"},
+        ]
+    nullclient = {"kind": "nullclient", "relay": relay, "port": port}
+    if not msp_split:
+        return [nullclient]
+    # sendmail.cf too: what stays in the MTA queue then goes to the relay as well.
+    return [{"kind": "msp", "relay": relay, "port": port}, nullclient]
+
+
+def _apply(name, role, **args):
+    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    test = bool(__opts__.get("test"))
+    said = []
+    try:
+        problems = __salt__["sendmail.check_role"](
+            role,
+            relay=args["relay"],
+            msp_runner=args["msp_runner"],
+            queue_interval=args["queue_interval"],
+            msp_interval=args["msp_interval"],
+        )
+        if problems:
+            raise CommandExecutionError(f"refused, nothing changed: {'; '.join(problems)}")
+        version = __salt__["sendmail.version"]()
+        if version["provider"] != "sendmail":
+            raise CommandExecutionError(
+                f"{version['binary']} is {version['provider']}, not sendmail: nothing changed"
+            )
+        steps = _Steps(ret, said, test)
+        builds = _builds(role, version["msp_split"], args["relay"], args["port"], args["relay_domains"])
+        switch_args = {
+            "queue_interval": args["queue_interval"],
+            "msp_interval": args["msp_interval"],
+            "msp_runner": args["msp_runner"],
+        }
+        if not test:
+            # Every value checked and every build tried first: a bad one fails here, before any
+            # write. (In test mode the steps below do exactly this and nothing more.)
+            for build in builds:
+                __salt__["sendmail.build_cf"](**build, test=True)
+            __salt__["sendmail.switch"](role, **switch_args, test=True)
+        mta_queued = __salt__["sendmail.queue"]("mta")["count"]
+        mta_running = __salt__["sendmail.services"](role, args["msp_runner"], test=True)["running"][
+            "mta"
+        ]
+
+        cf_changed = False
+        for build in builds:
+            cf_changed |= steps.run("sendmail.build_cf", **build)
+        msp_cron = args["msp_interval"] if args["msp_runner"] == "cron" else None
+        steps.run("sendmail.cron_runner", "msp", msp_cron if version["msp_split"] else None)
+        if role == "client":
+            mta_queued = _keep_mta_queue(steps, args, version, mta_queued, mta_running, cf_changed)
+        steps.run("sendmail.switch", role, **switch_args)
+        steps.run("sendmail.services", role, args["msp_runner"], restart=cf_changed)
+        if role == "server":
+            # The daemon runs the MTA queue now: a cron entry left by the client role goes.
+            steps.run("sendmail.cron_runner", "mta", None)
+    except (CommandExecutionError, SaltInvocationError) as err:
+        ret["result"] = False
+        said.append(str(err))
+    if ret["result"] and test and ret["changes"]:
+        ret["result"] = None
+    if ret["result"] and not ret["changes"]:
+        said = [f"sendmail already plays the {role} role"]
+    ret["comment"] = "; ".join(said)
+    return ret
+
+
+def _keep_mta_queue(steps, args, version, queued, mta_running, cf_changed):
+    """
+    A client's MTA queue: flushed to the relay before the MTA stops (or once sendmail.cf points at
+    the relay), then run by cron as long as anything is left. Before 8.12 every message goes through
+    it, so its cron entry always stays.
+    """
+    if queued and (mta_running or cf_changed):
+        if steps.test:
+            steps.note(
+                "mta-queue",
+                f"{queued} queued",
+                f"flushed to the relay; what is left stays under a cron runner every "
+                f"{args['queue_interval']}",
+                f"would flush {queued} queued messages to the relay",
+            )
+            # How many stay (and so whether cron must run them) is known only after the flush.
+            return queued
+        else:
+            flushed = __salt__["sendmail.flush"]("mta", timeout=args["flush_timeout"])["mta"]
+            left = len(flushed["remaining"])
+            steps.note(
+                "mta-queue",
+                f"{queued} queued",
+                f"{queued - left} sent to the relay, {left} queued",
+                f"flushed the MTA queue: {queued - left} sent, {left} left under a cron runner",
+            )
+            queued = left
+    keep = queued or not version["msp_split"]
+    steps.run("sendmail.cron_runner", "mta", args["queue_interval"] if keep else None)
+    return queued
+
+
+class _Steps:
+    """Runs execution-module steps (with the state's test flag) and gathers their changes."""
+
+    def __init__(self, ret, said, test):
+        self.ret, self.said, self.test = ret, said, test
+
+    def run(self, function, *args, **kwargs):
+        result = __salt__[function](*args, **kwargs, test=self.test)
+        if result["changed"]:
+            self.ret["changes"].update(result["changes"])
+            self.said.append(result["comment"])
+        return result["changed"]
+
+    def note(self, key, old, new, comment):
+        self.ret["changes"][key] = {"old": old, "new": new}
+        self.said.append(comment)

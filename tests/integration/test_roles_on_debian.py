@@ -1,0 +1,173 @@
+"""
+The sendmail.server and sendmail.client states on a private Debian host (scripts/host-run), run by
+salt-call with Debian's own init script, update_conf and crontab: the host is linked to the test
+run's network, where a real sendmail relay listens on 198.51.100.1.
+"""
+
+import json
+import shlex
+import subprocess
+
+import pytest
+
+from tests.support.netns import linked_netns
+from tests.support.saltcall import REPO, salt_call_argv
+
+HOSTS = """127.0.0.1 localhost
+127.0.1.1 box.example.test box
+198.51.100.1 relay.example.test
+192.0.2.10 example.com
+"""
+
+# What "nothing changed" means on a host: its mail files, switch, cron tables and queues.
+SNAPSHOT = (
+    "find /etc/mail /etc/cron.d /var/spool/cron/crontabs /var/spool/mqueue /var/spool/mqueue-client"
+    " -type f -print0 | sort -z | xargs -0 sha256sum"
+)
+
+
+def state(function, **kwargs):
+    args = [f"{key}={json.dumps(value)}" for key, value in kwargs.items()]
+    argv = salt_call_argv("state.single", function, "name=sendmail", *args)
+    argv.insert(argv.index("--out=json"), f"--states-dir={REPO / '_states'}")
+    return shlex.join(argv)
+
+
+def run_steps(root, netns, steps):
+    """Run named shell steps in the host; returns {name: stdout}."""
+    script = [f"cat >/etc/hosts <<'EOF'\n{HOSTS}EOF"]
+    for name, command in steps:
+        script.append(f"echo '>>> {name}'; {command}")
+    proc = subprocess.run(
+        [str(REPO / "scripts" / "host-run"), "--netns", netns, str(root), "box.example.test",
+         "bash", "-c", "\n".join(script)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outputs, name = {}, None
+    for line in proc.stdout.splitlines(keepends=True):
+        if line.startswith(">>> "):
+            name = line[4:].strip()
+            outputs[name] = ""
+        elif name:
+            outputs[name] += line
+    return outputs
+
+
+def result_of(output):
+    [ret] = json.loads(output)["local"].values()
+    return ret
+
+
+@pytest.fixture
+def relay(make_world):
+    with linked_netns("smt-box", 11):
+        world = make_world()
+        world.start_relay("198.51.100.1")
+        yield world
+
+
+def test_server_with_queued_mail_becomes_a_client_and_loses_nothing(relay, tmp_path):
+    out = run_steps(
+        tmp_path / "host",
+        "smt-box",
+        [
+            ("server", state("sendmail.server", relay_domains=["example.com"])),
+            ("server-status", shlex.join(salt_call_argv("sendmail.status"))),
+            ("queue", "printf 'Subject: t\\n\\nhi\\n' | sendmail -Am -odq a@example.com b@example.com"),
+            ("before", SNAPSHOT),
+            ("client-test", state("sendmail.client", relay="[198.51.100.1]", test=True)),
+            ("after-test", SNAPSHOT),
+            ("client", state("sendmail.client", relay="[198.51.100.1]")),
+            ("client-status", shlex.join(salt_call_argv("sendmail.status"))),
+            ("cron.d", "grep -v '^#' /etc/cron.d/sendmail || true"),
+            ("again", state("sendmail.client", relay="[198.51.100.1]")),
+        ],
+    )
+    server = result_of(out["server"])
+    assert server["result"] is True, server["comment"]
+    report = json.loads(out["server-status"])["local"]
+    assert report["role"] == "server"
+    assert ("0.0.0.0", 25) in [(entry["address"], entry["port"]) for entry in report["listeners"]]
+    assert [daemon["interval"] for daemon in report["daemons"] if daemon["kind"] == "mta"] == [900]
+
+    predicted = result_of(out["client-test"])
+    assert predicted["result"] is None
+    assert "would flush 1 queued messages" in predicted["comment"]
+    assert predicted["changes"]["services"]["new"]["actions"] == ["stop sendmail", "start sendmail"]
+    assert out["after-test"] == out["before"]
+
+    client = result_of(out["client"])
+    assert client["result"] is True, client["comment"]
+    assert client["changes"]["mta-queue"] == {"old": "1 queued", "new": "1 sent to the relay, 0 queued"}
+    # The message, for both recipients, reached the relay; nothing is left on the host.
+    assert len(relay.queued_ids("mta")) == 1
+    report = json.loads(out["client-status"])["local"]
+    assert report["role"] == "client"
+    assert report["listeners"] == []
+    assert report["queues"]["mta"]["count"] == 0
+    assert report["relay"]["msp"] == "[198.51.100.1]"
+    assert report["relay"]["mta"] == "[198.51.100.1]"
+    assert [daemon["kind"] for daemon in report["daemons"]] == ["msp-queue-runner"]
+    assert report["switches"]["debian"]["DAEMON_MODE"] == "None"
+    assert report["findings"] == []
+    # Debian's update_conf ran: no MTA cron line, no cron MSP line (a daemon runs that queue).
+    assert "cron-msp" not in out["cron.d"]
+
+    again = result_of(out["again"])
+    assert (again["result"], again["changes"]) == (True, {})
+    assert again["comment"] == "sendmail already plays the client role"
+
+
+def test_cron_runner_entries_are_replaced_not_added(relay, tmp_path):
+    out = run_steps(
+        tmp_path / "host",
+        "smt-box",
+        [
+            ("cron30", state("sendmail.client", relay="[198.51.100.1]", msp_runner="cron", msp_interval="30m")),
+            ("tab30", "crontab -l"),
+            ("cron15", state("sendmail.client", relay="[198.51.100.1]", msp_runner="cron", msp_interval="15m")),
+            ("tab15", "crontab -l"),
+            ("status", shlex.join(salt_call_argv("sendmail.status"))),
+        ],
+    )  # fmt: skip
+    for name in ("cron30", "cron15"):
+        assert result_of(out[name])["result"] is True, result_of(out[name])["comment"]
+    for name, count in (("tab30", 2), ("tab15", 4)):
+        [entry] = [line for line in out[name].splitlines() if line.endswith("sendmail -Ac -q")]
+        minutes = entry.split()[0].split(",")
+        assert len(minutes) == count
+        assert "SALT_CRON_IDENTIFIER:saltext-sendmail-msp-queue" in out[name]
+    report = json.loads(out["status"])["local"]
+    # No MSP daemon: cron runs the client queue, and status sees it.
+    assert report["daemons"] == []
+    assert report["queues"]["msp"]["runners"][0]["type"] == "cron"
+    assert report["findings"] == []
+
+
+BAD_STATES = [
+    ("sendmail.client", {"relay": "mail.example.com:587"}, "port"),
+    ("sendmail.client", {"relay": "[a.example.com]`)esyscmd(`touch /tmp/pwned')"}, "relay"),
+    ("sendmail.client", {"relay": ["mail.example.com"]}, "quote it"),
+    ("sendmail.client", {"relay": "[127.0.0.1]"}, "is this host"),
+    ("sendmail.client", {"relay": "[198.51.100.1]", "port": 0}, "port"),
+    ("sendmail.client", {"relay": "[198.51.100.1]", "queue_interval": "7x"}, "queue_interval"),
+    ("sendmail.client", {"relay": "[198.51.100.1]", "queue_interval": "7m"}, "evenly"),
+    ("sendmail.client", {"relay": "[198.51.100.1]", "msp_runner": "none"}, "runner"),
+    ("sendmail.server", {"relay_domains": ["dnl.example.com"]}, "relay_domains"),
+    ("sendmail.server", {"relay": "[127.0.0.1]"}, "loop"),
+]
+
+
+def test_bad_input_fails_with_a_clear_comment_and_changes_nothing(relay, tmp_path):
+    steps = [("before", SNAPSHOT)]
+    for number, (function, kwargs, _) in enumerate(BAD_STATES):
+        steps.append((f"bad{number}", state(function, **kwargs)))
+    steps.append(("after", SNAPSHOT))
+    out = run_steps(tmp_path / "host", "smt-box", steps)
+    for number, (_, _, said) in enumerate(BAD_STATES):
+        ret = result_of(out[f"bad{number}"])
+        assert ret["result"] is False, (number, ret)
+        assert said in ret["comment"], (number, ret["comment"])
+        assert ret["changes"] == {}
+    assert out["after"] == out["before"]

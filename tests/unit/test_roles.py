@@ -1,0 +1,180 @@
+"""
+The role helpers on each vendor's real switch file format (Red Hat, Solaris and FreeBSD cannot run
+here; their files and service rules can): switch values, file edits, service calls, cron spread.
+"""
+
+import importlib.util
+import itertools
+import pathlib
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+
+
+@pytest.fixture(scope="module")
+def mod():
+    spec = importlib.util.spec_from_file_location("sendmail_roles", REPO / "_modules" / "sendmail.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def edit(mod, kind, text, role, msp_runner="daemon"):
+    values = mod._switch_values(kind, role, "15m", "20m", msp_runner)
+    style = mod._SWITCH_STYLES.get(kind, '{key}="{value}"')
+    return mod._parse_shell_vars(mod._set_shell_vars(text, values, style)), mod._set_shell_vars(
+        text, values, style
+    )
+
+
+def test_redhat_client_turns_the_daemon_off_in_sysconfig(mod):
+    text = (DATA / "redhat-sysconfig-sendmail").read_text()
+    values, new_text = edit(mod, "redhat", text, "client")
+    assert new_text == "DAEMON=no\nQUEUE=15m\nSMQUEUE=20m\n"
+    assert values == {"DAEMON": "no", "QUEUE": "15m", "SMQUEUE": "20m"}
+
+
+def test_solaris_client_empties_mode_and_keeps_the_comments(mod):
+    text = (DATA / "solaris-default-sendmail").read_text()
+    values, new_text = edit(mod, "solaris", text, "client")
+    assert values["MODE"] == ""
+    assert values["CLIENTQUEUEINTERVAL"] == "20m"
+    # The vendor's commented examples stay; the settings are appended after them.
+    assert new_text.startswith(text)
+    assert 'MODE=""' in new_text.splitlines()
+    server, _ = edit(mod, "solaris", new_text, "server")
+    assert server["MODE"] == "-bd"
+
+
+def test_freebsd_client_keeps_the_msp_queue_runner(mod):
+    defaults = (DATA / "freebsd-defaults-rc.conf").read_text()
+    rc_conf = (DATA / "freebsd-rc.conf").read_text()
+    _, new_rc = edit(mod, "freebsd", rc_conf, "client")
+    # rc.conf is read after /etc/defaults/rc.conf: the effective values are the client's.
+    effective = mod._parse_shell_vars(defaults + new_rc)
+    assert effective["sendmail_enable"] == "NO"
+    assert effective["sendmail_submit_enable"] == "NO"
+    assert effective["sendmail_outbound_enable"] == "NO"
+    assert effective["sendmail_msp_queue_enable"] == "YES"
+    assert effective["sendmail_msp_queue_flags"] == "-L sm-msp-queue -Ac -q20m"
+    # NONE would stop the MSP queue runner too and strand mail: never written.
+    assert "NONE" not in new_rc
+    assert new_rc.startswith(rc_conf)
+
+
+def test_debian_modes_compare_without_case(mod):
+    assert not mod._switch_differs("debian", "DAEMON_MODE", "None", "none")
+    assert mod._switch_differs("debian", "MSP_INTERVAL", "20M", "20m")
+    assert mod._switch_differs("redhat", "DAEMON", None, "no")
+
+
+def test_set_shell_vars_replaces_every_assignment_in_place(mod):
+    text = "# DAEMON=yes\nDAEMON=yes\nexport QUEUE=1h\nDAEMON=yes\n"
+    assert mod._set_shell_vars(text, {"DAEMON": "no"}, "{key}={value}") == (
+        "# DAEMON=yes\nDAEMON=no\nexport QUEUE=1h\nDAEMON=no\n"
+    )
+
+
+def test_unknown_switch_kind_is_refused(mod):
+    with pytest.raises(Exception, match="no daemon switch"):
+        mod._switch_values("aix", "client", "15m", "15m", "daemon")
+
+
+NOTHING_RUNS = {"mta": False, "msp_runner": False}
+MTA_RUNS = {"mta": True, "msp_runner": False}
+
+
+def test_redhat_client_re_enables_sm_client_after_disabling_sendmail(mod):
+    # sendmail.service's Also=sm-client.service disables the MSP runner with it.
+    actions = mod._service_actions(
+        "RedHat", "client", MTA_RUNS, {"sendmail": True, "sm-client": True}, "daemon", False
+    )
+    assert actions == [
+        ("disable", "sendmail"),
+        ("stop", "sendmail"),
+        ("enable", "sm-client"),
+        ("restart", "sm-client"),
+    ]
+    assert actions.index(("enable", "sm-client")) > actions.index(("disable", "sendmail"))
+
+
+def test_redhat_server_and_converged_hosts(mod):
+    running = {"mta": True, "msp_runner": True}
+    enabled = {"sendmail": True, "sm-client": True}
+    assert mod._service_actions("RedHat", "server", running, enabled, "daemon", False) == []
+    assert mod._service_actions("RedHat", "server", running, enabled, "daemon", True) == [
+        ("restart", "sendmail"),
+        ("restart", "sm-client"),
+    ]
+
+
+@pytest.mark.parametrize("os_family", ["Debian", "FreeBSD", "Solaris"])
+def test_one_service_hosts_restart_only_when_the_daemons_differ(mod, os_family):
+    enabled = {"sendmail": True, "sendmail-client": True}
+    client_running = {"mta": False, "msp_runner": True}
+    assert mod._service_actions(os_family, "client", client_running, enabled, "daemon", False) == []
+    assert mod._service_actions(os_family, "client", MTA_RUNS, enabled, "daemon", False) == [
+        ("stop", "sendmail"),
+        ("start", "sendmail"),
+    ]
+    # A client whose MSP queue is run by cron needs no daemon at all: stop, no start.
+    assert mod._service_actions(os_family, "client", MTA_RUNS, enabled, "cron", False) == [
+        ("stop", "sendmail")
+    ]
+    assert ("enable", "sendmail") in mod._service_actions(
+        os_family, "server", NOTHING_RUNS, {}, "daemon", False
+    )
+
+
+def test_cron_schedule_spreads_a_fleet_and_is_stable(mod):
+    minutes = {mod._cron_schedule("15m", f"host{number}.example.test")[0] for number in range(40)}
+    assert len(minutes) > 1
+    for spec in minutes:
+        values = [int(value) for value in spec.split(",")]
+        assert len(values) == 4
+        assert [later - earlier for earlier, later in itertools.pairwise(values)] == [15, 15, 15]
+        assert 0 <= values[0] < 15
+    assert mod._cron_schedule("1h", "a.example.test") == mod._cron_schedule("1h", "a.example.test")
+    minute, hour = mod._cron_schedule("6h", "a.example.test")
+    assert 0 <= int(minute) < 60
+    assert len(hour.split(",")) == 4
+
+
+@pytest.mark.parametrize("interval", ["7m", "90m", "5h", "2d"])
+def test_cron_schedule_refuses_uneven_intervals(mod, interval):
+    with pytest.raises(Exception, match="evenly"):
+        mod._cron_schedule(interval, "a.example.test")
+
+
+@pytest.mark.parametrize("interval", ["15", "fast", "", None, "0m", "1h 30m", True, "15m\n"])
+def test_bad_intervals_are_refused(mod, interval):
+    with pytest.raises(Exception, match="queue_interval"):
+        mod._validate_interval(interval, "queue_interval")
+
+
+def test_role_problems_name_what_would_strand_mail(mod):
+    hostnames = {"box.example.test", "box"}
+    assert mod._role_problems("client", ["[mail.example.com]"], "daemon", hostnames) == []
+    for relay in ("[127.0.0.1]", "localhost", "[IPv6:::1]", "box.example.test", "esmtp:[box]"):
+        [problem] = mod._role_problems("client", [relay], "daemon", hostnames)
+        assert "is this host" in problem
+    assert "loop" in mod._role_problems("server", ["[127.0.0.1]"], "daemon", hostnames)[0]
+    assert "runner" in mod._role_problems("client", ["[a.example.com]"], "none", hostnames)[0]
+
+
+def test_smart_host_lists_name_their_mailer(mod):
+    assert mod._smart_host(["mailhub"]) == "mailhub"
+    # Without "relay:", sendmail would read the one-label "mailhub" as a mailer name.
+    assert mod._smart_host(["mailhub", "[mx2.example.com]"]) == "relay:mailhub:[mx2.example.com]"
+    assert mod._smart_host(["esmtp:[a.example.com]", "[b.example.com]"]) == (
+        "esmtp:[a.example.com]:[b.example.com]"
+    )
+    assert mod._smart_host([]) == ""
+
+
+@pytest.mark.parametrize("domains", ["example.com", ["dnl.example.com"], ["a b"], [1], [""]])
+def test_bad_relay_domains_are_refused(mod, domains):
+    with pytest.raises(Exception, match="relay_domains"):
+        mod._validate_relay_domains(domains)
