@@ -2,14 +2,11 @@
 
 import json
 import os
-import pathlib
 import signal
 import subprocess
-import tempfile
 import time
 
 from tests.support.saltcall import salt_call_argv
-from tests.support.world import World
 
 
 def salt_call(config_dir, *args):
@@ -21,15 +18,15 @@ def write_minion_config(config_dir, lookup):
     config = {
         "file_client": "local",
         "cachedir": str(config_dir / "cache"),
+        "log_file": str(config_dir / "minion.log"),
         "sendmail": {"lookup": lookup},
     }
     (config_dir / "minion").write_text(json.dumps(config))  # JSON is YAML
 
 
-def test_killed_build_leaves_the_old_config_and_the_next_run_cleans_up():
-    root = pathlib.Path(tempfile.mkdtemp(prefix="smw-", dir="/tmp"))
-    os.chmod(root, 0o755)
-    world = World(root)
+def test_killed_build_leaves_the_old_config_and_the_next_run_cleans_up(make_world):
+    world = make_world()
+    root = world.root
     old_cf = world.submit_cf.read_bytes()
     # A "sendmail" that signals it was reached, then hangs: the build is then past writing the
     # temp cf and before renaming it.

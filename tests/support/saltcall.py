@@ -7,7 +7,14 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 SALT_CALL = pathlib.Path(sys.executable).with_name("salt-call")
 
 
+# Without a config dir of its own, salt-call would cache and log in this machine's /var.
+SCRATCH = "/tmp/saltext-sendmail-tests"
+
+
 def salt_call_argv(*args, config_dir=None):
     """``salt-call --local`` with ``_modules`` loaded directly (no sync) and JSON output."""
-    config = ["-c", str(config_dir)] if config_dir else []
+    if config_dir:
+        config = ["-c", str(config_dir)]
+    else:
+        config = [f"--cachedir={SCRATCH}/cache", f"--log-file={SCRATCH}/minion.log"]
     return [str(SALT_CALL), "--local", *config, "-m", str(REPO / "_modules"), "--out=json", *args]
