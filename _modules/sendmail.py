@@ -2127,7 +2127,9 @@ def cron_runner(queue, interval=None, test=False):
     command = shlex.join([binary, "-q"] if queue == "mta" else [binary, "-Ac", "-q"])
     wanted = None
     if interval is not None:
-        minute, hour = _cron_schedule(_validate_interval(interval, "interval"), __opts__["id"])
+        # sendmail:cron_seed groups hosts on one minute on purpose; the minion id spreads them.
+        seed = __salt__["config.get"]("sendmail:cron_seed", None) or __opts__["id"]
+        minute, hour = _cron_schedule(_validate_interval(interval, "interval"), seed)
         wanted = f"{minute} {hour} * * * {command}"
     entries = [
         cron
@@ -2161,3 +2163,89 @@ def cron_runner(queue, interval=None, test=False):
         raise CommandExecutionError(f"root's crontab does not hold the {identifier} entry as asked")
     verb = "removed" if wanted is None else "set"
     return {"changed": True, "changes": changes, "comment": f"{verb} cron entry {identifier}"}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pillar: the role and relays a minion gets (used by the formula's sendmail.role state)
+# ---------------------------------------------------------------------------------------------------
+
+_CLIENT_KEYS = ("msp_runner", "msp_interval", "queue_interval", "flush_timeout")
+_SERVER_KEYS = ("msp_runner", "msp_interval")
+
+
+def _resolve_settings(config, grains, role=None):
+    """
+    The state arguments for this minion from the ``sendmail`` pillar ``config`` (see
+    pillar.example): its role, its site (``site``, else the grain named by ``site_grain``) and that
+    site's relays. Raises SaltInvocationError naming the pillar key that is wrong.
+    """
+    role = role or config.get("role")
+    if role not in _ROLES:
+        raise SaltInvocationError(f"sendmail:role: {role!r} is not 'client' or 'server'")
+    sites = config.get("sites") or {}
+    if not isinstance(sites, dict):
+        raise SaltInvocationError(f"sendmail:sites: expected a mapping of sites, got {sites!r}")
+    site_grain = config.get("site_grain", "site")
+    site = config.get("site") or grains.get(site_grain)
+    settings = {"role": role, "site": site}
+    if site is None and role == "client":
+        raise SaltInvocationError(
+            f"sendmail:site: no site for this minion (set sendmail:site or the grain {site_grain!r})"
+        )
+    if site is not None and site not in sites:
+        known = ", ".join(sorted(map(str, sites))) or "none"
+        raise SaltInvocationError(f"sendmail:sites: no site {site!r} (known: {known})")
+    site_config = sites.get(site) or {}
+    if role == "client":
+        relays = site_config.get("relays")
+        if not relays:
+            raise SaltInvocationError(f"sendmail:sites:{site}:relays: site {site!r} has no relays")
+        settings["relay"] = relays
+        settings["port"] = site_config.get("port")
+        keys = _CLIENT_KEYS
+    else:
+        settings["relay"] = site_config.get("smart_host")
+        settings["port"] = site_config.get("smart_host_port")
+        settings["relay_domains"] = site_config.get("relay_domains")
+        if config.get("server_queue_interval") is not None:
+            settings["queue_interval"] = config["server_queue_interval"]
+        keys = _SERVER_KEYS
+    settings.update({key: config[key] for key in keys if config.get(key) is not None})
+    return settings
+
+
+def settings(role=None):
+    """
+    What the formula applies on this minion, read from the ``sendmail`` pillar: ``role``,
+    ``site``, and the arguments of ``sendmail.client`` (``relay`` = the site's relays, ``port``,
+    intervals) or ``sendmail.server`` (``relay_domains``, optional ``relay`` smart host). Errors name
+    the pillar key (``sendmail:role``, ``sendmail:sites:SITE:relays``).
+
+    role
+        Use this role instead of ``sendmail:role``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.settings
+    """
+    config = __salt__["config.get"]("sendmail", {}) or {}
+    if not isinstance(config, dict):
+        raise SaltInvocationError(f"sendmail: expected a mapping in pillar, got {config!r}")
+    return _resolve_settings(config, __grains__, role)
+
+
+def lookup():
+    """
+    The paths, file names and commands this module uses on this minion: the per-OS-family defaults
+    with ``sendmail:lookup`` (minion config, grains or pillar) on top. The formula's map.jinja reads
+    them from here, so that SLS files and the module never disagree.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.lookup
+    """
+    return _paths()

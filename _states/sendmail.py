@@ -240,3 +240,27 @@ class _Steps:
     def note(self, key, old, new, comment):
         self.ret["changes"][key] = {"old": old, "new": new}
         self.said.append(comment)
+
+
+def role(name, role=None):  # pylint: disable=redefined-outer-name
+    """
+    Apply the role that pillar gives this minion (``sendmail:role``; see pillar.example), with its
+    site's relays: ``sendmail.client`` or ``sendmail.server`` with the arguments that
+    ``sendmail.settings`` reads from pillar. A bad pillar (unknown role, unknown site, a site
+    without relays, an invalid relay) fails this state with a comment naming the key, and changes
+    nothing.
+
+    role
+        Apply this role instead of the one in pillar (``client.sls`` and ``server.sls`` do).
+    """
+    try:
+        settings = __salt__["sendmail.settings"](role)
+    except (CommandExecutionError, SaltInvocationError) as err:
+        return {"name": name, "result": False, "changes": {}, "comment": str(err)}
+    chosen = settings.pop("role")
+    site = settings.pop("site")
+    apply_role = client if chosen == "client" else server
+    ret = apply_role(name, **settings)
+    where = f" (site {site})" if site is not None else ""
+    ret["comment"] = f"{chosen}{where}: {ret['comment']}"
+    return ret

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets everything up (scripts/setup.sh), checks style, then runs the whole test suite inside a private
-# test host: its own network (loopback only), hostname, mounts and process list, so the tests' daemons,
-# port 25 and sendmail runs never reach this machine's own. Extra arguments go to pytest.
+# Sets everything up (scripts/setup.sh), checks style (ruff, yamllint, salt-lint), then runs the whole
+# test suite inside a private test host: its own network (loopback only), hostname, mounts and process
+# list, so the tests' daemons, port 25 and sendmail runs never reach this machine's own. Extra
+# arguments go to pytest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -9,6 +10,8 @@ bash scripts/setup.sh
 venv="$here/.venv/bin"
 "$venv/ruff" check --quiet .
 "$venv/ruff" format --check --quiet .
+"$venv/yamllint" --strict pillar.example .yamllint .salt-lint
+"$venv/salt-lint" salt/sendmail/*.sls pillar.example
 rc=0
 unshare --net --uts --mount --pid --fork --mount-proc bash -c '
   hostname tests.example.test && ip link set lo up && mount --make-rprivate /

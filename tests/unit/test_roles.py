@@ -178,3 +178,52 @@ def test_smart_host_lists_name_their_mailer(mod):
 def test_bad_relay_domains_are_refused(mod, domains):
     with pytest.raises(Exception, match="relay_domains"):
         mod._validate_relay_domains(domains)
+
+
+@pytest.fixture(scope="module")
+def example_pillar():
+    import yaml
+
+    return yaml.safe_load((REPO / "pillar.example").read_text())["sendmail"]
+
+
+def test_pillar_example_resolves_for_a_client_and_a_server(mod, example_pillar):
+    client = mod._resolve_settings(example_pillar, {"site": "paris"})
+    assert client == {
+        "role": "client",
+        "site": "paris",
+        "relay": ["[relay1.paris.example.com]", "[relay2.paris.example.com]"],
+        "port": 25,
+        "msp_runner": "daemon",
+        "msp_interval": "15m",
+        "queue_interval": "1h",
+        "flush_timeout": 300,
+    }
+    # Every relay of the example passes the allowlist.
+    assert mod._validate_relays(client["relay"]) == client["relay"]
+    server = mod._resolve_settings(example_pillar, {"site": "paris"}, role="server")
+    assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
+    assert (server["relay"], server["port"], server["queue_interval"]) == (
+        "[outbound.example.com]",
+        587,
+        "15m",
+    )
+    lyon = mod._resolve_settings({**example_pillar, "site": "lyon"}, {"site": "paris"})
+    assert lyon["relay"] == ["[relay1.lyon.example.com]"]
+
+
+@pytest.mark.parametrize(
+    ("change", "grains", "said"),
+    [
+        ({"role": "relay"}, {"site": "paris"}, "sendmail:role: 'relay'"),
+        ({"role": None}, {"site": "paris"}, "sendmail:role"),
+        ({}, {}, "sendmail:site: no site"),
+        ({}, {"site": "berlin"}, "no site 'berlin' (known: lyon, paris)"),
+        ({"sites": {"paris": {"relays": []}}}, {"site": "paris"}, "sendmail:sites:paris:relays"),
+        ({"sites": ["paris"]}, {"site": "paris"}, "sendmail:sites: expected a mapping"),
+    ],
+)
+def test_bad_pillar_names_the_key(mod, example_pillar, change, grains, said):
+    with pytest.raises(Exception, match="sendmail:") as err:
+        mod._resolve_settings({**example_pillar, **change}, grains)
+    assert said in str(err.value)

@@ -1,0 +1,5 @@
+"""
+saltext.sendmail, installed with pip: Salt finds this package through the ``salt.loader`` entry
+point in setup.cfg and loads ``modules/`` (the repository's ``_modules``) and ``states/``
+(``_states``) from it. The same files serve the formula (file_roots, saltutil.sync_all).
+"""

@@ -1,0 +1,8 @@
+{#- sendmail, its cf.m4 files and m4, which the role states build with. -#}
+{%- from "sendmail/map.jinja" import sendmail with context %}
+
+{%- if sendmail.pkgs %}
+sendmail-package-pkg-installed:
+  pkg.installed:
+    - pkgs: {{ sendmail.pkgs | json }}
+{%- endif %}
