@@ -2200,7 +2200,10 @@ def _resolve_settings(config, grains, role=None):
         relays = site_config.get("relays")
         if not relays:
             raise SaltInvocationError(f"sendmail:sites:{site}:relays: site {site!r} has no relays")
-        settings["relay"] = relays
+        # relays is a list by contract, so a one-element list is one relay, not the YAML reading
+        # of an unquoted [host] that _validate_relays refuses.
+        one = isinstance(relays, list) and len(relays) == 1 and isinstance(relays[0], str)
+        settings["relay"] = relays[0] if one else relays
         settings["port"] = site_config.get("port")
         keys = _CLIENT_KEYS
     else:

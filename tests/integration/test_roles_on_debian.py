@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from tests.support.fleet import SNAPSHOT
 from tests.support.netns import linked_netns
 from tests.support.saltcall import REPO, salt_call_argv
 
@@ -18,12 +19,6 @@ HOSTS = """127.0.0.1 localhost
 198.51.100.1 relay.example.test
 192.0.2.10 example.com
 """
-
-# What "nothing changed" means on a host: its mail files, switch, cron tables and queues.
-SNAPSHOT = (
-    "find /etc/mail /etc/cron.d /var/spool/cron/crontabs /var/spool/mqueue /var/spool/mqueue-client"
-    " -type f -print0 | sort -z | xargs -0 sha256sum"
-)
 
 
 def state(function, **kwargs):

@@ -208,8 +208,13 @@ def test_pillar_example_resolves_for_a_client_and_a_server(mod, example_pillar):
         587,
         "15m",
     )
+    # A site's one-relay list is that relay: a list of one bare name means an MX lookup here.
     lyon = mod._resolve_settings({**example_pillar, "site": "lyon"}, {"site": "paris"})
-    assert lyon["relay"] == ["[relay1.lyon.example.com]"]
+    assert lyon["relay"] == "[relay1.lyon.example.com]"
+    sites = {"mx": {"relays": ["mail.example.com"]}}
+    assert mod._resolve_settings({"role": "client", "sites": sites}, {"site": "mx"})["relay"] == (
+        "mail.example.com"
+    )
 
 
 @pytest.mark.parametrize(

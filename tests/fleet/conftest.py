@@ -1,0 +1,119 @@
+"""
+The fleet: a real salt-master and three real salt-minions, each minion a separate Debian sendmail
+host. relay1-a is the relay (server role) of site-a; client-a is a client of site-a; client-b a
+client of site-b, whose first relay (198.51.100.19) does not exist and whose second is relay1-a.
+"""
+
+import contextlib
+import pathlib
+import shutil
+import tempfile
+
+import pytest
+import yaml
+
+from tests.support.fleet import MASTER_ADDRESS, HostMinion, formula_roots, minion_overrides, prepare_host
+from tests.support.netns import NETWORK, linked_netns
+
+# (minion id, netns, host number on 198.51.100.0/24, site)
+MINIONS = (
+    ("relay1-a", "smf-r1", 11, "site-a"),
+    ("client-a", "smf-ca", 12, "site-a"),
+    ("client-b", "smf-cb", 13, "site-b"),
+)
+HOSTS = (
+    "127.0.0.1\tlocalhost\n"
+    + "".join(f"{NETWORK}.{number}\t{name}.example.test {name}\n" for name, _, number, _ in MINIONS)
+    # Mail for example.com waits in the relay's queue: the address has no route here.
+    + "192.0.2.10\texample.com\n"
+)
+COMMON_PILLAR = {
+    "sendmail": {
+        "site_grain": "site",
+        "sites": {
+            # Address literals: sendmail looks a [name] up with a trailing dot, which /etc/hosts
+            # never matches (only DNS would), and these test hosts have no DNS.
+            "site-a": {
+                "relays": [f"[{NETWORK}.11]"],
+                "relay_domains": ["example.com", NETWORK],
+            },
+            "site-b": {"relays": [f"[{NETWORK}.19]", f"[{NETWORK}.11]"]},
+        },
+        "msp_interval": "15m",
+        # The test machine has the packages (scripts/setup.sh); pkg.installed would run apt-get
+        # update on first use after a minion starts, which must not happen from a test.
+        "lookup": {"pkgs": []},
+    }
+}
+PILLAR_TOP = {
+    "base": {
+        "*": ["sendmail.common"],
+        "relay1-a": ["sendmail.relay"],
+        "client-*": ["sendmail.client"],
+        "client-b": ["sendmail.override"],
+    }
+}
+
+
+@pytest.fixture(scope="session")
+def salt_factories_config():
+    # A short root: the daemons' AF_UNIX socket paths must stay under 108 characters.
+    root = tempfile.mkdtemp(prefix="sf-", dir="/tmp")
+    yield {"root_dir": root, "slow_stop": False}
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class Pillar:
+    """The master's pillar files; ``override`` holds what client-b gets on top of the rest."""
+
+    def __init__(self, root):
+        self.dir = root / "sendmail"
+        self.dir.mkdir(parents=True)
+        (root / "top.sls").write_text(yaml.safe_dump(PILLAR_TOP))
+        self.write("common", COMMON_PILLAR)
+        self.write("relay", {"sendmail": {"role": "server"}})
+        self.write("client", {"sendmail": {"role": "client"}})
+        self.write("override", {})
+
+    def write(self, name, data):
+        (self.dir / f"{name}.sls").write_text(yaml.safe_dump(data))
+
+
+@pytest.fixture(scope="module")
+def fleet(salt_factories):
+    """
+    The master, its CLI, the pillar and the minions by id, all started; stopped after the module,
+    so that no host's daemons linger in the process list of the tests that follow.
+    """
+    work = tempfile.mkdtemp(prefix="smf-", dir="/tmp")
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        for _, netns, number, _ in MINIONS:
+            stack.enter_context(linked_netns(netns, number))
+        pillar_root = tempfile.mkdtemp(prefix="pillar-", dir=work)
+        pillar = Pillar(pathlib.Path(pillar_root))
+        master = salt_factories.salt_master_daemon(
+            "sm-master",
+            overrides={
+                "interface": MASTER_ADDRESS,
+                "file_roots": {"base": [str(formula_roots(f"{work}/formula"))]},
+                "pillar_roots": {"base": [pillar_root]},
+            },
+        )
+        stack.enter_context(master.started(start_timeout=120))
+        minions = {}
+        for minion_id, netns, _, site in MINIONS:
+            root = f"{work}/{minion_id}"
+            hostname = f"{minion_id}.example.test"
+            prepare_host(root, hostname, HOSTS)
+            minion = master.salt_minion_daemon(
+                minion_id,
+                overrides=minion_overrides(site),
+                factory_class=HostMinion,
+                host_root=root,
+                netns=netns,
+                hostname=hostname,
+            )
+            stack.enter_context(minion.started(start_timeout=120))
+            minions[minion_id] = minion
+        yield {"master": master, "cli": master.salt_cli(timeout=300), "pillar": pillar, **minions}

@@ -1,0 +1,83 @@
+"""
+A real salt-master and real salt-minions (pytest-salt-factories), each minion a separate Debian
+sendmail host: scripts/host-run puts it in its own network namespace (linked to the test network on
+198.51.100.0/24), mount, UTS and PID namespaces, with private copies of /etc/mail, the queues and
+the crontabs. The master serves the formula (salt/) and _modules/_states from this repository.
+"""
+
+import pathlib
+import subprocess
+
+import attr
+from saltfactories.daemons.minion import SaltMinion
+
+from tests.support.netns import NETWORK
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+HOST_RUN = REPO / "scripts" / "host-run"
+HOST_EXEC = REPO / "scripts" / "host-exec"
+MASTER_ADDRESS = f"{NETWORK}.1"
+# What "nothing changed" means on a host: its mail files, switch, cron tables and queues.
+SNAPSHOT = (
+    "find /etc/mail /etc/cron.d /var/spool/cron/crontabs /var/spool/mqueue /var/spool/mqueue-client"
+    " -type f -print0 | sort -z | xargs -0 sha256sum"
+)
+
+
+@attr.s(kw_only=True, slots=True)
+class HostMinion(SaltMinion):
+    """A salt-minion started inside its own sendmail host (``scripts/host-run --netns``)."""
+
+    host_root = attr.ib()
+    netns = attr.ib()
+    hostname = attr.ib()
+
+    def cmdline(self, *args):
+        launcher = [str(HOST_RUN), "--netns", self.netns, str(self.host_root), self.hostname]
+        return [*launcher, *super().cmdline(*args)]
+
+    def host(self, *argv, check=True, input_text=None):
+        """Run a command inside this minion's host, next to its salt-minion."""
+        proc = subprocess.run(
+            [str(HOST_EXEC), str(self.host_root), *argv],
+            input=input_text,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if check and proc.returncode:
+            raise AssertionError(f"{argv} failed in {self.hostname}: {proc.stderr}")
+        return proc.stdout
+
+
+def prepare_host(root, hostname, hosts_text):
+    """Make a host's private copies (host-run does, on first use) and give it the fleet's names."""
+    subprocess.run([str(HOST_RUN), str(root), hostname, "true"], check=True, timeout=60)
+    (pathlib.Path(root) / "etc" / "hosts").write_text(hosts_text)
+
+
+def minion_overrides(site):
+    """The minion's config: the master on the test network, logs and events sent back there."""
+    return {
+        "master": MASTER_ADDRESS,
+        "grains": {"site": site},
+        "pytest-minion": {
+            "log": {"host": MASTER_ADDRESS},
+            "returner_address": {"host": MASTER_ADDRESS},
+        },
+    }
+
+
+def formula_roots(directory):
+    """
+    The master's file_roots: the SLS tree (salt/) and _modules/_states, as a real master serves a
+    checkout of this repository (without the rest of it: .venv, tests).
+    """
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, target in (("sendmail", REPO / "salt" / "sendmail"), ("_modules", REPO / "_modules"),
+                         ("_states", REPO / "_states")):  # fmt: skip
+        (directory / name).symlink_to(target)
+    (directory / "top.sls").write_text("base:\n  '*':\n    - sendmail\n")
+    return directory
