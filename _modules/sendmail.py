@@ -1984,26 +1984,11 @@ def _service_actions(os_family, role, running, enabled, msp_runner, restart):
     if os_family == "RedHat":
         # sendmail.service starts -bd whatever /etc/sysconfig says, and its Also=sm-client.service
         # disables the MSP runner with it: sm-client is enabled again after.
-        if want_mta:
-            if not enabled.get("sendmail"):
-                actions.append(("enable", "sendmail"))
-            if restart or not running["mta"]:
-                actions.append(("restart", "sendmail"))
-        else:
-            if enabled.get("sendmail"):
-                actions.append(("disable", "sendmail"))
-            if running["mta"]:
-                actions.append(("stop", "sendmail"))
-        if want_msp:
-            if not enabled.get("sm-client") or ("disable", "sendmail") in actions:
-                actions.append(("enable", "sm-client"))
-            if restart or not running["msp_runner"]:
-                actions.append(("restart", "sm-client"))
-        else:
-            if enabled.get("sm-client"):
-                actions.append(("disable", "sm-client"))
-            if running["msp_runner"]:
-                actions.append(("stop", "sm-client"))
+        actions = _unit_actions("sendmail", want_mta, enabled, running["mta"], restart)
+        disabled_with_sendmail = ("disable", "sendmail") in actions
+        actions += _unit_actions(
+            "sm-client", want_msp, enabled, running["msp_runner"], restart, disabled_with_sendmail
+        )
         return actions
     # Debian, FreeBSD and Solaris start and stop every daemon from one service that reads the
     # switch file: it stays enabled (a client still runs its MSP queue runner).
@@ -2016,6 +2001,22 @@ def _service_actions(os_family, role, running, enabled, msp_runner, restart):
             actions.append(("start", service))
     if os_family == "Solaris" and want_msp and not enabled.get("sendmail-client"):
         actions.append(("enable", "sendmail-client"))
+    return actions
+
+
+def _unit_actions(unit, wanted, enabled, running, restart, enable_again=False):
+    """A systemd unit brought to ``wanted`` (enabled and running, or disabled and stopped)."""
+    actions = []
+    if not wanted:
+        if enabled.get(unit):
+            actions.append(("disable", unit))
+        if running:
+            actions.append(("stop", unit))
+        return actions
+    if enable_again or not enabled.get(unit):
+        actions.append(("enable", unit))
+    if restart or not running:
+        actions.append(("restart", unit))
     return actions
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh), then runs each benchmark inside a throwaway isolated Debian host.
+# Sets up (scripts/setup.sh), then runs each benchmark inside a throwaway isolated Debian host, and the
+# fleet benchmark inside a private namespace holding a local master and its minions.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/setup.sh" >/dev/null
@@ -11,3 +12,5 @@ for bench in status_vs_mailq reapply_vs_empty; do
     "$here/benchmarks/$bench.py"
   echo
 done
+rm -rf "$root/host"
+unshare --net --uts --mount --pid --fork --mount-proc "$here/benchmarks/fleet" "$root"

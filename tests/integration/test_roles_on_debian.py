@@ -166,3 +166,27 @@ def test_bad_input_fails_with_a_clear_comment_and_changes_nothing(relay, tmp_pat
         assert said in ret["comment"], (number, ret["comment"])
         assert ret["changes"] == {}
     assert out["after"] == out["before"]
+
+
+def test_the_formula_with_salt_call_local(relay, tmp_path):
+    """The third way: the formula's own SLS and a pillar, with salt-call --local and no master."""
+    pillar = tmp_path / "pillar"
+    (pillar / "sendmail").mkdir(parents=True)
+    (pillar / "top.sls").write_text("base:\n  '*':\n    - sendmail\n")
+    (pillar / "sendmail" / "init.sls").write_text(
+        "sendmail:\n  role: client\n  site: here\n  sites: {here: {relays: ['[198.51.100.1]']}}\n"
+        "  lookup: {pkgs: []}\n"
+    )
+    argv = salt_call_argv("state.apply", "sendmail")
+    argv[argv.index("--out=json") : argv.index("--out=json")] = [
+        f"--states-dir={REPO / '_states'}", f"--file-root={REPO / 'salt'}", f"--pillar-root={pillar}",
+    ]  # fmt: skip
+    out = run_steps(
+        tmp_path / "host", "smt-box", [("first", shlex.join(argv)), ("second", shlex.join(argv))]
+    )
+    [first] = json.loads(out["first"])["local"].values()
+    assert first["result"] is True, first["comment"]
+    assert first["comment"].startswith("client (site here): ")
+    assert first["__id__"] == "sendmail-init-sendmail-role"
+    [second] = json.loads(out["second"])["local"].values()
+    assert (second["result"], second["changes"]) == (True, {})

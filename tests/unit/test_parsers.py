@@ -1,6 +1,5 @@
 """The pure helpers of the execution module, on real file formats."""
 
-import importlib.util
 import pathlib
 import time
 
@@ -8,14 +7,6 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
-
-
-@pytest.fixture(scope="module")
-def mod():
-    spec = importlib.util.spec_from_file_location("sendmail_mod", REPO / "_modules" / "sendmail.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_queue_id_time_decodes_sendmail_ids(mod):

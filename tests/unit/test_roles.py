@@ -3,7 +3,6 @@ The role helpers on each vendor's real switch file format (Red Hat, Solaris and 
 here; their files and service rules can): switch values, file edits, service calls, cron spread.
 """
 
-import importlib.util
 import itertools
 import pathlib
 
@@ -11,14 +10,6 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
-
-
-@pytest.fixture(scope="module")
-def mod():
-    spec = importlib.util.spec_from_file_location("sendmail_roles", REPO / "_modules" / "sendmail.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def edit(mod, kind, text, role, msp_runner="daemon"):

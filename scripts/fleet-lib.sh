@@ -1,0 +1,100 @@
+# A local fleet for the demo and the benchmarks: a salt-master, and salt-minions that are each an
+# isolated Debian sendmail host (scripts/host-run --netns) on a bridge holding 198.51.100.0/24.
+# Source it, then call fleet_up, inside a private network, mount and PID namespace (scripts/demo.sh
+# and benchmarks/run.sh make one): nothing here touches this machine's own network, /etc or port 25,
+# and everything stops when that namespace ends.
+#
+#   fleet_up WORK_DIR ID:NUMBER:SITE...    e.g. fleet_up /tmp/x relay1:11:paris client1:12:paris
+#   fleet_salt ARG...                      the salt CLI of that master
+#   fleet_exec ID COMMAND...               a command inside a minion's host
+
+FLEET_NET=198.51.100
+FLEET_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FLEET_VENV=$FLEET_REPO/.venv/bin
+
+fleet_salt() { PYTHONWARNINGS=ignore "$FLEET_VENV/salt" -c "$FLEET_WORK/master" --timeout=120 "$@"; }
+fleet_exec() { local id=$1; shift; "$FLEET_REPO/scripts/host-exec" "$FLEET_WORK/hosts/$id" "$@"; }
+
+# The pillar: the first site's relay (the first minion) is its server; everyone else a client of it.
+_fleet_pillar() {
+  local dir=$1 relay=$2
+  mkdir -p "$dir/sendmail"
+  cat >"$dir/top.sls" <<EOF
+base:
+  '*':
+    - sendmail.common
+  'relay*':
+    - sendmail.relay
+  'client*':
+    - sendmail.client
+EOF
+  cat >"$dir/sendmail/common.sls" <<EOF
+sendmail:
+  sites:
+    paris:
+      relays: ['[$relay]']
+      relay_domains: [example.com, $FLEET_NET]
+  # The packages are installed (scripts/setup.sh); the fleet's hosts have no network to apt.
+  lookup: {pkgs: []}
+EOF
+  echo "sendmail: {role: server}" >"$dir/sendmail/relay.sls"
+  echo "sendmail: {role: client}" >"$dir/sendmail/client.sls"
+}
+
+fleet_up() {
+  FLEET_WORK=$1; shift
+  local work=$FLEET_WORK spec id number site hosts="127.0.0.1	localhost"$'\n' relay=""
+  mkdir -p "$work/formula" "$work/pillar" "$work/master" "$work/hosts"
+  # A private /run/netns: ip netns files must not land in this machine's /run.
+  mkdir -p /run/netns && mount -t tmpfs fleet-netns /run/netns
+  ip link set lo up
+  ip link add smbr0 type bridge
+  ip addr add "$FLEET_NET.1/24" dev smbr0
+  ip link set smbr0 up
+  for spec in "$@"; do
+    IFS=: read -r id number site <<<"$spec"
+    hosts+="$FLEET_NET.$number	$id.example.test $id"$'\n'
+    [ -n "$relay" ] || relay="$FLEET_NET.$number"
+  done
+  hosts+="192.0.2.10	example.com"$'\n'
+  ln -s "$FLEET_REPO/salt/sendmail" "$FLEET_REPO/_modules" "$FLEET_REPO/_states" "$work/formula/"
+  printf "base:\n  '*':\n    - sendmail\n" >"$work/formula/top.sls"
+  _fleet_pillar "$work/pillar" "$relay"
+  cat >"$work/master/master" <<EOF
+root_dir: $work/master
+interface: $FLEET_NET.1
+auto_accept: true
+log_file: $work/master/master.log
+file_roots: {base: [$work/formula]}
+pillar_roots: {base: [$work/pillar]}
+EOF
+  # Their own output (salt 3008 prints a few startup lines, Python deprecation warnings) goes to logs.
+  "$FLEET_VENV/salt-master" -c "$work/master" -l quiet >"$work/master/stdout.log" 2>&1 &
+  for spec in "$@"; do
+    IFS=: read -r id number site <<<"$spec"
+    ip netns add "fleet-$id"
+    ip link add "smv-$id" type veth peer name eth0 netns "fleet-$id"
+    ip link set "smv-$id" master smbr0 up
+    ip -n "fleet-$id" addr add "$FLEET_NET.$number/24" dev eth0
+    ip -n "fleet-$id" link set eth0 up
+    "$FLEET_REPO/scripts/host-run" "$work/hosts/$id" "$id.example.test" true
+    printf '%s' "$hosts" >"$work/hosts/$id/etc/hosts"
+    mkdir -p "$work/minions/$id"
+    cat >"$work/minions/$id/minion" <<EOF
+id: $id
+root_dir: $work/minions/$id
+master: $FLEET_NET.1
+log_file: $work/minions/$id/minion.log
+grains: {site: $site}
+EOF
+    "$FLEET_REPO/scripts/host-run" --netns "fleet-$id" "$work/hosts/$id" "$id.example.test" \
+      "$FLEET_VENV/salt-minion" -c "$work/minions/$id" -l quiet >"$work/minions/$id/stdout.log" 2>&1 &
+  done
+  local want=$# tries
+  for tries in $(seq 120); do
+    [ "$(fleet_salt --out=txt '*' test.ping 2>/dev/null | grep -c True)" -eq "$want" ] && return 0
+    sleep 1
+  done
+  echo "fleet: the minions did not answer the master" >&2
+  return 1
+}
