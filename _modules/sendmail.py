@@ -74,6 +74,8 @@ _BASE_DEFAULTS = {
     # Set only where the .mc must name them (tests); otherwise the vendor's DOMAIN() decides.
     "mta_pid_file": None,
     "msp_pid_file": None,
+    # Seconds `sendmail -C new.cf -bt` may take before the new cf counts as refused.
+    "validate_timeout": 30,
     # status sums queue bytes (one stat per file) only up to this many messages per directory.
     "status_bytes_limit": 10000,
 }
@@ -1753,7 +1755,7 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, test=False):
     tmp_cf = _write_temp(directory, os.path.basename(cf_path), cf_text, cf_path)
     tmp_mc = None
     try:
-        _validate_cf_file(paths["sendmail_bin"], tmp_cf)
+        _validate_cf_file(paths["sendmail_bin"], tmp_cf, int(paths["validate_timeout"]))
         tmp_mc = _write_temp(directory, os.path.basename(mc_path), mc_text, mc_path)
         _install(tmp_mc, mc_path)
         tmp_mc = None

@@ -16,6 +16,7 @@ rc=0
 unshare --net --uts --mount --pid --fork --mount-proc bash -c '
   hostname tests.example.test && ip link set lo up && mount --make-rprivate /
   mount --bind tests/data/hosts /etc/hosts
+  mkdir -p /run/netns && mount -t tmpfs test-netns /run/netns  # ip netns files of the tests stay here
   "$0" -m pytest "$@"' "$venv/python" "$@" || rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "test.sh: pytest collected no tests: that is a failure" >&2

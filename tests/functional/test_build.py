@@ -184,3 +184,15 @@ def test_server_with_a_smart_host_list(world, sendmail):
     assert "DSrelay:mailhub:[mx2.example.com]" in lines
     assert any(line.startswith("Mrelay") for line in lines)
     assert "A=TCP $h 2525" in world.sendmail_cf.read_text()
+
+
+def test_validator_timeout_keeps_the_previous_configuration(world, set_lookup):
+    # A sendmail that never answers (the 60-second hostname stall, a hung resolver).
+    hung = world.root / "hung-sendmail"
+    hung.write_text("#!/bin/sh\nexec sleep 60\n")
+    hung.chmod(0o755)
+    sendmail = set_lookup({**world.lookup, "sendmail_bin": str(hung), "validate_timeout": 1})
+    before = snapshot(world.root)
+    with pytest.raises(Exception, match="Timed out after 1 seconds"):
+        sendmail.build_cf("msp", "[relay.example.test]")
+    assert snapshot(world.root) == before
