@@ -76,6 +76,8 @@ _BASE_DEFAULTS = {
     "msp_pid_file": None,
     # Seconds `sendmail -C new.cf -bt` may take before the new cf counts as refused.
     "validate_timeout": 30,
+    # Seconds the daemons may take to start or stop before the services step fails.
+    "services_timeout": 15,
     # status sums queue bytes (one stat per file) only up to this many messages per directory.
     "status_bytes_limit": 10000,
 }
@@ -1766,7 +1768,13 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, test=False):
             if leftover:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(leftover)
-    return {"changed": True, "changes": changes, "comment": f"installed {what} in {cf_path}"}
+    return {
+        "changed": True,
+        "changes": changes,
+        "comment": f"installed {what} in {cf_path}",
+        # What sendmail.restore puts back if a later step of a role state fails.
+        "previous": {mc_path: old_mc, cf_path: old_cf},
+    }
 
 
 _DIFF_LINES = 120
@@ -1920,11 +1928,11 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
         verb = "would set" if plan else "already set"
         return {"changed": bool(plan), "changes": changes, "comment": f"{verb} the {role} switch"}
     done = []
+    update_conf = paths.get("debian_update_conf", "/usr/share/sendmail/update_conf")
     try:
         for entry in plan:
             _replace_file(entry["path"], entry["new"])
             done.append(entry)
-        update_conf = paths.get("debian_update_conf", "/usr/share/sendmail/update_conf")
         if update_conf and any(entry["kind"] == "debian" for entry in plan):
             _run_checked([update_conf], "Debian's update_conf")
     except (OSError, CommandExecutionError) as err:
@@ -1941,7 +1949,52 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
         "changed": True,
         "changes": changes,
         "comment": f"set the {role} switch in {', '.join(changes)}",
+        "previous": {entry["path"]: entry["old"] for entry in plan},
     }
+
+
+def _managed_files(paths):
+    """The files the role states write: both cfs, their .mc files, the vendor switch files."""
+    managed = set()
+    for key in ("sendmail_cf", "submit_cf"):
+        managed.update((paths[key], os.path.splitext(paths[key])[0] + ".mc"))
+    for locations in (paths.get("switch_files") or {}).values():
+        managed.update([locations] if isinstance(locations, str) else locations)
+    return managed
+
+
+def restore(files):
+    """
+    Put back files that a step of a role state replaced, when a later step fails: ``files`` maps
+    each path to its previous text, or to null where there was no file (it is removed). Only the
+    files this module manages are accepted (the cfs, their .mc files, the vendor switch files).
+    Debian's update_conf runs again when sendmail.conf is among them. Each file is replaced
+    atomically.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.restore "$(cat previous.json)"   # the "previous" of a build_cf or switch
+    """
+    if not isinstance(files, dict):
+        raise SaltInvocationError(f"files must map paths to their previous text, not {files!r}")
+    paths = _paths()
+    managed = _managed_files(paths)
+    unknown = sorted(set(files) - managed)
+    if unknown:
+        raise SaltInvocationError(f"not files of this module, not restored: {', '.join(unknown)}")
+    for path, text in files.items():
+        if text is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        else:
+            _replace_file(path, text)
+    debian = (paths.get("switch_files") or {}).get("debian")
+    update_conf = paths.get("debian_update_conf")
+    if update_conf and debian in files:
+        _run_checked([update_conf], "Debian's update_conf")
+    return {"restored": sorted(files)}
 
 
 def _replace_file(path, text):
@@ -2042,12 +2095,13 @@ def _service_call(paths, function, name):
         raise CommandExecutionError(f"service.{function} {name} failed")
 
 
-def services(role, msp_runner="daemon", restart=False, test=False, timeout=15):
+def services(role, msp_runner="daemon", restart=False, test=False, timeout=None):
     """
     Bring the sendmail daemons to ``role`` with the vendor's service manager, after
     :func:`switch`: a server's MTA listens, a client runs no MTA; the MSP queue runner runs when
     ``msp_runner`` is ``daemon``. Only what differs is started or stopped, unless ``restart``
-    (a new cf was installed). Then waits up to ``timeout`` seconds for the process list to agree.
+    (a new cf was installed). Then waits up to ``timeout`` seconds (default: the
+    ``services_timeout`` lookup value, 15) for the process list to agree.
 
     Returns ``changed``, ``changes``, ``comment`` and ``running`` (``mta``: an MTA accepts
     connections; ``msp_runner``: an MSP queue runner runs).
@@ -2087,7 +2141,7 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=15):
         }
     for function, name in actions:
         _service_call(paths, function, name)
-    deadline = time.monotonic() + float(timeout)
+    deadline = time.monotonic() + float(timeout or paths["services_timeout"])
     while (now_running := _daemon_state(paths)) != wanted and time.monotonic() < deadline:
         time.sleep(0.2)
     if now_running != wanted:

@@ -136,6 +136,7 @@ def _apply(name, role, **args):
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
     test = bool(__opts__.get("test"))
     said = []
+    steps = None
     try:
         problems = __salt__["sendmail.check_role"](
             role,
@@ -165,9 +166,8 @@ def _apply(name, role, **args):
                 __salt__["sendmail.build_cf"](**build, test=True)
             __salt__["sendmail.switch"](role, **switch_args, test=True)
         mta_queued = __salt__["sendmail.queue"]("mta")["count"]
-        mta_running = __salt__["sendmail.services"](role, args["msp_runner"], test=True)["running"][
-            "mta"
-        ]
+        steps.running = __salt__["sendmail.services"](role, args["msp_runner"], test=True)["running"]
+        mta_running = steps.running["mta"]
 
         cf_changed = False
         for build in builds:
@@ -184,6 +184,8 @@ def _apply(name, role, **args):
     except (CommandExecutionError, SaltInvocationError) as err:
         ret["result"] = False
         said.append(str(err))
+        if steps is not None and steps.previous:
+            said.append(_put_back(steps))
     if ret["result"] and test and ret["changes"]:
         ret["result"] = None
     if ret["result"] and not ret["changes"]:
@@ -224,14 +226,46 @@ def _keep_mta_queue(steps, args, version, queued, mta_running, cf_changed):
     return queued
 
 
+def _put_back(steps):
+    """
+    After a failed step: the files replaced so far get their previous text back and, when the
+    services were touched, the daemons are brought back to what ran before. Returns what was done.
+    (Flushed mail stays delivered; a cron runner set for a queue that holds mail stays: both are
+    safe.)
+    """
+    try:
+        restored = __salt__["sendmail.restore"](steps.previous)["restored"]
+        done = f"put the previous files back ({', '.join(restored)})"
+        if steps.services_touched:
+            old_role = "server" if steps.running["mta"] else "client"
+            old_runner = "daemon" if steps.running["msp_runner"] else "cron"
+            __salt__["sendmail.services"](old_role, old_runner, restart=True)
+            done += " and restarted the daemons as they ran before"
+    except (CommandExecutionError, SaltInvocationError) as err:
+        return f"could not put the previous configuration back: {err}"
+    for path in restored:
+        steps.ret["changes"].pop(path, None)
+    return done
+
+
 class _Steps:
-    """Runs execution-module steps (with the state's test flag) and gathers their changes."""
+    """
+    Runs execution-module steps (with the state's test flag), gathers their changes, and keeps what
+    each replaced (``previous``) so that a failure later on can put it back.
+    """
 
     def __init__(self, ret, said, test):
         self.ret, self.said, self.test = ret, said, test
+        self.previous = {}
+        self.running = {}
+        self.services_touched = False
 
     def run(self, function, *args, **kwargs):
+        if function == "sendmail.services" and not self.test:
+            self.services_touched = True
         result = __salt__[function](*args, **kwargs, test=self.test)
+        for path, text in (result.get("previous") or {}).items():
+            self.previous.setdefault(path, text)
         if result["changed"]:
             self.ret["changes"].update(result["changes"])
             self.said.append(result["comment"])

@@ -21,9 +21,9 @@ HOSTS = """127.0.0.1 localhost
 """
 
 
-def state(function, **kwargs):
+def state(function, config_dir=None, **kwargs):
     args = [f"{key}={json.dumps(value)}" for key, value in kwargs.items()]
-    argv = salt_call_argv("state.single", function, "name=sendmail", *args)
+    argv = salt_call_argv("state.single", function, "name=sendmail", *args, config_dir=config_dir)
     argv.insert(argv.index("--out=json"), f"--states-dir={REPO / '_states'}")
     return shlex.join(argv)
 
@@ -190,3 +190,48 @@ def test_the_formula_with_salt_call_local(relay, tmp_path):
     assert first["__id__"] == "sendmail-init-sendmail-role"
     [second] = json.loads(out["second"])["local"].values()
     assert (second["result"], second["changes"]) == (True, {})
+
+
+def test_a_failed_service_step_puts_the_previous_configuration_back(relay, tmp_path):
+    # The client queue made unusable: the MSP queue runner cannot start, so the services step fails
+    # after the cfs and the switch were replaced.
+    live = "/etc/mail/sendmail.cf /etc/mail/submit.cf /etc/mail/sendmail.mc /etc/mail/submit.mc"
+    # Wait 3 s, not 15, for daemons that will never start.
+    config_dir = tmp_path / "salt"
+    config_dir.mkdir()
+    (config_dir / "minion").write_text(
+        json.dumps(
+            {
+                "cachedir": str(config_dir / "cache"),
+                "log_file": str(config_dir / "minion.log"),
+                "sendmail": {"lookup": {"services_timeout": 3}},
+            }
+        )
+    )
+    files = f"sha256sum {live} /etc/mail/sendmail.conf; grep -v '^#' /etc/cron.d/sendmail"
+    out = run_steps(
+        tmp_path / "host",
+        "smt-box",
+        [
+            ("start", "/etc/init.d/sendmail start >/dev/null; chmod 0000 /var/spool/mqueue-client"),
+            ("before", files),
+            ("client", state("sendmail.client", config_dir=config_dir, relay="[198.51.100.1]")),
+            ("after", files),
+            ("status", shlex.join(salt_call_argv("sendmail.status"))),
+        ],
+    )
+    failed = result_of(out["client"])
+    assert failed["result"] is False
+    assert "the daemons are" in failed["comment"]
+    assert "put the previous files back" in failed["comment"]
+    assert "restarted the daemons as they ran before" in failed["comment"]
+    assert failed["changes"] == {}
+    # Debian's update_conf rewrote cron.d/sendmail with a new date in its header: compared without
+    # comments, like every other file byte for byte.
+    assert out["after"] == out["before"]
+    report = json.loads(out["status"])["local"]
+    assert [(entry["address"], entry["port"]) for entry in report["listeners"]] == [
+        ("127.0.0.1", 25),
+        ("127.0.0.1", 587),
+    ]
+    assert report["switches"]["debian"]["DAEMON_MODE"] == "Daemon"

@@ -1,14 +1,20 @@
 """The repository, and salt-call from the test virtualenv with this repository's execution modules."""
 
+import atexit
 import pathlib
+import shutil
 import sys
+import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SALT_CALL = pathlib.Path(sys.executable).with_name("salt-call")
 
 
-# Without a config dir of its own, salt-call would cache and log in this machine's /var.
-SCRATCH = "/tmp/saltext-sendmail-tests"
+# Without a config dir of its own, salt-call would cache and log in this machine's /var. One per
+# test run: the hosts' PID namespaces reuse small pids, so a proc file left in a shared cache by a
+# killed run looks like a state run still going ("The function state.single is running as PID 23").
+SCRATCH = tempfile.mkdtemp(prefix="salt-call-", dir="/tmp")
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
 
 def salt_call_argv(*args, config_dir=None):
