@@ -175,7 +175,7 @@ def _apply(name, role, **args):
         msp_cron = args["msp_interval"] if args["msp_runner"] == "cron" else None
         steps.run("sendmail.cron_runner", "msp", msp_cron if version["msp_split"] else None)
         if role == "client":
-            mta_queued = _keep_mta_queue(steps, args, version, mta_queued, mta_running, cf_changed)
+            _keep_mta_queue(steps, args, version, mta_queued, mta_running, cf_changed)
         steps.run("sendmail.switch", role, **switch_args)
         steps.run("sendmail.services", role, args["msp_runner"], restart=cf_changed)
         if role == "server":
@@ -210,20 +210,18 @@ def _keep_mta_queue(steps, args, version, queued, mta_running, cf_changed):
                 f"would flush {queued} queued messages to the relay",
             )
             # How many stay (and so whether cron must run them) is known only after the flush.
-            return queued
-        else:
-            flushed = __salt__["sendmail.flush"]("mta", timeout=args["flush_timeout"])["mta"]
-            left = len(flushed["remaining"])
-            steps.note(
-                "mta-queue",
-                f"{queued} queued",
-                f"{queued - left} sent to the relay, {left} queued",
-                f"flushed the MTA queue: {queued - left} sent, {left} left under a cron runner",
-            )
-            queued = left
+            return
+        flushed = __salt__["sendmail.flush"]("mta", timeout=args["flush_timeout"])["mta"]
+        left = len(flushed["remaining"])
+        steps.note(
+            "mta-queue",
+            f"{queued} queued",
+            f"{queued - left} sent to the relay, {left} queued",
+            f"flushed the MTA queue: {queued - left} sent, {left} left under a cron runner",
+        )
+        queued = left
     keep = queued or not version["msp_split"]
     steps.run("sendmail.cron_runner", "mta", args["queue_interval"] if keep else None)
-    return queued
 
 
 def _put_back(steps):
