@@ -41,6 +41,13 @@ def minion_config(work, name, extra=""):
 
 def main():
     work = pathlib.Path(tempfile.mkdtemp(prefix="sm-reapply-"))
+    try:
+        measure(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(work):
     (work / "states").mkdir()
     (work / "states" / "client.sls").write_text(CLIENT_SLS)
     (work / "states" / "empty.sls").write_text("{}\n")
@@ -79,7 +86,6 @@ def main():
     empty_s, client_s = (statistics.median(times[sls]) for sls in ("empty", "client"))
     print(f"empty SLS {empty_s:.3f}  client role, unchanged {client_s:.3f}  "
           f"ratio {client_s / empty_s:.2f}x (target: within 1.3x)")  # fmt: skip
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
