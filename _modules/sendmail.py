@@ -71,6 +71,8 @@ _BASE_DEFAULTS = {
     "mc_ostype": None,
     "msp_domain": None,
     "mta_domain": None,
+    # Debian's tool that applies sendmail.conf (None elsewhere, or to not run it).
+    "debian_update_conf": None,
     # Set only where the .mc must name them (tests); otherwise the vendor's DOMAIN() decides.
     "mta_pid_file": None,
     "msp_pid_file": None,
@@ -575,14 +577,24 @@ def _validate_relay(value, field="relay"):
         except ValueError as err:
             raise SaltInvocationError(f"{field}: {value!r} is not a valid IPv4 literal") from err
         return value
-    if len(name) > 253 or not _HOSTNAME_RE.fullmatch(name):
+    problem = _hostname_problem(name)
+    if problem == "not a host name":
         raise SaltInvocationError(
             f"{field}: {value!r} is not a host name, [host name], [IPv4] or [IPv6:address] "
             "(a port goes in the port argument, not after a colon)"
         )
-    if any(label in _M4_WORDS for label in name.split(".")):
-        raise SaltInvocationError(f"{field}: {value!r} contains an m4 word that m4 would expand")
+    if problem:
+        raise SaltInvocationError(f"{field}: {value!r} {problem}")
     return value
+
+
+def _hostname_problem(name):
+    """What keeps ``name`` out of an .mc as a host or domain name, or None."""
+    if not isinstance(name, str) or len(name) > 253 or not _HOSTNAME_RE.fullmatch(name):
+        return "not a host name"
+    if any(label in _M4_WORDS for label in name.split(".")):
+        return "contains an m4 word that m4 would expand"
+    return None
 
 
 def _validate_relays(value, field="relay"):
@@ -666,11 +678,11 @@ def _validate_relay_domains(value, field="relay_domains"):
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
         raise SaltInvocationError(f"{field}: expected a list of domains, got {value!r}")
     for number, domain in enumerate(value):
-        label = f"{field}[{number}]"
-        if not isinstance(domain, str) or not _HOSTNAME_RE.fullmatch(domain) or len(domain) > 253:
-            raise SaltInvocationError(f"{label}: {domain!r} is not a domain or network prefix")
-        if any(part in _M4_WORDS for part in domain.split(".")):
-            raise SaltInvocationError(f"{label}: {domain!r} contains an m4 word")
+        problem = _hostname_problem(domain)
+        if problem == "not a host name":
+            problem = "is not a domain or network prefix"
+        if problem:
+            raise SaltInvocationError(f"{field}[{number}]: {domain!r} {problem}")
     return list(value)
 
 
@@ -768,7 +780,6 @@ def _check_built_cf(kind, parsed, relays, port=None):
 
 # Each vendor's daemon switch: how its file writes a value, and the values of each role.
 _SWITCH_STYLES = {"debian": '{key}="{value}";', "redhat": "{key}={value}"}
-_DEBIAN_MODES = ("daemon", "cron", "none")
 _ROLES = ("client", "server")
 _MSP_RUNNERS = ("daemon", "cron")
 
@@ -1672,9 +1683,9 @@ def _write_temp(directory, name, text, like):
     return tmp
 
 
-def _install(tmp, target):
-    """Rename ``tmp`` over ``target``, keeping the previous file as ``target.bak``."""
-    if os.path.exists(target):
+def _install(tmp, target, backup=True):
+    """Rename ``tmp`` over ``target`` (and fsync the directory), keeping the old one as ``.bak``."""
+    if backup and os.path.exists(target):
         backup = target + ".bak"
         with contextlib.suppress(FileNotFoundError):
             os.unlink(backup)
@@ -1833,8 +1844,8 @@ def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_i
 
         salt '*' sendmail.check_role client relay='"[mail.example.com]"'
     """
-    if role not in _ROLES:
-        raise SaltInvocationError(f"role must be 'client' or 'server', not {role!r}")
+    # msp_runner is not checked here but reported below, as what would strand mail.
+    _validate_role(role)
     relays = _validate_relays(relay) if role == "client" else _optional_relays(relay)
     # Intervals that cron will run must be ones cron can space evenly: known now, not mid-apply.
     cron_intervals = {"queue_interval": queue_interval if role == "client" else None}
@@ -1846,14 +1857,11 @@ def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_i
     return _role_problems(role, relays, msp_runner, {hostname, hostname.split(".")[0]})
 
 
-def _validate_role_args(role, queue_interval, msp_interval, msp_runner):
+def _validate_role(role, msp_runner=None):
     if role not in _ROLES:
         raise SaltInvocationError(f"role must be 'client' or 'server', not {role!r}")
-    if msp_runner not in _MSP_RUNNERS:
+    if msp_runner is not None and msp_runner not in _MSP_RUNNERS:
         raise SaltInvocationError(f"msp_runner must be 'daemon' or 'cron', not {msp_runner!r}")
-    return _validate_interval(queue_interval, "queue_interval"), _validate_interval(
-        msp_interval, "msp_interval"
-    )
 
 
 def _switch_plan(paths, role, queue_interval, msp_interval, msp_runner):
@@ -1920,36 +1928,27 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
         salt '*' sendmail.switch client
         salt '*' sendmail.switch server queue_interval=30m test=True
     """
-    queue_interval, msp_interval = _validate_role_args(role, queue_interval, msp_interval, msp_runner)
+    _validate_role(role, msp_runner)
+    _validate_interval(queue_interval, "queue_interval")
+    _validate_interval(msp_interval, "msp_interval")
     paths = _paths()
     plan = _switch_plan(paths, role, queue_interval, msp_interval, msp_runner)
     changes = {entry["path"]: entry["changes"] for entry in plan}
     if test or not plan:
         verb = "would set" if plan else "already set"
         return {"changed": bool(plan), "changes": changes, "comment": f"{verb} the {role} switch"}
-    done = []
-    update_conf = paths.get("debian_update_conf", "/usr/share/sendmail/update_conf")
+    previous = {entry["path"]: entry["old"] for entry in plan}
     try:
-        for entry in plan:
-            _replace_file(entry["path"], entry["new"])
-            done.append(entry)
-        if update_conf and any(entry["kind"] == "debian" for entry in plan):
-            _run_checked([update_conf], "Debian's update_conf")
+        _write_files(paths, {entry["path"]: entry["new"] for entry in plan})
     except (OSError, CommandExecutionError) as err:
-        for entry in reversed(done):
-            if entry["old"] is None:
-                os.unlink(entry["path"])
-            else:
-                _replace_file(entry["path"], entry["old"])
-        if update_conf and any(entry["kind"] == "debian" for entry in done):
-            with contextlib.suppress(CommandExecutionError):
-                _run_checked([update_conf], "Debian's update_conf")
+        with contextlib.suppress(OSError, CommandExecutionError):
+            _write_files(paths, previous)
         raise CommandExecutionError(f"could not set the {role} switch (put back): {err}") from err
     return {
         "changed": True,
         "changes": changes,
         "comment": f"set the {role} switch in {', '.join(changes)}",
-        "previous": {entry["path"]: entry["old"] for entry in plan},
+        "previous": previous,
     }
 
 
@@ -1984,6 +1983,15 @@ def restore(files):
     unknown = sorted(set(files) - managed)
     if unknown:
         raise SaltInvocationError(f"not files of this module, not restored: {', '.join(unknown)}")
+    _write_files(paths, files)
+    return {"restored": sorted(files)}
+
+
+def _write_files(paths, files):
+    """
+    Write each file (path: text, or None to remove it) atomically; then, when Debian's
+    sendmail.conf is among them, run Debian's update_conf, which rewrites /etc/cron.d/sendmail.
+    """
     for path, text in files.items():
         if text is None:
             with contextlib.suppress(FileNotFoundError):
@@ -1991,20 +1999,18 @@ def restore(files):
         else:
             _replace_file(path, text)
     debian = (paths.get("switch_files") or {}).get("debian")
-    update_conf = paths.get("debian_update_conf")
-    if update_conf and debian in files:
-        _run_checked([update_conf], "Debian's update_conf")
-    return {"restored": sorted(files)}
+    if paths["debian_update_conf"] and debian in files:
+        _run_checked([paths["debian_update_conf"]], "Debian's update_conf")
 
 
 def _replace_file(path, text):
     """Replace ``path`` atomically with ``text`` (same mode and owner), no backup."""
-    directory = os.path.dirname(path) or "."
-    tmp = _write_temp(directory, os.path.basename(path), text, path)
+    tmp = _write_temp(os.path.dirname(path) or ".", os.path.basename(path), text, path)
     try:
-        os.replace(tmp, path)
+        _install(tmp, path, backup=False)
     except BaseException:
-        os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 
@@ -2018,9 +2024,10 @@ def _run_checked(cmd, what, timeout=120):
     return ret
 
 
-def _daemon_state(paths):
+def _daemon_state():
     """Whether an MTA listener and an MSP queue runner run now, from the process list."""
-    daemons = _sendmail_daemons(_pidfile_argv(_load_cfs(paths).values()))
+    # Kind and "accepting" come from the process titles: no cf or pid file is read (this is polled).
+    daemons = _sendmail_daemons({})
     return {
         "mta": any(daemon["kind"] == "mta" and daemon["accepting"] for daemon in daemons),
         "msp_runner": any(daemon["kind"] == "msp-queue-runner" for daemon in daemons),
@@ -2113,13 +2120,10 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
         salt '*' sendmail.services client
         salt '*' sendmail.services server restart=True
     """
-    if role not in _ROLES:
-        raise SaltInvocationError(f"role must be 'client' or 'server', not {role!r}")
-    if msp_runner not in _MSP_RUNNERS:
-        raise SaltInvocationError(f"msp_runner must be 'daemon' or 'cron', not {msp_runner!r}")
+    _validate_role(role, msp_runner)
     paths = _paths()
     os_family = __grains__.get("os_family", "")
-    running = _daemon_state(paths)
+    running = _daemon_state()
     names = ("sendmail", "sm-client") if os_family == "RedHat" else ("sendmail", "sendmail-client")
     enabled = {name: _service_enabled(paths, name) for name in names}
     actions = _service_actions(os_family, role, running, enabled, msp_runner, bool(restart))
@@ -2142,7 +2146,7 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
     for function, name in actions:
         _service_call(paths, function, name)
     deadline = time.monotonic() + float(timeout or paths["services_timeout"])
-    while (now_running := _daemon_state(paths)) != wanted and time.monotonic() < deadline:
+    while (now_running := _daemon_state()) != wanted and time.monotonic() < deadline:
         time.sleep(0.2)
     if now_running != wanted:
         raise CommandExecutionError(
@@ -2159,6 +2163,15 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
 
 
 _CRON_IDS = {"mta": "saltext-sendmail-mta-queue", "msp": "saltext-sendmail-msp-queue"}
+
+
+def _cron_entries(identifier):
+    """root's crontab entries carrying ``identifier``, as Salt's cron module reads them."""
+    return [
+        cron
+        for cron in __salt__["cron.list_tab"]("root").get("crons", [])
+        if cron.get("identifier") == identifier
+    ]
 
 
 def cron_runner(queue, interval=None, test=False):
@@ -2188,11 +2201,7 @@ def cron_runner(queue, interval=None, test=False):
         seed = __salt__["config.get"]("sendmail:cron_seed", None) or __opts__["id"]
         minute, hour = _cron_schedule(_validate_interval(interval, "interval"), seed)
         wanted = f"{minute} {hour} * * * {command}"
-    entries = [
-        cron
-        for cron in __salt__["cron.list_tab"]("root").get("crons", [])
-        if cron.get("identifier") == identifier
-    ]
+    entries = _cron_entries(identifier)
     current = [
         f"{cron['minute']} {cron['hour']} {cron['daymonth']} {cron['month']} {cron['dayweek']} "
         f"{cron['cmd']}"
@@ -2212,11 +2221,7 @@ def cron_runner(queue, interval=None, test=False):
             identifier=identifier,
         )  # fmt: skip
     # cron.set_job reports in words; read the table back instead.
-    after = [
-        cron for cron in __salt__["cron.list_tab"]("root").get("crons", [])
-        if cron.get("identifier") == identifier
-    ]  # fmt: skip
-    if (wanted is None) != (not after):
+    if (wanted is None) != (not _cron_entries(identifier)):
         raise CommandExecutionError(f"root's crontab does not hold the {identifier} entry as asked")
     verb = "removed" if wanted is None else "set"
     return {"changed": True, "changes": changes, "comment": f"{verb} cron entry {identifier}"}

@@ -133,10 +133,13 @@ def _builds(role, msp_split, relay, port, relay_domains):
 
 
 def _apply(name, role, **args):
+    """
+    Decide, then act: every step runs first with ``test=True``, which checks every value, tries
+    every build (m4 into memory) and predicts every change without writing anything. Test mode,
+    a refusal and the common highstate case (nothing to change) end there, in one pass. Only
+    then do the same steps run for real, in the same order.
+    """
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
-    test = bool(__opts__.get("test"))
-    said = []
-    steps = None
     try:
         problems = __salt__["sendmail.check_role"](
             role,
@@ -152,55 +155,66 @@ def _apply(name, role, **args):
             raise CommandExecutionError(
                 f"{version['binary']} is {version['provider']}, not sendmail: nothing changed"
             )
-        steps = _Steps(ret, said, test)
-        builds = _builds(role, version["msp_split"], args["relay"], args["port"], args["relay_domains"])
-        switch_args = {
-            "queue_interval": args["queue_interval"],
-            "msp_interval": args["msp_interval"],
-            "msp_runner": args["msp_runner"],
+        facts = {
+            "msp_split": version["msp_split"],
+            # The daemons as they run before anything changes (and as a failure brings them back).
+            "running": __salt__["sendmail.services"](role, args["msp_runner"], test=True)["running"],
+            "mta_queued": __salt__["sendmail.queue"]("mta")["count"] if role == "client" else 0,
         }
-        if not test:
-            # Every value checked and every build tried first: a bad one fails here, before any
-            # write. (In test mode the steps below do exactly this and nothing more.)
-            for build in builds:
-                __salt__["sendmail.build_cf"](**build, test=True)
-            __salt__["sendmail.switch"](role, **switch_args, test=True)
-        mta_queued = __salt__["sendmail.queue"]("mta")["count"]
-        steps.running = __salt__["sendmail.services"](role, args["msp_runner"], test=True)["running"]
-        mta_running = steps.running["mta"]
-
-        cf_changed = False
-        for build in builds:
-            cf_changed |= steps.run("sendmail.build_cf", **build)
-        msp_cron = args["msp_interval"] if args["msp_runner"] == "cron" else None
-        steps.run("sendmail.cron_runner", "msp", msp_cron if version["msp_split"] else None)
-        if role == "client":
-            _keep_mta_queue(steps, args, version, mta_queued, mta_running, cf_changed)
-        steps.run("sendmail.switch", role, **switch_args)
-        steps.run("sendmail.services", role, args["msp_runner"], restart=cf_changed)
-        if role == "server":
-            # The daemon runs the MTA queue now: a cron entry left by the client role goes.
-            steps.run("sendmail.cron_runner", "mta", None)
+        predicted = _Steps(test=True, running=facts["running"])
+        _run_steps(predicted, role, args, facts)
+    except (CommandExecutionError, SaltInvocationError) as err:
+        ret.update(result=False, comment=str(err))
+        return ret
+    if not predicted.changes:
+        ret["comment"] = f"sendmail already plays the {role} role"
+        return ret
+    if __opts__.get("test"):
+        ret.update(result=None, changes=predicted.changes, comment="; ".join(predicted.said))
+        return ret
+    steps = _Steps(test=False, running=facts["running"])
+    try:
+        _run_steps(steps, role, args, facts)
     except (CommandExecutionError, SaltInvocationError) as err:
         ret["result"] = False
-        said.append(str(err))
-        if steps is not None and steps.previous:
-            said.append(_put_back(steps))
-    if ret["result"] and test and ret["changes"]:
-        ret["result"] = None
-    if ret["result"] and not ret["changes"]:
-        said = [f"sendmail already plays the {role} role"]
-    ret["comment"] = "; ".join(said)
+        steps.said.append(str(err))
+        if steps.previous:
+            steps.said.append(_put_back(steps))
+    ret.update(changes=steps.changes, comment="; ".join(steps.said))
     return ret
 
 
-def _keep_mta_queue(steps, args, version, queued, mta_running, cf_changed):
+def _run_steps(steps, role, args, facts):
+    """The steps of ``role``, in order: configurations, queue runners, vendor switch, daemons."""
+    builds = _builds(role, facts["msp_split"], args["relay"], args["port"], args["relay_domains"])
+    cf_changed = False
+    for build in builds:
+        cf_changed |= steps.run("sendmail.build_cf", **build)
+    msp_cron = args["msp_interval"] if args["msp_runner"] == "cron" and facts["msp_split"] else None
+    steps.run("sendmail.cron_runner", "msp", msp_cron)
+    if role == "client":
+        _keep_mta_queue(steps, args, facts, cf_changed)
+    steps.run(
+        "sendmail.switch",
+        role,
+        queue_interval=args["queue_interval"],
+        msp_interval=args["msp_interval"],
+        msp_runner=args["msp_runner"],
+    )
+    steps.run("sendmail.services", role, args["msp_runner"], restart=cf_changed)
+    if role == "server":
+        # The daemon runs the MTA queue now: a cron entry left by the client role goes.
+        steps.run("sendmail.cron_runner", "mta", None)
+
+
+def _keep_mta_queue(steps, args, facts, cf_changed):
     """
     A client's MTA queue: flushed to the relay before the MTA stops (or once sendmail.cf points at
     the relay), then run by cron as long as anything is left. Before 8.12 every message goes through
     it, so its cron entry always stays.
     """
-    if queued and (mta_running or cf_changed):
+    queued = facts["mta_queued"]
+    if queued and (facts["running"]["mta"] or cf_changed):
         if steps.test:
             steps.note(
                 "mta-queue",
@@ -220,7 +234,7 @@ def _keep_mta_queue(steps, args, version, queued, mta_running, cf_changed):
             f"flushed the MTA queue: {queued - left} sent, {left} left under a cron runner",
         )
         queued = left
-    keep = queued or not version["msp_split"]
+    keep = queued or not facts["msp_split"]
     steps.run("sendmail.cron_runner", "mta", args["queue_interval"] if keep else None)
 
 
@@ -242,20 +256,19 @@ def _put_back(steps):
     except (CommandExecutionError, SaltInvocationError) as err:
         return f"could not put the previous configuration back: {err}"
     for path in restored:
-        steps.ret["changes"].pop(path, None)
+        steps.changes.pop(path, None)
     return done
 
 
 class _Steps:
     """
-    Runs execution-module steps (with the state's test flag), gathers their changes, and keeps what
-    each replaced (``previous``) so that a failure later on can put it back.
+    Runs execution-module steps with one test flag, gathers their changes and comments, and keeps
+    what each replaced (``previous``) so that a failure later on can put it back.
     """
 
-    def __init__(self, ret, said, test):
-        self.ret, self.said, self.test = ret, said, test
-        self.previous = {}
-        self.running = {}
+    def __init__(self, test, running):
+        self.test, self.running = test, running
+        self.changes, self.said, self.previous = {}, [], {}
         self.services_touched = False
 
     def run(self, function, *args, **kwargs):
@@ -265,12 +278,12 @@ class _Steps:
         for path, text in (result.get("previous") or {}).items():
             self.previous.setdefault(path, text)
         if result["changed"]:
-            self.ret["changes"].update(result["changes"])
+            self.changes.update(result["changes"])
             self.said.append(result["comment"])
         return result["changed"]
 
     def note(self, key, old, new, comment):
-        self.ret["changes"][key] = {"old": old, "new": new}
+        self.changes[key] = {"old": old, "new": new}
         self.said.append(comment)
 
 
