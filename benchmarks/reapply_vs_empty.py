@@ -29,11 +29,15 @@ exec {real} "$@"
 
 
 def minion_config(work, name, extra=""):
-    """A config dir of our own: salt-call --local must not log to or cache in this machine's dirs."""
+    """
+    A config dir of our own, root_dir included: salt-call --local must not log, cache, keep keys
+    or a minion_id in this machine's dirs.
+    """
     conf = work / name
     conf.mkdir()
     (conf / "minion").write_text(
-        f"cachedir: {work / 'cache'}\nlog_file: {work / 'minion.log'}\nfile_client: local\n"
+        f"root_dir: {conf}\ncachedir: {work / 'cache'}\nlog_file: {work / 'minion.log'}\n"
+        "file_client: local\n"
         f"file_roots:\n  base: [{work / 'states'}]\n{extra}"
     )
     return conf

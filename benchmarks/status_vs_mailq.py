@@ -71,10 +71,13 @@ def main():
 
     opts = salt.config.minion_config(None)
     cache = pathlib.Path("/tmp/bench-minion")
+    cache.mkdir(exist_ok=True)
     opts.update(
-        cachedir=str(cache), extension_modules=str(cache / "extmods"), file_client="local",
-        module_dirs=[str(REPO / "_modules")],
+        root_dir=str(cache), cachedir=str(cache), extension_modules=str(cache / "extmods"),
+        pki_dir=str(cache / "pki"), file_client="local", module_dirs=[str(REPO / "_modules")],
     )  # fmt: skip
+    # salt-call gets a config dir of its own too (root_dir): nothing lands in /etc/salt.
+    (cache / "minion").write_text(f"root_dir: {cache}\ncachedir: {cache}\nfile_client: local\n")
     opts["grains"] = salt.loader.grains(opts)
     status = salt.loader.minion_mods(opts)["sendmail.status"]
 
@@ -91,7 +94,7 @@ def main():
 
     fill_queue(0, qf_bytes, df_bytes)
     salt_call = [str(pathlib.Path(sys.executable).with_name("salt-call")), "--local",
-                 f"--cachedir={cache}", "-m", str(REPO / "_modules"), "--out=quiet"]  # fmt: skip
+                 "-c", str(cache), "-m", str(REPO / "_modules"), "--out=quiet"]  # fmt: skip
     print("\nsalt-call --local on an empty queue (median of 7 runs each, taken in turns, seconds)")
     run([*salt_call, "test.ping"])  # the first call fills Salt's caches: not measured
     times = {"test.ping": [], "sendmail.status": []}

@@ -7,6 +7,7 @@ import subprocess
 import time
 
 from tests.support.saltcall import salt_call_argv
+from tests.support.saltcall import write_minion_config as write_config
 
 
 def salt_call(config_dir, *args):
@@ -14,14 +15,7 @@ def salt_call(config_dir, *args):
 
 
 def write_minion_config(config_dir, lookup):
-    config_dir.mkdir(exist_ok=True)
-    config = {
-        "file_client": "local",
-        "cachedir": str(config_dir / "cache"),
-        "log_file": str(config_dir / "minion.log"),
-        "sendmail": {"lookup": lookup},
-    }
-    (config_dir / "minion").write_text(json.dumps(config))  # JSON is YAML
+    write_config(config_dir, sendmail={"lookup": lookup})
 
 
 def test_killed_build_leaves_the_old_config_and_the_next_run_cleans_up(make_world):

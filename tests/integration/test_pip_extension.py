@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 
-from tests.support.saltcall import REPO, SALT_CALL
+from tests.support.saltcall import REPO, SALT_CALL, write_minion_config
 
 # What a source distribution holds; built from a copy so no build/ or *.egg-info lands in the
 # repository (Salt would log errors about an egg-info at the repository root).
@@ -30,11 +30,11 @@ def test_pip_installed_extension_loads_the_modules_and_states(tmp_path):
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True,
                    capture_output=True)  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(site)}
+    config_dir = write_minion_config(tmp_path / "salt")
 
     def salt_call(*args):
         proc = subprocess.run(
-            [str(SALT_CALL), "--local", f"--cachedir={tmp_path / 'cache'}",
-             f"--log-file={tmp_path / 'minion.log'}", "--out=json", *args],
+            [str(SALT_CALL), "--local", "-c", str(config_dir), "--out=json", *args],
             env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
