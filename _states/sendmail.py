@@ -4,8 +4,9 @@ listens on nothing) or ``server`` (a hardened, listening MTA).
 
 The state decides and reports; every step is an execution-module function called through
 ``__salt__`` (``sendmail.check_role``, ``build_cf``, ``flush``, ``cron_runner``, ``switch``,
-``services``). Each step first runs with ``test=True``: every value is checked and the whole change
-is known before anything is written, and test mode stops there.
+``services``) that returns plain data, which the state turns into its changes and comment. Each
+step first runs with ``test=True``: every value is checked and the whole change is known before
+anything is written, and test mode stops there.
 
 .. code-block:: yaml
 
@@ -137,7 +138,8 @@ def _apply(name, role, **args):
     Decide, then act: every step runs first with ``test=True``, which checks every value, tries
     every build (m4 into memory) and predicts every change without writing anything. Test mode,
     a refusal and the common highstate case (nothing to change) end there, in one pass. Only
-    then do the same steps run for real, in the same order.
+    then do the same steps run for real, in the same order; if any of them fails, the files
+    read before the first one are put back and the daemons brought back to what ran before.
     """
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
     try:
@@ -161,7 +163,7 @@ def _apply(name, role, **args):
             "running": __salt__["sendmail.services"](role, args["msp_runner"], test=True)["running"],
             "mta_queued": __salt__["sendmail.queue"]("mta")["count"] if role == "client" else 0,
         }
-        predicted = _Steps(test=True, running=facts["running"])
+        predicted = _Steps(test=True)
         _run_steps(predicted, role, args, facts)
     except (CommandExecutionError, SaltInvocationError) as err:
         ret.update(result=False, comment=str(err))
@@ -172,14 +174,15 @@ def _apply(name, role, **args):
     if __opts__.get("test"):
         ret.update(result=None, changes=predicted.changes, comment="; ".join(predicted.said))
         return ret
-    steps = _Steps(test=False, running=facts["running"])
+    saved = __salt__["sendmail.config_files"]()
+    steps = _Steps(test=False)
     try:
         _run_steps(steps, role, args, facts)
-    except (CommandExecutionError, SaltInvocationError) as err:
+    # Any failure at all, foreseen or not, must leave the previous configuration in place.
+    except Exception as err:
         ret["result"] = False
-        steps.said.append(str(err))
-        if steps.previous:
-            steps.said.append(_put_back(steps))
+        steps.said.append(str(err) or type(err).__name__)
+        steps.said.append(_put_back(steps, saved, facts["running"]))
     ret.update(changes=steps.changes, comment="; ".join(steps.said))
     return ret
 
@@ -189,22 +192,16 @@ def _run_steps(steps, role, args, facts):
     builds = _builds(role, facts["msp_split"], args["relay"], args["port"], args["relay_domains"])
     cf_changed = False
     for build in builds:
-        cf_changed |= steps.run("sendmail.build_cf", **build)
+        cf_changed |= steps.build(**build)
     msp_cron = args["msp_interval"] if args["msp_runner"] == "cron" and facts["msp_split"] else None
-    steps.run("sendmail.cron_runner", "msp", msp_cron)
+    steps.cron_runner("msp", msp_cron)
     if role == "client":
         _keep_mta_queue(steps, args, facts, cf_changed)
-    steps.run(
-        "sendmail.switch",
-        role,
-        queue_interval=args["queue_interval"],
-        msp_interval=args["msp_interval"],
-        msp_runner=args["msp_runner"],
-    )
-    steps.run("sendmail.services", role, args["msp_runner"], restart=cf_changed)
+    steps.switch(role, args["queue_interval"], args["msp_interval"], args["msp_runner"])
+    steps.services(role, args["msp_runner"], cf_changed, facts["running"])
     if role == "server":
         # The daemon runs the MTA queue now: a cron entry left by the client role goes.
-        steps.run("sendmail.cron_runner", "mta", None)
+        steps.cron_runner("mta", None)
 
 
 def _keep_mta_queue(steps, args, facts, cf_changed):
@@ -235,52 +232,87 @@ def _keep_mta_queue(steps, args, facts, cf_changed):
         )
         queued = left
     keep = queued or not facts["msp_split"]
-    steps.run("sendmail.cron_runner", "mta", args["queue_interval"] if keep else None)
+    steps.cron_runner("mta", args["queue_interval"] if keep else None)
 
 
-def _put_back(steps):
+def _put_back(steps, saved, running):
     """
-    After a failed step: the files replaced so far get their previous text back and, when the
-    services were touched, the daemons are brought back to what ran before. Returns what was done.
-    (Flushed mail stays delivered; a cron runner set for a queue that holds mail stays: both are
-    safe.)
+    After a failed step: every managed file gets its text from before the first step back (the
+    module rewrites only those that differ) and, when the services were touched, the daemons are
+    brought back to what ran before. Returns what was done. (Flushed mail stays delivered; a cron
+    runner set for a queue that holds mail stays: both are safe.)
     """
     try:
-        restored = __salt__["sendmail.restore"](steps.previous)["restored"]
-        done = f"put the previous files back ({', '.join(restored)})"
+        restored = __salt__["sendmail.restore"](saved)["restored"]
+        done = f"put the previous files back ({', '.join(restored) or 'none had changed'})"
         if steps.services_touched:
-            old_role = "server" if steps.running["mta"] else "client"
-            old_runner = "daemon" if steps.running["msp_runner"] else "cron"
+            old_role = "server" if running["mta"] else "client"
+            old_runner = "daemon" if running["msp_runner"] else "cron"
             __salt__["sendmail.services"](old_role, old_runner, restart=True)
             done += " and restarted the daemons as they ran before"
-    except (CommandExecutionError, SaltInvocationError) as err:
+    except Exception as err:  # reported: the state has failed already
         return f"could not put the previous configuration back: {err}"
-    for path in restored:
+    for path in saved:
         steps.changes.pop(path, None)
     return done
 
 
 class _Steps:
     """
-    Runs execution-module steps with one test flag, gathers their changes and comments, and keeps
-    what each replaced (``previous``) so that a failure later on can put it back.
+    Runs the execution-module steps with one test flag and turns what each returns (plain data)
+    into the state's changes and comments.
     """
 
-    def __init__(self, test, running):
-        self.test, self.running = test, running
-        self.changes, self.said, self.previous = {}, [], {}
+    def __init__(self, test):
+        self.test = test
+        self.changes, self.said = {}, []
         self.services_touched = False
 
-    def run(self, function, *args, **kwargs):
-        if function == "sendmail.services" and not self.test:
-            self.services_touched = True
-        result = __salt__[function](*args, **kwargs, test=self.test)
-        for path, text in (result.get("previous") or {}).items():
-            self.previous.setdefault(path, text)
+    def _verb(self, done, predicted):
+        return predicted if self.test else done
+
+    def build(self, **build):
+        result = __salt__["sendmail.build_cf"](**build, test=self.test)
         if result["changed"]:
-            self.changes.update(result["changes"])
-            self.said.append(result["comment"])
+            self.changes.update(result["files"])
+            relay = f" relaying to {result['relay']}" if result["relay"] else ""
+            self.said.append(
+                f"{self._verb('installed', 'would install')} a {result['kind']} configuration"
+                f"{relay} in {result['cf']}"
+            )
         return result["changed"]
+
+    def cron_runner(self, queue, interval):
+        result = __salt__["sendmail.cron_runner"](queue, interval, test=self.test)
+        if result["changed"]:
+            self.changes[f"cron:{result['identifier']}"] = {"old": result["old"], "new": result["new"]}
+            verb = self._verb("removed", "would remove") if result["new"] is None else None
+            verb = verb or self._verb("set", "would set")
+            self.said.append(f"{verb} cron entry {result['identifier']}")
+
+    def switch(self, role, queue_interval, msp_interval, msp_runner):
+        result = __salt__["sendmail.switch"](
+            role,
+            queue_interval=queue_interval,
+            msp_interval=msp_interval,
+            msp_runner=msp_runner,
+            test=self.test,
+        )
+        if result["changed"]:
+            self.changes.update(result["files"])
+            self.said.append(
+                f"{self._verb('set', 'would set')} the {role} switch in {', '.join(result['files'])}"
+            )
+
+    def services(self, role, msp_runner, restart, running):
+        self.services_touched = not self.test
+        result = __salt__["sendmail.services"](role, msp_runner, restart=restart, test=self.test)
+        if result["changed"]:
+            self.changes["services"] = {
+                "old": {"running": running, "enabled": result["enabled"]},
+                "new": {"running": result["wanted"], "actions": result["actions"]},
+            }
+            self.said.append(f"{self._verb('ran', 'would run')} {', '.join(result['actions'])}")
 
     def note(self, key, old, new, comment):
         self.changes[key] = {"old": old, "new": new}

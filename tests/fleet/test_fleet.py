@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.support.fleet import SNAPSHOT
+from tests.support.snapshot import snapshot_command
 
 ROLE_STATE = "sendmail-init-sendmail-role"
 
@@ -28,7 +28,7 @@ def highstate(fleet, test=False):
 
 def snapshots(fleet):
     return {
-        minion: fleet[minion].host("bash", "-c", SNAPSHOT)
+        minion: fleet[minion].host("bash", "-c", snapshot_command())
         for minion in ("relay1-a", "client-a", "client-b")
     }
 

@@ -1,21 +1,11 @@
 """sendmail.render_mc and sendmail.build_cf with the real m4, Debian's cf.m4 and the real sendmail."""
 
-import hashlib
 import os
 import smtplib
 
 import pytest
 
-
-def snapshot(directory):
-    """Every file under ``directory`` with its content hash: what 'nothing changed' means."""
-    files = {}
-    for root, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as handle:
-                files[path] = hashlib.sha256(handle.read()).hexdigest()
-    return files
+from tests.support.snapshot import snapshot
 
 
 def mta_host(world):
@@ -27,8 +17,8 @@ def test_build_msp_installs_and_second_run_changes_nothing(world, sendmail, monk
     old_cf = world.submit_cf.read_text()
     result = sendmail.build_cf("msp", "[relay.example.test]", port=587)
     assert result["changed"] is True
-    assert set(result["changes"]) == {str(world.submit_cf), str(world.etc / "submit.mc")}
-    cf_change = result["changes"][str(world.submit_cf)]
+    assert set(result["files"]) == {str(world.submit_cf), str(world.etc / "submit.mc")}
+    cf_change = result["files"][str(world.submit_cf)]
     assert (cf_change["old"], cf_change["new"]) == ("relay [127.0.0.1]", "relay [relay.example.test]")
     # The diff shows exactly the changed lines: the relay and its port.
     assert "-D{MTAHost}[127.0.0.1]\n+D{MTAHost}[relay.example.test]\n" in cf_change["diff"]
@@ -43,7 +33,7 @@ def test_build_msp_installs_and_second_run_changes_nothing(world, sendmail, monk
     monkeypatch.setenv("PATH", "/nonexistent")
     again = sendmail.build_cf("msp", "[relay.example.test]", port=587)
     assert again["changed"] is False
-    assert again["changes"] == {}
+    assert again["files"] == {}
     assert snapshot(world.etc) == before
 
 
@@ -76,7 +66,7 @@ def test_test_mode_predicts_and_writes_nothing(world, sendmail):
     before = snapshot(world.root)
     result = sendmail.build_cf("msp", "[relay.example.test]", test=True)
     assert result["changed"] is True
-    assert result["changes"][str(world.submit_cf)]["new"] == "relay [relay.example.test]"
+    assert result["files"][str(world.submit_cf)]["new"] == "relay [relay.example.test]"
     assert snapshot(world.root) == before
 
 
@@ -152,7 +142,7 @@ def test_validator_refusal_keeps_the_previous_configuration(world, set_lookup):
 def test_server_cf_is_hardened_and_really_listens(world, sendmail):
     result = sendmail.build_cf("server", relay_domains=["example.com", "127.0.0"])
     assert result["changed"] is True
-    assert result["changes"][str(world.sendmail_cf)]["new"] == "listening, smart host none"
+    assert result["files"][str(world.sendmail_cf)]["new"] == "listening, smart host none"
     assert "RELAY_DOMAIN(`example.com')dnl" in (world.etc / "sendmail.mc").read_text()
     world.start_daemon("-bD", "-ODaemonPortOptions=Name=MTA,Addr=127.0.0.3,Port=25", wait_port=25,
                        wait_host="127.0.0.3")  # fmt: skip

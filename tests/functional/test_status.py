@@ -25,7 +25,7 @@ def test_version_of_the_real_binary(sendmail):
     assert info["msp_split"] is True
 
 
-def test_quiet_host_has_no_listeners_and_is_not_exposed(sendmail, world):
+def test_quiet_host_has_no_listeners_and_is_not_exposed(sendmail):
     report = sendmail.status()
     assert report["listeners"] == []
     assert report["exposed"] is False
@@ -151,7 +151,7 @@ def test_debian_msp_cron_counts_as_the_msp_runner(sendmail, world):
     assert report["queues"]["msp"]["runners"][0]["user"] == "smmsp"
 
 
-def test_msp_pointing_at_a_dead_local_mta(sendmail, world):
+def test_msp_pointing_at_a_dead_local_mta(sendmail):
     report = sendmail.status()
     assert report["relay"]["msp"] == "[127.0.0.1]"
     assert "msp-to-dead-mta" in finding_ids(report)
@@ -182,7 +182,7 @@ def test_old_message_threshold(sendmail, world):
     assert "queue-old-message" in finding_ids(sendmail.status(max_queue_age=0))
 
 
-def test_bad_max_queue_age_is_refused(sendmail, world):
+def test_bad_max_queue_age_is_refused(sendmail):
     with pytest.raises(Exception, match="max_queue_age"):
         sendmail.status(max_queue_age="soon")
 

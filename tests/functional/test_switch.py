@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.functional.test_build import snapshot
+from tests.support.snapshot import snapshot
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 
@@ -13,7 +13,7 @@ DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 def test_debian_client_switch_then_nothing_to_do(world, sendmail):
     result = sendmail.switch("client", msp_interval="20m")
     assert result["changed"] is True
-    assert result["changes"][str(world.sendmail_conf)]["DAEMON_MODE"] == {"old": "Daemon", "new": "None"}
+    assert result["files"][str(world.sendmail_conf)]["DAEMON_MODE"] == {"old": "Daemon", "new": "None"}
     report = sendmail.status()["switches"]["debian"]
     assert (report["DAEMON_MODE"], report["QUEUE_MODE"], report["MSP_MODE"]) == (
         "None",
@@ -26,7 +26,7 @@ def test_debian_client_switch_then_nothing_to_do(world, sendmail):
     assert "# DAEMON_MODE=" in text
     before = snapshot(world.root)
     again = sendmail.switch("client", msp_interval="20m")
-    assert (again["changed"], again["changes"]) == (False, {})
+    assert (again["changed"], again["files"]) == (False, {})
     assert snapshot(world.root) == before
 
 
@@ -34,7 +34,7 @@ def test_switch_test_mode_writes_nothing(world, sendmail):
     before = snapshot(world.root)
     result = sendmail.switch("server", queue_interval="30m", test=True)
     assert result["changed"] is True
-    assert result["changes"][str(world.sendmail_conf)]["QUEUE_INTERVAL"] == {"old": "10m", "new": "30m"}
+    assert result["files"][str(world.sendmail_conf)]["QUEUE_INTERVAL"] == {"old": "10m", "new": "30m"}
     assert snapshot(world.root) == before
 
 
@@ -73,7 +73,7 @@ def test_redhat_and_freebsd_files(world, set_lookup):
     switch_files = {"redhat": str(sysconfig), "freebsd": [str(defaults), str(rc_conf)]}
     sendmail = set_lookup({**world.lookup, "switch_files": switch_files})
     result = sendmail.switch("client", queue_interval="1h")
-    assert set(result["changes"]) == {str(sysconfig), str(rc_conf)}
+    assert set(result["files"]) == {str(sysconfig), str(rc_conf)}
     assert sysconfig.read_text() == "DAEMON=no\nQUEUE=1h\nSMQUEUE=15m\n"
     # The vendor's defaults file is never edited.
     assert defaults.read_text() == (DATA / "freebsd-defaults-rc.conf").read_text()

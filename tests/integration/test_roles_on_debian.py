@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from tests.support.fleet import SNAPSHOT
 from tests.support.netns import linked_netns
-from tests.support.saltcall import REPO, salt_call_argv
+from tests.support.saltcall import REPO, salt_call_argv, write_minion_config
+from tests.support.snapshot import snapshot_command
 
 HOSTS = """127.0.0.1 localhost
 127.0.1.1 box.example.test box
@@ -70,9 +70,9 @@ def test_server_with_queued_mail_becomes_a_client_and_loses_nothing(relay, tmp_p
             ("server", state("sendmail.server", relay_domains=["example.com"])),
             ("server-status", shlex.join(salt_call_argv("sendmail.status"))),
             ("queue", "printf 'Subject: t\\n\\nhi\\n' | sendmail -Am -odq a@example.com b@example.com"),
-            ("before", SNAPSHOT),
+            ("before", snapshot_command()),
             ("client-test", state("sendmail.client", relay="[198.51.100.1]", test=True)),
-            ("after-test", SNAPSHOT),
+            ("after-test", snapshot_command()),
             ("client", state("sendmail.client", relay="[198.51.100.1]")),
             ("client-status", shlex.join(salt_call_argv("sendmail.status"))),
             ("cron.d", "grep -v '^#' /etc/cron.d/sendmail || true"),
@@ -114,7 +114,8 @@ def test_server_with_queued_mail_becomes_a_client_and_loses_nothing(relay, tmp_p
     assert again["comment"] == "sendmail already plays the client role"
 
 
-def test_cron_runner_entries_are_replaced_not_added(relay, tmp_path):
+@pytest.mark.usefixtures("relay")
+def test_cron_runner_entries_are_replaced_not_added(tmp_path):
     out = run_steps(
         tmp_path / "host",
         "smt-box",
@@ -154,11 +155,12 @@ BAD_STATES = [
 ]
 
 
-def test_bad_input_fails_with_a_clear_comment_and_changes_nothing(relay, tmp_path):
-    steps = [("before", SNAPSHOT)]
+@pytest.mark.usefixtures("relay")
+def test_bad_input_fails_with_a_clear_comment_and_changes_nothing(tmp_path):
+    steps = [("before", snapshot_command())]
     for number, (function, kwargs, _) in enumerate(BAD_STATES):
         steps.append((f"bad{number}", state(function, **kwargs)))
-    steps.append(("after", SNAPSHOT))
+    steps.append(("after", snapshot_command()))
     out = run_steps(tmp_path / "host", "smt-box", steps)
     for number, (_, _, said) in enumerate(BAD_STATES):
         ret = result_of(out[f"bad{number}"])
@@ -168,7 +170,8 @@ def test_bad_input_fails_with_a_clear_comment_and_changes_nothing(relay, tmp_pat
     assert out["after"] == out["before"]
 
 
-def test_the_formula_with_salt_call_local(relay, tmp_path):
+@pytest.mark.usefixtures("relay")
+def test_the_formula_with_salt_call_local(tmp_path):
     """The third way: the formula's own SLS and a pillar, with salt-call --local and no master."""
     pillar = tmp_path / "pillar"
     (pillar / "sendmail").mkdir(parents=True)
@@ -192,22 +195,13 @@ def test_the_formula_with_salt_call_local(relay, tmp_path):
     assert (second["result"], second["changes"]) == (True, {})
 
 
-def test_a_failed_service_step_puts_the_previous_configuration_back(relay, tmp_path):
+@pytest.mark.usefixtures("relay")
+def test_a_failed_service_step_puts_the_previous_configuration_back(tmp_path):
     # The client queue made unusable: the MSP queue runner cannot start, so the services step fails
     # after the cfs and the switch were replaced.
     live = "/etc/mail/sendmail.cf /etc/mail/submit.cf /etc/mail/sendmail.mc /etc/mail/submit.mc"
     # Wait 3 s, not 15, for daemons that will never start.
-    config_dir = tmp_path / "salt"
-    config_dir.mkdir()
-    (config_dir / "minion").write_text(
-        json.dumps(
-            {
-                "cachedir": str(config_dir / "cache"),
-                "log_file": str(config_dir / "minion.log"),
-                "sendmail": {"lookup": {"services_timeout": 3}},
-            }
-        )
-    )
+    config_dir = write_minion_config(tmp_path / "salt", sendmail={"lookup": {"services_timeout": 3}})
     files = f"sha256sum {live} /etc/mail/sendmail.conf; grep -v '^#' /etc/cron.d/sendmail"
     out = run_steps(
         tmp_path / "host",

@@ -17,11 +17,6 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 HOST_RUN = REPO / "scripts" / "host-run"
 HOST_EXEC = REPO / "scripts" / "host-exec"
 MASTER_ADDRESS = f"{NETWORK}.1"
-# What "nothing changed" means on a host: its mail files, switch, cron tables and queues.
-SNAPSHOT = (
-    "find /etc/mail /etc/cron.d /var/spool/cron/crontabs /var/spool/mqueue /var/spool/mqueue-client"
-    " -type f -print0 | sort -z | xargs -0 sha256sum"
-)
 
 
 @attr.s(kw_only=True, slots=True)

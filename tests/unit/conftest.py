@@ -1,15 +1,12 @@
-import importlib.util
+"""
+Unit tests import the execution module's dunder-free submodules directly, as the plain package
+``sendmail`` from ``_modules`` (Salt loads the same files as ``salt.loaded.ext.module.sendmail``).
+They need no test host: ``.venv/bin/pytest tests/unit`` runs them anywhere.
+"""
+
 import pathlib
+import sys
 
-import pytest
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def mod():
-    """The execution module's file, imported as a plain module for its pure helpers."""
-    spec = importlib.util.spec_from_file_location("sendmail_mod", REPO / "_modules" / "sendmail.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+MODULES = pathlib.Path(__file__).resolve().parents[2] / "_modules"
+if str(MODULES) not in sys.path:
+    sys.path.insert(0, str(MODULES))

@@ -1,26 +1,43 @@
-"""Every public execution function documents itself with a CLI example, as Salt's own modules do."""
+"""
+The package's layout rules, read from its source: every public execution function documents itself
+with a CLI example, as Salt's own modules do, and only ``__init__.py`` touches Salt's dunders.
+"""
 
 import ast
 import pathlib
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-MODULES = sorted((REPO / "_modules").glob("*.py"))
+PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "_modules" / "sendmail"
+SUBMODULES = sorted(path for path in PACKAGE.glob("*.py") if path.name != "__init__.py")
+DUNDERS = ("__salt__", "__grains__", "__opts__", "__context__", "__pillar__")
 
 
-def public_functions(path):
-    tree = ast.parse(path.read_text())
-    return [
+def test_public_functions_have_cli_examples():
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    functions = [
         node for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
     ]
-
-
-@pytest.mark.parametrize("path", MODULES, ids=lambda path: path.name)
-def test_public_functions_have_cli_examples(path):
-    functions = public_functions(path)
-    assert functions
+    assert len(functions) >= 15
     for function in functions:
         doc = ast.get_docstring(function) or ""
-        assert "CLI Example:" in doc, f"{path.name}:{function.name} has no CLI example"
-        assert f"salt '*' {path.stem}.{function.name}" in doc, function.name
+        assert "CLI Example:" in doc, f"{function.name} has no CLI example"
+        assert f"salt '*' sendmail.{function.name}" in doc, function.name
+
+
+def test_package_imports_no_submodule_function_into_what_salt_loads():
+    # The loader exposes every public function whose module is under salt.loaded: only modules
+    # may be imported into __init__.py, or submodule functions become CLI functions too.
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    names = {path.stem for path in SUBMODULES}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            assert node.module is None, f"from .{node.module} import ...: import the module instead"
+            assert {alias.name for alias in node.names} <= names
+
+
+@pytest.mark.parametrize("path", SUBMODULES, ids=lambda path: path.name)
+def test_submodules_take_what_they_need_as_arguments(path):
+    text = path.read_text()
+    assert not [dunder for dunder in DUNDERS if dunder in text], f"{path.name} uses a loader dunder"
+    assert len(text.splitlines()) < 400, f"{path.name} should be split by concept"

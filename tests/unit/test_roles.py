@@ -7,44 +7,45 @@ import itertools
 import pathlib
 
 import pytest
+from sendmail import checks, crontabs, pillar, platform, relays, roles, service_plan, switches
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
 
 
-def edit(mod, kind, text, role, msp_runner="daemon"):
-    values = mod._switch_values(kind, role, "15m", "20m", msp_runner)
-    style = mod._SWITCH_STYLES.get(kind, '{key}="{value}"')
-    return mod._parse_shell_vars(mod._set_shell_vars(text, values, style)), mod._set_shell_vars(
-        text, values, style
-    )
+def edit(kind, text, role, msp_runner="daemon"):
+    values = switches.role_values(kind, role, "15m", "20m", msp_runner)
+    style = switches.STYLES.get(kind, '{key}="{value}"')
+    return switches.parse_shell_vars(
+        switches.set_shell_vars(text, values, style)
+    ), switches.set_shell_vars(text, values, style)
 
 
-def test_redhat_client_turns_the_daemon_off_in_sysconfig(mod):
+def test_redhat_client_turns_the_daemon_off_in_sysconfig():
     text = (DATA / "redhat-sysconfig-sendmail").read_text()
-    values, new_text = edit(mod, "redhat", text, "client")
+    values, new_text = edit("redhat", text, "client")
     assert new_text == "DAEMON=no\nQUEUE=15m\nSMQUEUE=20m\n"
     assert values == {"DAEMON": "no", "QUEUE": "15m", "SMQUEUE": "20m"}
 
 
-def test_solaris_client_empties_mode_and_keeps_the_comments(mod):
+def test_solaris_client_empties_mode_and_keeps_the_comments():
     text = (DATA / "solaris-default-sendmail").read_text()
-    values, new_text = edit(mod, "solaris", text, "client")
+    values, new_text = edit("solaris", text, "client")
     assert values["MODE"] == ""
     assert values["CLIENTQUEUEINTERVAL"] == "20m"
     # The vendor's commented examples stay; the settings are appended after them.
     assert new_text.startswith(text)
     assert 'MODE=""' in new_text.splitlines()
-    server, _ = edit(mod, "solaris", new_text, "server")
+    server, _ = edit("solaris", new_text, "server")
     assert server["MODE"] == "-bd"
 
 
-def test_freebsd_client_keeps_the_msp_queue_runner(mod):
+def test_freebsd_client_keeps_the_msp_queue_runner():
     defaults = (DATA / "freebsd-defaults-rc.conf").read_text()
     rc_conf = (DATA / "freebsd-rc.conf").read_text()
-    _, new_rc = edit(mod, "freebsd", rc_conf, "client")
+    _, new_rc = edit("freebsd", rc_conf, "client")
     # rc.conf is read after /etc/defaults/rc.conf: the effective values are the client's.
-    effective = mod._parse_shell_vars(defaults + new_rc)
+    effective = switches.parse_shell_vars(defaults + new_rc)
     assert effective["sendmail_enable"] == "NO"
     assert effective["sendmail_submit_enable"] == "NO"
     assert effective["sendmail_outbound_enable"] == "NO"
@@ -55,31 +56,35 @@ def test_freebsd_client_keeps_the_msp_queue_runner(mod):
     assert new_rc.startswith(rc_conf)
 
 
-def test_debian_modes_compare_without_case(mod):
-    assert not mod._switch_differs("debian", "DAEMON_MODE", "None", "none")
-    assert mod._switch_differs("debian", "MSP_INTERVAL", "20M", "20m")
-    assert mod._switch_differs("redhat", "DAEMON", None, "no")
+def test_debian_modes_compare_without_case():
+    assert not switches.differs("debian", "DAEMON_MODE", "None", "none")
+    assert switches.differs("debian", "MSP_INTERVAL", "20M", "20m")
+    assert switches.differs("redhat", "DAEMON", None, "no")
 
 
-def test_set_shell_vars_replaces_every_assignment_in_place(mod):
+def test_set_shell_vars_replaces_every_assignment_in_place():
     text = "# DAEMON=yes\nDAEMON=yes\nexport QUEUE=1h\nDAEMON=yes\n"
-    assert mod._set_shell_vars(text, {"DAEMON": "no"}, "{key}={value}") == (
+    assert switches.set_shell_vars(text, {"DAEMON": "no"}, "{key}={value}") == (
         "# DAEMON=yes\nDAEMON=no\nexport QUEUE=1h\nDAEMON=no\n"
     )
 
 
-def test_unknown_switch_kind_is_refused(mod):
+def test_unknown_switch_kind_is_refused():
     with pytest.raises(Exception, match="no daemon switch"):
-        mod._switch_values("aix", "client", "15m", "15m", "daemon")
+        switches.role_values("aix", "client", "15m", "15m", "daemon")
+
+
+def service_actions(os_family, *args):
+    return service_plan.actions(platform.lookup(os_family), *args)
 
 
 NOTHING_RUNS = {"mta": False, "msp_runner": False}
 MTA_RUNS = {"mta": True, "msp_runner": False}
 
 
-def test_redhat_client_re_enables_sm_client_after_disabling_sendmail(mod):
+def test_redhat_client_re_enables_sm_client_after_disabling_sendmail():
     # sendmail.service's Also=sm-client.service disables the MSP runner with it.
-    actions = mod._service_actions(
+    actions = service_actions(
         "RedHat", "client", MTA_RUNS, {"sendmail": True, "sm-client": True}, "daemon", False
     )
     assert actions == [
@@ -91,84 +96,90 @@ def test_redhat_client_re_enables_sm_client_after_disabling_sendmail(mod):
     assert actions.index(("enable", "sm-client")) > actions.index(("disable", "sendmail"))
 
 
-def test_redhat_server_and_converged_hosts(mod):
+def test_redhat_server_and_converged_hosts():
     running = {"mta": True, "msp_runner": True}
     enabled = {"sendmail": True, "sm-client": True}
-    assert mod._service_actions("RedHat", "server", running, enabled, "daemon", False) == []
-    assert mod._service_actions("RedHat", "server", running, enabled, "daemon", True) == [
+    assert service_actions("RedHat", "server", running, enabled, "daemon", False) == []
+    assert service_actions("RedHat", "server", running, enabled, "daemon", True) == [
         ("restart", "sendmail"),
         ("restart", "sm-client"),
     ]
 
 
 @pytest.mark.parametrize("os_family", ["Debian", "FreeBSD", "Solaris"])
-def test_one_service_hosts_restart_only_when_the_daemons_differ(mod, os_family):
+def test_one_service_hosts_restart_only_when_the_daemons_differ(os_family):
     enabled = {"sendmail": True, "sendmail-client": True}
     client_running = {"mta": False, "msp_runner": True}
-    assert mod._service_actions(os_family, "client", client_running, enabled, "daemon", False) == []
-    assert mod._service_actions(os_family, "client", MTA_RUNS, enabled, "daemon", False) == [
+    assert service_actions(os_family, "client", client_running, enabled, "daemon", False) == []
+    assert service_actions(os_family, "client", MTA_RUNS, enabled, "daemon", False) == [
         ("stop", "sendmail"),
         ("start", "sendmail"),
     ]
     # A client whose MSP queue is run by cron needs no daemon at all: stop, no start.
-    assert mod._service_actions(os_family, "client", MTA_RUNS, enabled, "cron", False) == [
+    assert service_actions(os_family, "client", MTA_RUNS, enabled, "cron", False) == [
         ("stop", "sendmail")
     ]
-    assert ("enable", "sendmail") in mod._service_actions(
+    assert ("enable", "sendmail") in service_actions(
         os_family, "server", NOTHING_RUNS, {}, "daemon", False
     )
 
 
-def test_cron_schedule_spreads_a_fleet_and_is_stable(mod):
-    minutes = {mod._cron_schedule("15m", f"host{number}.example.test")[0] for number in range(40)}
+def test_cron_schedule_spreads_a_fleet_and_is_stable():
+    minutes = {crontabs.schedule("15m", f"host{number}.example.test")[0] for number in range(40)}
     assert len(minutes) > 1
     for spec in minutes:
         values = [int(value) for value in spec.split(",")]
         assert len(values) == 4
         assert [later - earlier for earlier, later in itertools.pairwise(values)] == [15, 15, 15]
         assert 0 <= values[0] < 15
-    assert mod._cron_schedule("1h", "a.example.test") == mod._cron_schedule("1h", "a.example.test")
-    minute, hour = mod._cron_schedule("6h", "a.example.test")
+    assert crontabs.schedule("1h", "a.example.test") == crontabs.schedule("1h", "a.example.test")
+    minute, hour = crontabs.schedule("6h", "a.example.test")
     assert 0 <= int(minute) < 60
     assert len(hour.split(",")) == 4
 
 
 @pytest.mark.parametrize("interval", ["7m", "90m", "5h", "2d"])
-def test_cron_schedule_refuses_uneven_intervals(mod, interval):
+def test_cron_schedule_refuses_uneven_intervals(interval):
     with pytest.raises(Exception, match="evenly"):
-        mod._cron_schedule(interval, "a.example.test")
+        crontabs.schedule(interval, "a.example.test")
 
 
 @pytest.mark.parametrize("interval", ["15", "fast", "", None, "0m", "1h 30m", True, "15m\n"])
-def test_bad_intervals_are_refused(mod, interval):
+def test_bad_intervals_are_refused(interval):
     with pytest.raises(Exception, match="queue_interval"):
-        mod._validate_interval(interval, "queue_interval")
+        checks.interval(interval, "queue_interval")
 
 
-def test_role_problems_name_what_would_strand_mail(mod):
-    hostnames = {"box.example.test", "box"}
-    assert mod._role_problems("client", ["[mail.example.com]"], "daemon", hostnames) == []
+def test_role_problems_name_what_would_strand_mail():
+    hostnames = relays.this_host_names("box.example.test")
+    assert roles.problems("client", ["[mail.example.com]"], hostnames) == []
     for relay in ("[127.0.0.1]", "localhost", "[IPv6:::1]", "box.example.test", "esmtp:[box]"):
-        [problem] = mod._role_problems("client", [relay], "daemon", hostnames)
+        [problem] = roles.problems("client", [relay], hostnames)
         assert "is this host" in problem
-    assert "loop" in mod._role_problems("server", ["[127.0.0.1]"], "daemon", hostnames)[0]
-    assert "runner" in mod._role_problems("client", ["[a.example.com]"], "none", hostnames)[0]
+    assert "loop" in roles.problems("server", ["[127.0.0.1]"], hostnames)[0]
+    assert roles.problems("server", ["[mail.example.com]"], hostnames) == []
 
 
-def test_smart_host_lists_name_their_mailer(mod):
-    assert mod._smart_host(["mailhub"]) == "mailhub"
+@pytest.mark.parametrize("runner", ["none", False, None, "Daemon"])
+def test_an_msp_queue_without_a_runner_is_refused(runner):
+    with pytest.raises(Exception, match=r"msp_runner .*the MSP queue needs a runner"):
+        checks.msp_runner(runner)
+
+
+def test_smart_host_lists_name_their_mailer():
+    assert relays.smart_host(["mailhub"]) == "mailhub"
     # Without "relay:", sendmail would read the one-label "mailhub" as a mailer name.
-    assert mod._smart_host(["mailhub", "[mx2.example.com]"]) == "relay:mailhub:[mx2.example.com]"
-    assert mod._smart_host(["esmtp:[a.example.com]", "[b.example.com]"]) == (
+    assert relays.smart_host(["mailhub", "[mx2.example.com]"]) == "relay:mailhub:[mx2.example.com]"
+    assert relays.smart_host(["esmtp:[a.example.com]", "[b.example.com]"]) == (
         "esmtp:[a.example.com]:[b.example.com]"
     )
-    assert mod._smart_host([]) == ""
+    assert relays.smart_host([]) == ""
 
 
 @pytest.mark.parametrize("domains", ["example.com", ["dnl.example.com"], ["a b"], [1], [""]])
-def test_bad_relay_domains_are_refused(mod, domains):
+def test_bad_relay_domains_are_refused(domains):
     with pytest.raises(Exception, match="relay_domains"):
-        mod._validate_relay_domains(domains)
+        checks.relay_domains(domains)
 
 
 @pytest.fixture(scope="module")
@@ -178,8 +189,8 @@ def example_pillar():
     return yaml.safe_load((REPO / "pillar.example").read_text())["sendmail"]
 
 
-def test_pillar_example_resolves_for_a_client_and_a_server(mod, example_pillar):
-    client = mod._resolve_settings(example_pillar, {"site": "paris"})
+def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
+    client = pillar.resolve(example_pillar, {"site": "paris"})
     assert client == {
         "role": "client",
         "site": "paris",
@@ -191,8 +202,8 @@ def test_pillar_example_resolves_for_a_client_and_a_server(mod, example_pillar):
         "flush_timeout": 300,
     }
     # Every relay of the example passes the allowlist.
-    assert mod._validate_relays(client["relay"]) == client["relay"]
-    server = mod._resolve_settings(example_pillar, {"site": "paris"}, role="server")
+    assert checks.relays(client["relay"]) == client["relay"]
+    server = pillar.resolve(example_pillar, {"site": "paris"}, role="server")
     assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
     assert (server["relay"], server["port"], server["queue_interval"]) == (
         "[outbound.example.com]",
@@ -200,10 +211,10 @@ def test_pillar_example_resolves_for_a_client_and_a_server(mod, example_pillar):
         "15m",
     )
     # A site's one-relay list is that relay: a list of one bare name means an MX lookup here.
-    lyon = mod._resolve_settings({**example_pillar, "site": "lyon"}, {"site": "paris"})
+    lyon = pillar.resolve({**example_pillar, "site": "lyon"}, {"site": "paris"})
     assert lyon["relay"] == "[relay1.lyon.example.com]"
     sites = {"mx": {"relays": ["mail.example.com"]}}
-    assert mod._resolve_settings({"role": "client", "sites": sites}, {"site": "mx"})["relay"] == (
+    assert pillar.resolve({"role": "client", "sites": sites}, {"site": "mx"})["relay"] == (
         "mail.example.com"
     )
 
@@ -219,7 +230,7 @@ def test_pillar_example_resolves_for_a_client_and_a_server(mod, example_pillar):
         ({"sites": ["paris"]}, {"site": "paris"}, "sendmail:sites: expected a mapping"),
     ],
 )
-def test_bad_pillar_names_the_key(mod, example_pillar, change, grains, said):
+def test_bad_pillar_names_the_key(example_pillar, change, grains, said):
     with pytest.raises(Exception, match="sendmail:") as err:
-        mod._resolve_settings({**example_pillar, **change}, grains)
+        pillar.resolve({**example_pillar, **change}, grains)
     assert said in str(err.value)

@@ -1,0 +1,111 @@
+"""
+Which MTA answers as the sendmail binary, and sendmail's version, without ever waiting for a
+sendmail run that stalls (the 60-second unqualified-hostname sleep).
+"""
+
+import mmap
+import os
+import re
+import selectors
+import subprocess
+import time
+
+PROBE_TIMEOUT = 5
+
+
+def provider_of(path):
+    """
+    Which MTA a sendmail binary belongs to, read from its name and bytes (no process run):
+    postfix's and exim's sendmail must not be run with sendmail's flags. None when it may be ours.
+    """
+    real = os.path.realpath(path)
+    name = os.path.basename(real)
+    for provider in ("exim", "postfix"):
+        if provider in name:
+            return provider
+    try:
+        with (
+            open(real, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
+            if data.find(b"MAIL_CONFIG") != -1 or data.find(b"postfix") != -1:
+                return "postfix"
+            if data.find(b"Exim version") != -1 or data.find(b"exim_path") != -1:
+                return "exim"
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def probe(binary, timeout=PROBE_TIMEOUT):
+    """
+    Run ``sendmail -d0.1 -bt`` and stop it once it has printed ``Version x.y.z``. Not
+    cmd.run_all: sendmail prints the version first and then may sleep 60 s on an unqualified
+    hostname, so the process is read line by line and killed instead of waited for.
+    """
+    try:
+        proc = subprocess.Popen(  # pylint: disable=consider-using-with
+            [binary, "-d0.1", "-bt"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+            start_new_session=True,
+        )
+    except OSError:
+        return None
+    output = b""
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    break
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                output += chunk
+                match = re.search(rb"Version (\S+)\s", output)
+                if match:
+                    return match.group(1).decode("ascii", "replace")
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    return None
+
+
+def parse(text):
+    """The version tuple of ``"8.17.1.9"``, or None when it is not a dotted number."""
+    if not text or not re.fullmatch(r"\d+(\.\d+)*", text):
+        return None
+    return tuple(int(part) for part in text.split("."))
+
+
+def msp_split(text):
+    """Sendmail 8.12 and later submit through the MSP (submit.cf) and its own queue."""
+    parsed = parse(text)
+    return bool(parsed and parsed >= (8, 12))
+
+
+def info(binary, cache):
+    """
+    ``binary``, ``installed``, ``provider`` (sendmail, postfix, exim, other, none), ``version``
+    and ``msp_split``. The probe's answer is kept in ``cache`` (a dict that outlives one call) for
+    as long as the binary is the same file.
+    """
+    found = {"binary": binary, "installed": False, "provider": "none", "version": None}
+    if os.path.exists(binary):
+        found["installed"] = True
+        found["provider"] = provider_of(binary)
+        if not found["provider"]:
+            st = os.stat(binary)
+            key = ("sendmail.version", os.path.realpath(binary), st.st_ino, st.st_mtime_ns, st.st_size)
+            if key not in cache:
+                cache[key] = probe(binary)
+            found["version"] = cache[key]
+            found["provider"] = "sendmail" if found["version"] else "other"
+    found["msp_split"] = msp_split(found["version"])
+    return found

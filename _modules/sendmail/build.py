@@ -1,0 +1,188 @@
+"""
+The build pipeline of a configuration: check the values, render the .mc, build the cf with m4 in
+memory, read it back, have the real sendmail load it from a temp file, then rename both into place.
+Any failure before the renames leaves the installed files as they were.
+
+``run`` is Salt's ``cmd.run_all`` (passed in: this module has no dunders).
+"""
+
+import difflib
+
+from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+from . import cf, checks, files, mc, platform, relays
+
+DIFF_LINES = 120
+
+
+def request(kind, relay=None, port=None, relay_domains=None):
+    """Every value that reaches an .mc, checked before anything is read or run."""
+    checks.build_kind(kind)
+    if relay_domains is not None and kind != "server":
+        raise SaltInvocationError("relay_domains: only a server relays for other domains")
+    return {
+        "kind": kind,
+        "relays": checks.optional_relays(relay) if kind == "server" else checks.relays(relay),
+        "port": None if port is None else checks.port(port),
+        "relay_domains": checks.relay_domains(relay_domains),
+    }
+
+
+def check_built(kind, parsed, relay_list, port=None):
+    """
+    Read a built cf (parsed by :func:`cf.parse`) back: its relay must be exactly the one asked
+    for, a client cf must not listen on the network and a server cf must listen, hardened. Catches
+    what m4 and ``sendmail -bt`` both accept (an injected line). Returns a list of problems.
+    """
+    problems = list(parsed["problems"])
+    listeners = parsed["all_options"].get("DaemonPortOptions", [])
+    relay_port = cf.relay_port(parsed["mailer_args"].get("relay", []))
+    if kind == "msp":
+        hosts = relays.host_list(relay_list)
+        if parsed["macros"].get("MTAHost") != hosts:
+            problems.append(f"D{{MTAHost}} is {parsed['macros'].get('MTAHost')!r}, not {hosts!r}")
+        if relay_port != (port or 25):
+            problems.append(f"the relay mailer does not use port {port or 25}")
+        if any("NoMTA" not in value or "127.0.0.1" not in value for value in listeners):
+            problems.append(f"submit.cf would listen: DaemonPortOptions {listeners}")
+    else:
+        expected = relays.smart_host(relay_list)
+        if parsed["macros"].get("S", "") != expected:
+            problems.append(f"DS is {parsed['macros'].get('S')!r}, not {expected!r}")
+        if relay_list and port and relay_port != port:
+            problems.append(f"the relay mailer does not use port {port}")
+    if kind == "server":
+        if not listeners:
+            problems.append("sendmail.cf of a server has no DaemonPortOptions: it would not listen")
+        privacy = parsed["options"].get("PrivacyOptions", "")
+        if "goaway" not in privacy:
+            problems.append(f"PrivacyOptions is {privacy!r}, without goaway")
+        greeting = parsed["options"].get("SmtpGreetingMessage", "")
+        if "$v" in greeting or "$Z" in greeting:
+            problems.append(f"the SMTP greeting {greeting!r} shows the version")
+    if parsed["repeated_macros"]:
+        problems.append(f"macros defined more than once: {', '.join(parsed['repeated_macros'])}")
+    return problems
+
+
+def plan(build_request, paths, run):
+    """
+    What installing ``build_request`` changes: ``cf``/``mc`` paths, the texts to write, and
+    ``files`` (per changed path: ``old``/``new`` summaries and a unified ``diff``). Runs m4 into
+    memory only, and not at all when the installed .mc is the one asked for and the installed cf
+    reads back right. Raises CommandExecutionError when m4 fails or its cf is wrong.
+    """
+    kind, relay_list, port = build_request["kind"], build_request["relays"], build_request["port"]
+    mc_text = mc.for_host(build_request, paths)
+    cf_path, mc_path = platform.cf_pair(paths, kind)
+    old_mc, old_cf = files.read_text(mc_path), files.read_text(cf_path)
+    old_parsed = cf.parse(old_cf) if old_cf else None
+    result = {"kind": kind, "cf": cf_path, "mc": mc_path, "relay": relays.smart_host(relay_list)}
+    result.update(mc_text=mc_text, cf_text=None, files={})
+    if old_mc == mc_text and old_parsed and not check_built(kind, old_parsed, relay_list, port):
+        return result
+    cf_text = run_m4(run, mc_text)
+    new_parsed = cf.parse(cf_text)
+    problems = check_built(kind, new_parsed, relay_list, port)
+    if problems:
+        raise CommandExecutionError(f"the built cf is wrong: {'; '.join(problems)}")
+    result["cf_text"] = cf_text
+    if old_mc != mc_text:
+        result["files"][mc_path] = {
+            "old": _line_count(old_mc),
+            "new": _line_count(mc_text),
+            "diff": diff(old_mc, mc_text),
+        }
+    if old_cf != cf_text:
+        result["files"][cf_path] = {
+            "old": _relay_summary(kind, old_parsed),
+            "new": _relay_summary(kind, new_parsed),
+            "diff": diff(old_cf, cf_text),
+        }
+    return result
+
+
+def install(build_plan, paths, run):
+    """
+    Write the planned cf to a temp file, have sendmail load it, then rename the .mc and the cf
+    into place (the old ones kept as ``.bak``). Raises before any rename if sendmail refuses it.
+    """
+    cf_path, mc_path = build_plan["cf"], build_plan["mc"]
+    files.remove_stale_temps(cf_path, mc_path)
+    tmp_cf = files.write_temp(cf_path, build_plan["cf_text"])
+    tmp_mc = None
+    try:
+        validate(run, paths["sendmail_bin"], tmp_cf, int(paths["validate_timeout"]))
+        tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])
+        files.install(tmp_mc, mc_path)
+        tmp_mc = None
+        files.install(tmp_cf, cf_path)
+        tmp_cf = None
+    finally:
+        files.discard(tmp_cf, tmp_mc)
+
+
+def run_m4(run, mc_text, timeout=60):
+    """Build cf text from .mc text in memory; m4 exits 0 on cf.m4 errors, so stderr fails too."""
+    try:
+        ret = run(
+            ["m4", "-D_NO_MAKEINFO_"],
+            stdin=mc_text,
+            python_shell=False,
+            timeout=timeout,
+            ignore_retcode=True,
+            output_loglevel="quiet",
+            rstrip=False,
+        )
+    except CommandExecutionError as err:
+        raise CommandExecutionError(f"m4 could not run: {err}") from err
+    if ret["retcode"] != 0 or ret["stderr"].strip():
+        raise CommandExecutionError(
+            f"m4 failed (exit {ret['retcode']}): {ret['stderr'].strip() or 'no output on stderr'}"
+        )
+    return ret["stdout"]
+
+
+def validate(run, binary, cf_path, timeout=30):
+    """``sendmail -C cf -bt``: 0 means sendmail loads it."""
+    ret = run(
+        [binary, "-C", cf_path, "-bt"],
+        stdin="",
+        python_shell=False,
+        timeout=timeout,
+        ignore_retcode=True,
+        output_loglevel="quiet",
+    )
+    if ret["retcode"] != 0:
+        detail = (ret["stderr"] or ret["stdout"]).strip().splitlines()[-1:] or ["timed out?"]
+        raise CommandExecutionError(f"sendmail refuses the new cf (exit {ret['retcode']}): {detail[0]}")
+
+
+def diff(old, new):
+    """
+    A unified diff without context lines, cut after ``DIFF_LINES`` lines: replacing a vendor's cf
+    (~1,800 lines) changes hundreds, and the first ones (macros, options) are what an operator reads.
+    """
+    lines = list(
+        difflib.unified_diff(
+            (old or "").splitlines(keepends=True), new.splitlines(keepends=True), "old", "new", n=0
+        )
+    )
+    if len(lines) > DIFF_LINES:
+        lines = [*lines[:DIFF_LINES], f"... {len(lines) - DIFF_LINES} more diff lines\n"]
+    return "".join(lines)
+
+
+def _line_count(text):
+    return None if text is None else f"{len(text.splitlines())} lines"
+
+
+def _relay_summary(kind, parsed):
+    if parsed is None:
+        return None
+    if kind == "msp":
+        return f"relay {parsed['macros'].get('MTAHost')}"
+    if kind == "server":
+        listening = "listening" if parsed["all_options"].get("DaemonPortOptions") else "not listening"
+        return f"{listening}, smart host {parsed['macros'].get('S') or 'none'}"
+    return f"relay {parsed['macros'].get('S')}"

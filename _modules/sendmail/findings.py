@@ -1,0 +1,123 @@
+"""
+The findings of a status report: one small function per finding id (README's table), each taking
+the report and returning its findings. :func:`find` runs them all.
+"""
+
+
+def _finding(finding_id, severity, message):
+    return {"id": finding_id, "severity": severity, "message": message}
+
+
+def hostname_qualified(hostname, hosts_text):
+    """True when sendmail can find a dotted name for ``hostname`` (itself, or /etc/hosts)."""
+    if "." in hostname:
+        return True
+    for text_line in hosts_text.splitlines():
+        names = text_line.split("#", 1)[0].split()[1:]
+        if hostname in names and "." in names[0]:
+            return True
+    return False
+
+
+def hostname_unqualified(report, _max_queue_age):
+    if report["hostname_qualified"]:
+        return []
+    message = (
+        f"hostname {report['hostname']!r} has no domain: every sendmail run sleeps 60 s "
+        "('unqualified host name ... sleeping for retry')"
+    )
+    return [_finding("hostname-unqualified", "medium", message)]
+
+
+def cf_invalid(report, _max_queue_age):
+    return [
+        _finding(
+            "cf-invalid", "high", f"{found['path']} cannot be loaded: {'; '.join(found['problems'])}"
+        )
+        for found in report["cf"].values()
+        if found["problems"]
+    ]
+
+
+def exposed_listener(report, _max_queue_age):
+    return [
+        _finding(
+            "exposed-listener",
+            "high",
+            f"{listener['process'] or 'a process'} listens on {listener['address']} port "
+            f"{listener['port']}: reachable from the network",
+        )
+        for listener in report["listeners"]
+        if listener["exposed"]
+    ]
+
+
+def queue_stranded(report, _max_queue_age):
+    return [
+        _finding(
+            "queue-stranded",
+            "high",
+            f"{queue['count']} message(s) in the {name.upper()} queue and nothing flushes it "
+            "(no queue-runner daemon, no cron entry)",
+        )
+        for name, queue in report["queues"].items()
+        if queue["count"] and not queue["runners"]
+    ]
+
+
+def queue_old_message(report, max_queue_age):
+    return [
+        _finding(
+            "queue-old-message",
+            "medium",
+            f"the oldest message in the {name.upper()} queue is {queue['oldest_age'] // 3600} h "
+            f"old (threshold {max_queue_age // 3600} h)",
+        )
+        for name, queue in report["queues"].items()
+        if queue["oldest_age"] is not None and queue["oldest_age"] > max_queue_age
+    ]
+
+
+def queue_unsafe_permissions(report, _max_queue_age):
+    return [
+        _finding("queue-unsafe-permissions", "high", f"queue directory {directory['path']}: {problem}")
+        for queue in report["queues"].values()
+        for directory in queue["directories"]
+        for problem in directory["problems"]
+    ]
+
+
+def msp_to_dead_mta(report, _max_queue_age):
+    relay = report["relay"]
+    if not (report["msp_split"] and relay["msp_local"]):
+        return []
+    port = relay["msp_port"]
+    reachable = any(
+        listener["port"] == port and listener["address"] in ("0.0.0.0", "::", "127.0.0.1", "::1")  # noqa: S104
+        for listener in report["listeners"]
+    )
+    if reachable:
+        return []
+    message = (
+        f"submit.cf hands mail to {relay['msp']} port {port} but no local MTA listens there: "
+        "every new message will wait in the MSP queue"
+    )
+    return [_finding("msp-to-dead-mta", "high", message)]
+
+
+CHECKS = (
+    hostname_unqualified,
+    cf_invalid,
+    exposed_listener,
+    queue_stranded,
+    queue_old_message,
+    queue_unsafe_permissions,
+    msp_to_dead_mta,
+)
+
+
+def find(report, max_queue_age):
+    """Every finding of a status report; none for a host whose MTA is not sendmail."""
+    if report["provider"] != "sendmail":
+        return []
+    return [finding for check in CHECKS for finding in check(report, max_queue_age)]

@@ -1,0 +1,85 @@
+"""
+The .mc text of each kind of configuration a role installs: ``msp`` (submit.mc of a client,
+FEATURE(msp)), ``nullclient`` (a sendmail.mc that sends everything to the relay) and ``server`` (a
+listening, hardened sendmail.mc). Values must already have passed :mod:`checks`.
+"""
+
+from . import checks, platform, relays
+
+# Hardened defaults of the server role (DISA STIG GEN004660/GEN004680: no EXPN/VRFY, GEN004560: no
+# version in the greeting, GEN004440: LogLevel 9); restrictqrun keeps users from running the queue.
+SERVER_HARDENING = (
+    "define(`confPRIVACY_FLAGS', `goaway,noetrn,restrictqrun')dnl",
+    "define(`confSMTP_LOGIN_MSG', `$j MTA ready; $b')dnl",
+    "define(`confLOG_LEVEL', `9')dnl",
+)
+
+
+def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=None, domain=None,
+           queue_dir=None, pid_file=None, relay_domains=()):  # fmt: skip
+    """
+    The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
+    ``queue_dir`` and ``pid_file`` override what the vendor's DOMAIN() sets; ``relay_domains``
+    (server) are the domains and networks it relays for.
+    """
+    checks.build_kind(kind)
+    lines = [
+        "divert(-1)dnl",
+        f"# Managed by Salt (saltext-sendmail): {kind} configuration. Local edits are replaced.",
+        "divert(0)dnl",
+        f"include(`{cf_m4}')dnl",
+        # Defense in depth: no value can run a command even if it got past the allowlist.
+        "undefine(`esyscmd')undefine(`syscmd')dnl",
+    ]
+    if ostype:
+        lines.append(f"OSTYPE(`{ostype}')dnl")
+    if domain:
+        lines.append(f"DOMAIN(`{domain}')dnl")
+    # After DOMAIN, which sets the vendor's own paths.
+    if queue_dir:
+        macro = "MSP_QUEUE_DIR" if kind == "msp" else "QUEUE_DIR"
+        lines.append(f"define(`{macro}', `{queue_dir}')dnl")
+    if pid_file:
+        lines.append(f"define(`confPID_FILE', `{pid_file}')dnl")
+    if port and relay_list:
+        lines.append(f"define(`RELAY_MAILER_ARGS', `TCP $h {port}')dnl")
+        if kind != "msp":
+            lines.append(f"define(`ESMTP_MAILER_ARGS', `TCP $h {port}')dnl")
+    if kind == "msp":
+        lines.append(f"FEATURE(`msp', `{relays.host_list(relay_list)}')dnl")
+    elif kind == "nullclient":
+        lines.append(f"FEATURE(`nullclient', `{relays.smart_host(relay_list)}')dnl")
+    else:
+        lines.extend(SERVER_HARDENING)
+        if relay_list:
+            lines.append(f"define(`SMART_HOST', `{relays.smart_host(relay_list)}')dnl")
+        lines.append("FEATURE(`no_default_msa')dnl")
+        lines.append("DAEMON_OPTIONS(`Family=inet, Name=MTA-v4, Port=smtp')dnl")
+        lines.extend(f"RELAY_DOMAIN(`{name}')dnl" for name in relay_domains or ())
+        lines.append("MAILER(`local')dnl")
+        lines.append("MAILER(`smtp')dnl")
+    return "\n".join(lines) + "\n"
+
+
+def for_host(request, paths):
+    """
+    :func:`render` for a checked build ``request`` (see :func:`build.request`) with this host's
+    cf.m4, OSTYPE, DOMAIN and, where the lookup sets them, queue directory and pid file.
+    """
+    kind = request["kind"]
+    side = "msp" if kind == "msp" else "mta"
+    lookup = {
+        name: checks.path(paths[key], f"sendmail:lookup:{key}")
+        for name, key in (("queue_dir", f"{side}_queue_dir"), ("pid_file", f"{side}_pid_file"))
+        if paths.get(key)
+    }
+    return render(
+        kind,
+        request["relays"],
+        request["port"],
+        cf_m4=checks.path(paths["cf_m4"], "sendmail:lookup:cf_m4"),
+        ostype=paths["mc_ostype"],
+        domain=paths[f"{side}_domain"],
+        relay_domains=request["relay_domains"],
+        **lookup,
+    )

@@ -1,0 +1,55 @@
+"""
+The role and the state arguments a minion gets from the ``sendmail`` pillar (see pillar.example): its
+role, its site (``site``, else the grain named by ``site_grain``) and that site's relays.
+"""
+
+from salt.exceptions import SaltInvocationError
+
+from . import checks
+
+# The pillar keys passed on as they are to sendmail.client and sendmail.server.
+CLIENT_KEYS = ("msp_runner", "msp_interval", "queue_interval", "flush_timeout")
+SERVER_KEYS = ("msp_runner", "msp_interval")
+
+
+def resolve(config, grains, role=None):
+    """
+    The state arguments for this minion from the ``sendmail`` pillar ``config``. Raises
+    SaltInvocationError naming the pillar key that is wrong.
+    """
+    role = role or config.get("role")
+    if role not in checks.ROLES:
+        raise SaltInvocationError(f"sendmail:role: {role!r} is not 'client' or 'server'")
+    sites = config.get("sites") or {}
+    if not isinstance(sites, dict):
+        raise SaltInvocationError(f"sendmail:sites: expected a mapping of sites, got {sites!r}")
+    site_grain = config.get("site_grain", "site")
+    site = config.get("site") or grains.get(site_grain)
+    if site is None and role == "client":
+        raise SaltInvocationError(
+            f"sendmail:site: no site for this minion (set sendmail:site or the grain {site_grain!r})"
+        )
+    if site is not None and site not in sites:
+        known = ", ".join(sorted(map(str, sites))) or "none"
+        raise SaltInvocationError(f"sendmail:sites: no site {site!r} (known: {known})")
+    site_config = sites.get(site) or {}
+    resolved = {"role": role, "site": site}
+    if role == "client":
+        relay_list = site_config.get("relays")
+        if not relay_list:
+            raise SaltInvocationError(f"sendmail:sites:{site}:relays: site {site!r} has no relays")
+        # relays is a list by contract, so a one-element list is one relay, not the YAML reading
+        # of an unquoted [host] that checks.relays refuses.
+        one = isinstance(relay_list, list) and len(relay_list) == 1 and isinstance(relay_list[0], str)
+        resolved["relay"] = relay_list[0] if one else relay_list
+        resolved["port"] = site_config.get("port")
+        keys = CLIENT_KEYS
+    else:
+        resolved["relay"] = site_config.get("smart_host")
+        resolved["port"] = site_config.get("smart_host_port")
+        resolved["relay_domains"] = site_config.get("relay_domains")
+        if config.get("server_queue_interval") is not None:
+            resolved["queue_interval"] = config["server_queue_interval"]
+        keys = SERVER_KEYS
+    resolved.update({key: config[key] for key in keys if config.get(key) is not None})
+    return resolved

@@ -1,0 +1,118 @@
+"""
+Where sendmail lives on each OS family: paths, vendor switch files, services and packages, in one
+table. :func:`lookup` merges a family's row over the defaults, then the operator's
+``sendmail:lookup`` on top; every other part of the package reads paths from what it returns.
+"""
+
+import os
+
+DEFAULT_CF_M4 = "/usr/share/sendmail/cf/m4/cf.m4"
+
+DEFAULTS = {
+    "sendmail_bin": "/usr/sbin/sendmail",
+    "sendmail_cf": "/etc/mail/sendmail.cf",
+    "submit_cf": "/etc/mail/submit.cf",
+    "mta_queue_dir": "/var/spool/mqueue",
+    "msp_queue_dir": "/var/spool/clientmqueue",
+    # Tables whose lines carry a user field, then the directory of per-user crontabs.
+    "cron_tables": ["/etc/crontab", "/etc/cron.d"],
+    "user_crontabs": "/var/spool/cron/crontabs",
+    "hosts_file": "/etc/hosts",
+    "systemd_dir": "/etc/systemd/system",
+    "switch_files": {},
+    "cf_m4": DEFAULT_CF_M4,
+    "mc_ostype": None,
+    "msp_domain": None,
+    "mta_domain": None,
+    # Debian's tool that applies sendmail.conf (None elsewhere, or to not run it).
+    "debian_update_conf": None,
+    # Set only where the .mc must name them (tests); otherwise the vendor's DOMAIN() decides.
+    "mta_pid_file": None,
+    "msp_pid_file": None,
+    # How the daemons are switched: "switch" (one service that reads the vendor's switch file) or
+    # "units" (an MTA unit and an MSP unit, each enabled and started on its own).
+    "service_model": "switch",
+    "mta_service": "sendmail",
+    "msp_service": None,
+    # Where Debian's update-rc.d links a SysV service that starts at boot.
+    "sysv_rc_dir": None,
+    # What the formula installs (an unknown family installs nothing rather than Debian's names).
+    "pkgs": [],
+    # Seconds `sendmail -C new.cf -bt` may take before the new cf counts as refused.
+    "validate_timeout": 30,
+    # Seconds the daemons may take to start or stop before the services step fails.
+    "services_timeout": 15,
+    # status sums queue bytes (one stat per file) only up to this many messages per directory.
+    "status_bytes_limit": 10000,
+}
+
+FAMILIES = {
+    "Debian": {
+        "msp_queue_dir": "/var/spool/mqueue-client",
+        "mc_ostype": "debian",
+        "msp_domain": "debian-msp",
+        "mta_domain": "debian-mta",
+        "sysv_rc_dir": "/etc/rc2.d",
+        "debian_update_conf": "/usr/share/sendmail/update_conf",
+        "switch_files": {"debian": "/etc/mail/sendmail.conf"},
+        "pkgs": ["sendmail-bin", "sendmail-cf", "m4"],
+    },
+    "RedHat": {
+        "user_crontabs": "/var/spool/cron",
+        "cf_m4": "/usr/share/sendmail-cf/m4/cf.m4",
+        "mc_ostype": "linux",
+        "switch_files": {"redhat": "/etc/sysconfig/sendmail"},
+        # sendmail.service starts -bd whatever /etc/sysconfig says; sm-client runs the MSP queue.
+        "service_model": "units",
+        "msp_service": "sm-client",
+        "pkgs": ["sendmail", "sendmail-cf", "m4"],
+    },
+    "Solaris": {
+        "sendmail_bin": "/usr/lib/sendmail",
+        "cf_m4": "/etc/mail/cf/m4/cf.m4",
+        "mc_ostype": "solaris8",
+        "switch_files": {"solaris": "/etc/default/sendmail"},
+        "msp_service": "sendmail-client",
+    },
+    "FreeBSD": {
+        "user_crontabs": "/var/cron/tabs",
+        "cf_m4": "/usr/share/sendmail/cf/m4/cf.m4",
+        "mc_ostype": "freebsd6",
+        "switch_files": {"freebsd": ["/etc/defaults/rc.conf", "/etc/rc.conf", "/etc/rc.conf.local"]},
+    },
+}
+
+
+def lookup(os_family, overrides=None):
+    """The paths and names for ``os_family``, with ``overrides`` (``sendmail:lookup``) on top."""
+    paths = dict(DEFAULTS)
+    paths.update(FAMILIES.get(os_family, {}))
+    paths.update(overrides or {})
+    return paths
+
+
+def switch_files(paths):
+    """Each kind of vendor switch file with its list of paths (FreeBSD reads three, in order)."""
+    return {
+        kind: [locations] if isinstance(locations, str) else list(locations)
+        for kind, locations in (paths.get("switch_files") or {}).items()
+    }
+
+
+def cf_pair(paths, kind):
+    """The (cf, .mc) paths a build of ``kind`` writes: submit.cf for ``msp``, else sendmail.cf."""
+    cf_path = paths["submit_cf"] if kind == "msp" else paths["sendmail_cf"]
+    return cf_path, os.path.splitext(cf_path)[0] + ".mc"
+
+
+def managed_files(paths):
+    """
+    The files the role states write, in the order to write them back: the .mc files, then their
+    cfs (a vendor's start script rebuilds a cf from an .mc that is newer: Debian's, Red Hat's
+    /etc/mail/make), then the vendor switch files.
+    """
+    pairs = [cf_pair(paths, kind) for kind in ("msp", "server")]
+    ordered = [mc_path for _, mc_path in pairs] + [cf_path for cf_path, _ in pairs]
+    for files in switch_files(paths).values():
+        ordered.extend(files)
+    return list(dict.fromkeys(ordered))

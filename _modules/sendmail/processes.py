@@ -1,0 +1,127 @@
+"""
+The sendmail processes of this host and the sockets listening for mail: what each daemon is (MTA,
+queue runner) read from its process title, and which listeners other hosts can reach.
+"""
+
+import re
+
+import psutil
+
+from . import checks, files
+
+SMTP_PORTS = (25, 465, 587)
+# The CIS "MTA local-only" rule names exactly these two addresses.
+LOCAL_ONLY_ADDRESSES = ("127.0.0.1", "::1")
+_PROCESS_NAMES = frozenset(("sendmail", "sendmail-mta", "sendmail-msp"))
+
+
+def parse_title(title):
+    """
+    Classify a sendmail process by its title: ``sendmail: MTA: accepting connections``,
+    ``sendmail: MSP: Queue runner@00:15:00 for /var/spool/mqueue-client``...
+    """
+    kind, accepting, interval, queue_dir = "other", False, None, None
+    if "accepting connections" in title:
+        kind, accepting = "mta", True
+    runner = re.search(r"\b(MTA|MSP): Queue runner@(\d+:\d{2}:\d{2}) for (\S+)", title)
+    if runner:
+        kind = "msp-queue-runner" if runner.group(1) == "MSP" else "mta-queue-runner"
+        interval = checks.duration_seconds(runner.group(2))
+        queue_dir = runner.group(3)
+    return {"kind": kind, "accepting": accepting, "interval": interval, "queue_dir": queue_dir}
+
+
+def argv_queue_interval(argv):
+    """The interval of ``-q15m`` / ``-qp15m`` in a sendmail argv, in seconds (None if absent)."""
+    for word in argv:
+        match = re.fullmatch(r"-qp?(\w+)", word)
+        if match:
+            return checks.duration_seconds(match.group(1))
+    return None
+
+
+def is_exposed(address):
+    """True when a listener on ``address`` is reachable from other hosts (CIS local-only rule)."""
+    return address not in LOCAL_ONLY_ADDRESSES
+
+
+def pidfile_argv(cf_list):
+    """pid -> argv from the PidFile each cf names (sendmail writes its pid, then its command line)."""
+    argv_by_pid = {}
+    for parsed in cf_list:
+        pidfile = parsed["options"].get("PidFile")
+        text = files.read_text(pidfile) if pidfile else None
+        if not text:
+            continue
+        lines = text.splitlines()
+        if lines and lines[0].strip().isdigit():
+            argv_by_pid[int(lines[0])] = lines[1].split() if len(lines) > 1 else []
+    return argv_by_pid
+
+
+def daemons(argv_by_pid=None):
+    """
+    Every live sendmail process: pid, user, kind, whether it accepts connections, its queue
+    interval (from the title, else from the command line in ``argv_by_pid`` or its own) and title.
+    """
+    argv_by_pid = argv_by_pid or {}
+    found = []
+    for proc in psutil.process_iter(["pid", "name", "username", "cmdline", "status"]):
+        info = proc.info
+        if info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        cmdline = [word for word in (info["cmdline"] or []) if word]
+        title = " ".join(cmdline)
+        if info["name"] not in _PROCESS_NAMES and not title.startswith("sendmail:"):
+            continue
+        parsed = parse_title(title)
+        interval = parsed["interval"]
+        if interval is None:
+            interval = argv_queue_interval(argv_by_pid.get(info["pid"], cmdline))
+        found.append(
+            {
+                "pid": info["pid"],
+                "user": info["username"],
+                "kind": parsed["kind"],
+                "accepting": parsed["accepting"],
+                "interval": interval,
+                "queue_dir": parsed["queue_dir"],
+                "title": title,
+            }
+        )
+    return found
+
+
+def running(daemon_list):
+    """Whether an MTA accepts connections and whether an MSP queue runner runs."""
+    return {
+        "mta": any(daemon["kind"] == "mta" and daemon["accepting"] for daemon in daemon_list),
+        "msp_runner": any(daemon["kind"] == "msp-queue-runner" for daemon in daemon_list),
+    }
+
+
+def listeners():
+    """Every TCP socket listening on 25, 465 or 587 in this network namespace, sorted."""
+    names = {}
+    found = []
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status != psutil.CONN_LISTEN or not conn.laddr or conn.laddr.port not in SMTP_PORTS:
+            continue
+        process = None
+        if conn.pid:
+            if conn.pid not in names:
+                try:
+                    names[conn.pid] = psutil.Process(conn.pid).name()
+                except psutil.Error:
+                    names[conn.pid] = None
+            process = names[conn.pid]
+        found.append(
+            {
+                "address": conn.laddr.ip,
+                "port": conn.laddr.port,
+                "pid": conn.pid,
+                "process": process,
+                "exposed": is_exposed(conn.laddr.ip),
+            }
+        )
+    return sorted(found, key=lambda entry: (entry["port"], entry["address"]))

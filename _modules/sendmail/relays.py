@@ -1,0 +1,56 @@
+"""
+Relay values as sendmail reads them: ``esmtp:[mail.example.com]`` is a mailer and a host, an ordered
+list is a colon-separated host list that sendmail fails over along, and a relay may be this host.
+"""
+
+import ipaddress
+import re
+
+
+def split(value):
+    """Split a relay value such as ``esmtp:[mail.example.com]`` into (mailer, host)."""
+    value = (value or "").strip()
+    match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_-]*):(.+)", value)
+    # "[IPv6:2001:db8::1]" has colons but no mailer prefix.
+    if match and not value.startswith("["):
+        return match.group(1), match.group(2)
+    return None, value or None
+
+
+def host_list(relays):
+    """The colon-separated host list sendmail fails over along, mailer prefixes dropped."""
+    return ":".join(split(relay)[1] for relay in relays)
+
+
+def smart_host(relays):
+    """
+    The ``DS`` value (SMART_HOST, FEATURE(nullclient)) for ``relays``: one relay as given; a list as
+    ``mailer:host1:host2`` with an explicit mailer, so that a one-label first host is never read as
+    a mailer name.
+    """
+    if not relays:
+        return ""
+    if len(relays) == 1:
+        return relays[0]
+    mailer = split(relays[0])[0] or "relay"
+    return f"{mailer}:{host_list(relays)}"
+
+
+def is_local(host, hostnames=()):
+    """True when a relay host names this machine: loopback, localhost or one of ``hostnames``."""
+    if not host:
+        return True
+    name = host.strip("[]")
+    if name.lower().startswith("ipv6:"):
+        name = name[5:]
+    if name.lower() in ("localhost", "localhost.localdomain") or name in hostnames:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def this_host_names(hostname):
+    """The names a relay may use for this host: its hostname and the hostname's first label."""
+    return {hostname, hostname.split(".")[0]}

@@ -1,0 +1,37 @@
+"""
+The two roles a host can be given (client, server) against what it does: the role it plays now,
+read from what listens and where mail goes, and what applying a role would break.
+"""
+
+from . import relays
+
+
+def observed(provider, listeners, relay_configured):
+    """
+    What the host behaves as: ``server`` (listens where other hosts reach it), ``local-only``
+    (listens on loopback only), ``client`` (listens on nothing, sends to a relay), ``off``, or
+    ``unknown`` (another MTA).
+    """
+    if provider == "none":
+        return "off"
+    if provider != "sendmail":
+        return "unknown"
+    if any(listener["exposed"] for listener in listeners):
+        return "server"
+    if listeners:
+        return "local-only"
+    return "client" if relay_configured else "off"
+
+
+def problems(role, relay_list, hostnames):
+    """How applying ``role`` with these relays would lose mail: a list of plain sentences."""
+    if role == "client":
+        return [
+            f"relay {relay} is this host: with the MTA off, the MSP would queue every message for a "
+            "daemon that is not there"
+            for relay in relay_list
+            if relays.is_local(relays.split(relay)[1], hostnames)
+        ]
+    if any(relays.is_local(relays.split(relay)[1], hostnames) for relay in relay_list):
+        return ["the smart host of a server must be another host: mail would loop"]
+    return []

@@ -1,0 +1,83 @@
+"""
+The service calls that bring the daemons to a role, planned from the platform table's service
+model: ``switch`` (one service that reads the vendor's switch file: Debian, FreeBSD, Solaris) or
+``units`` (an MTA unit and an MSP unit: Red Hat). Also whether a service starts at boot, read from
+the links that update-rc.d and ``systemctl enable`` make.
+"""
+
+import glob
+import os
+
+
+def names(paths):
+    """The services of this host: the MTA's, and the MSP queue runner's where it has its own."""
+    return [name for name in (paths["mta_service"], paths["msp_service"]) if name]
+
+
+def actions(paths, role, running, enabled, msp_runner, restart):
+    """
+    The service calls that bring the daemons to ``role``: a list of ``(function, service)`` for
+    Salt's ``service`` module. ``running`` is :func:`processes.running`, ``enabled`` maps service
+    names to whether they start at boot. Only what differs is done, unless ``restart`` (a new cf).
+    """
+    want_mta = role == "server"
+    want_msp = msp_runner == "daemon"
+    mta, msp = paths["mta_service"], paths["msp_service"]
+    if paths["service_model"] == "units":
+        # sendmail.service starts -bd whatever /etc/sysconfig says, and its Also=sm-client.service
+        # disables the MSP runner with it: sm-client is enabled again after.
+        planned = _unit_actions(mta, want_mta, enabled, running["mta"], restart)
+        disabled_with_mta = ("disable", mta) in planned
+        return planned + _unit_actions(
+            msp, want_msp, enabled, running["msp_runner"], restart, disabled_with_mta
+        )
+    # One service starts and stops every daemon as the switch file says: it stays enabled (a
+    # client still runs its MSP queue runner).
+    planned = []
+    if not enabled.get(mta) and (want_mta or want_msp):
+        planned.append(("enable", mta))
+    if restart or running["mta"] != want_mta or running["msp_runner"] != want_msp:
+        planned.append(("stop", mta))
+        if want_mta or want_msp:
+            planned.append(("start", mta))
+    if msp and want_msp and not enabled.get(msp):
+        planned.append(("enable", msp))
+    return planned
+
+
+def _unit_actions(unit, wanted, enabled, running, restart, enable_again=False):
+    """A unit brought to ``wanted`` (enabled and running, or disabled and stopped)."""
+    planned = []
+    if not wanted:
+        if enabled.get(unit):
+            planned.append(("disable", unit))
+        if running:
+            planned.append(("stop", unit))
+        return planned
+    if enable_again or not enabled.get(unit):
+        planned.append(("enable", unit))
+    if restart or not running:
+        planned.append(("restart", unit))
+    return planned
+
+
+def sysv_enabled(rc_dir, service):
+    """Whether update-rc.d linked ``service`` to start in ``rc_dir`` (Debian's default runlevel)."""
+    return bool(glob.glob(os.path.join(glob.escape(rc_dir), f"S[0-9][0-9]{glob.escape(service)}")))
+
+
+def unit_enabled(systemd_dir, unit):
+    """
+    Whether a unit is enabled, read from the ``*.wants`` links that ``systemctl enable`` makes:
+    systemctl is not usable where systemd is not PID 1 (containers, chroots).
+    """
+    try:
+        wants = [name for name in os.listdir(systemd_dir) if name.endswith(".wants")]
+    except OSError:
+        return False
+    return any(os.path.lexists(os.path.join(systemd_dir, name, unit)) for name in wants)
+
+
+def describe(planned):
+    """``["stop sendmail", "start sendmail"]`` for a list of actions."""
+    return [f"{function} {name}" for function, name in planned]

@@ -1,0 +1,271 @@
+"""
+The sendmail states' decisions, with a fake ``__salt__`` standing for the execution module: every
+branch of the role states in both modes, refusals, and the rollback after any failure of a step.
+(The same states run against the real module and a real host in tests/integration.)
+"""
+
+import importlib.util
+import pathlib
+
+import pytest
+from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+STATE_FILE = pathlib.Path(__file__).resolve().parents[2] / "_states" / "sendmail.py"
+SAVED = {
+    "/etc/mail/submit.cf": "old submit.cf",
+    "/etc/mail/submit.mc": None,
+    "/etc/mail/sendmail.cf": "old sendmail.cf",
+    "/etc/mail/sendmail.mc": None,
+    "/etc/mail/sendmail.conf": 'DAEMON_MODE="Daemon";\n',
+}
+MTA_AND_MSP = {"mta": True, "msp_runner": True}
+
+
+class FakeModule:
+    """
+    The ``sendmail.*`` execution functions as the state sees them: plain data, with ``changed``
+    saying whether the host differs from the role, ``fail`` mapping a function name to the
+    exception its first real (not test-mode) call raises, and ``refuse`` an exception that
+    ``build_cf`` raises in both modes (a value outside the allowlist).
+    """
+
+    def __init__(self, changed=True, problems=(), provider="sendmail", mta_queued=0, fail=None,
+                 refuse=None):  # fmt: skip
+        self.changed, self.problems, self.provider = changed, list(problems), provider
+        self.mta_queued, self.fail, self.refuse = mta_queued, fail or {}, refuse
+        self.calls, self.restored = [], None
+
+    def functions(self):
+        names = ("check_role", "version", "services", "queue", "build_cf", "cron_runner", "switch",
+                 "flush", "config_files", "restore", "settings")  # fmt: skip
+        return {f"sendmail.{name}": getattr(self, name) for name in names}
+
+    def _call(self, name, *args, test=None):
+        self.calls.append((name, *args, test))
+        if test is False and name in self.fail:
+            raise self.fail.pop(name)
+
+    def real_calls(self):
+        return [call[:-1] for call in self.calls if call[-1] is False]
+
+    def check_role(self, role, relay=None, **_):
+        self._call("check_role", role)
+        return list(self.problems)
+
+    def version(self):
+        return {"binary": "/usr/sbin/sendmail", "provider": self.provider, "msp_split": True}
+
+    def services(self, role, msp_runner="daemon", restart=False, test=False):
+        self._call("services", role, msp_runner, restart, test=test)
+        actions = ["stop sendmail", "start sendmail"] if self.changed else []
+        return {
+            "changed": self.changed,
+            "actions": actions,
+            "running": MTA_AND_MSP,
+            "enabled": {"sendmail": True},
+            "wanted": {"mta": role == "server", "msp_runner": msp_runner == "daemon"},
+        }
+
+    def queue(self, name):
+        return {"count": self.mta_queued}
+
+    def build_cf(self, kind, relay=None, port=None, relay_domains=None, test=False):
+        self._call("build_cf", kind, test=test)
+        if self.refuse:
+            raise self.refuse
+        cf = "/etc/mail/submit.cf" if kind == "msp" else "/etc/mail/sendmail.cf"
+        files = {cf: {"old": "relay [127.0.0.1]", "new": f"relay {relay}", "diff": "-a\n+b\n"}}
+        return {"kind": kind, "cf": cf, "relay": relay, "changed": self.changed,
+                "files": files if self.changed else {}}  # fmt: skip
+
+    def cron_runner(self, queue, interval=None, test=False):
+        self._call("cron_runner", queue, interval, test=test)
+        changed = self.changed and interval is not None
+        line = f"5,20,35,50 * * * * /usr/sbin/sendmail -q{'' if queue == 'mta' else ' -Ac'}"
+        return {"identifier": f"saltext-sendmail-{queue}-queue", "changed": changed,
+                "old": None, "new": line if changed else None}  # fmt: skip
+
+    def switch(self, role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", test=False):
+        self._call("switch", role, test=test)
+        files = {"/etc/mail/sendmail.conf": {"DAEMON_MODE": {"old": "Daemon", "new": "None"}}}
+        return {"role": role, "changed": self.changed, "files": files if self.changed else {}}
+
+    def flush(self, name=None, timeout=300):
+        self._call("flush", name, test=False)
+        return {"mta": {"left": ["a"], "remaining": ["b"], "retcode": 0, "stderr": ""}}
+
+    def config_files(self):
+        return dict(SAVED)
+
+    def restore(self, files):
+        self.restored = files
+        return {"restored": ["/etc/mail/sendmail.conf", "/etc/mail/submit.cf"]}
+
+    def settings(self, role=None):
+        if role == "broken":
+            raise SaltInvocationError("sendmail:sites: no site 'x' (known: paris)")
+        return {"role": role or "client", "site": "paris", "relay": "[relay.example.com]", "port": None}
+
+
+@pytest.fixture(params=(False, True), ids=("apply", "test"))
+def testmode(request):
+    return request.param
+
+
+@pytest.fixture
+def load_state(testmode):
+    """The state module with ``__salt__`` being a :class:`FakeModule` and ``__opts__`` in mode."""
+
+    def load(fake):
+        spec = importlib.util.spec_from_file_location("sendmail_state", STATE_FILE)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.__salt__ = fake.functions()
+        module.__opts__ = {"test": testmode}
+        return module
+
+    return load
+
+
+def test_client_changes_are_predicted_then_made(load_state, testmode):
+    fake = FakeModule()
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]")
+    assert (ret["result"] is None) is testmode
+    assert ret["result"] in (None, True)
+    assert ret["changes"]["/etc/mail/submit.cf"]["new"] == "relay [relay.example.com]"
+    assert ret["changes"]["/etc/mail/sendmail.conf"]["DAEMON_MODE"]["new"] == "None"
+    assert ret["changes"]["services"]["new"] == {
+        "running": {"mta": False, "msp_runner": True},
+        "actions": ["stop sendmail", "start sendmail"],
+    }
+    verb = "would install" if testmode else "installed"
+    assert ret["comment"].startswith(f"{verb} a msp configuration relaying to [relay.example.com]")
+    if testmode:
+        assert fake.real_calls() == []
+    else:
+        assert fake.real_calls() == [
+            ("build_cf", "msp"),
+            ("build_cf", "nullclient"),
+            ("cron_runner", "msp", None),
+            ("cron_runner", "mta", None),
+            ("switch", "client"),
+            ("services", "client", "daemon", True),
+        ]
+
+
+def test_nothing_to_change_is_one_pass(load_state):
+    fake = FakeModule(changed=False)
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]")
+    assert (ret["result"], ret["changes"]) == (True, {})
+    assert ret["comment"] == "sendmail already plays the client role"
+    assert fake.real_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("fake", "said"),
+    [
+        (FakeModule(problems=["relay [127.0.0.1] is this host"]), "refused, nothing changed: relay"),
+        (FakeModule(provider="postfix"), "/usr/sbin/sendmail is postfix, not sendmail"),
+        (FakeModule(refuse=SaltInvocationError("port: 0 is not between 1 and 65535")), "port: 0"),
+    ],
+)
+def test_refusals_change_nothing(load_state, fake, said):
+    ret = load_state(fake).client("sendmail", relay="[127.0.0.1]")
+    assert ret["result"] is False
+    assert said in ret["comment"]
+    assert ret["changes"] == {}
+    assert fake.real_calls() == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        CommandExecutionError("after stop sendmail the daemons are {'mta': True}"),
+        # What escaped the state before: an OSError from a rename inside build_cf.
+        PermissionError(13, "Permission denied", "/etc/mail/sendmail.cf"),
+        KeyError("anything a bug could raise"),
+    ],
+    ids=("command-error", "os-error", "any-error"),
+)
+@pytest.mark.parametrize("failing", ["build_cf", "services"])
+def test_any_failure_puts_the_previous_configuration_back(load_state, testmode, error, failing):
+    fake = FakeModule(fail={failing: error})
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]")
+    if testmode:
+        # Test mode never makes the real call that fails.
+        assert ret["result"] is None
+        assert fake.restored is None
+        return
+    assert ret["result"] is False
+    assert fake.restored == SAVED
+    assert "put the previous files back (/etc/mail/sendmail.conf, /etc/mail/submit.cf)" in ret["comment"]
+    # No change is reported for a file that is back as it was.
+    assert not set(SAVED) & set(ret["changes"])
+    services_calls = [call for call in fake.real_calls() if call[0] == "services"]
+    if failing == "services":
+        # The daemons are brought back as they ran before: MTA and MSP runner, so a server.
+        assert services_calls[-1] == ("services", "server", "daemon", True)
+        assert "restarted the daemons as they ran before" in ret["comment"]
+    else:
+        assert services_calls == []
+
+
+def test_a_failed_put_back_is_said(load_state, testmode):
+    fake = FakeModule(fail={"switch": CommandExecutionError("update_conf failed")})
+
+    def restore(files):
+        raise CommandExecutionError("could not restore: /etc/mail: Read-only file system")
+
+    fake.restore = restore
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]")
+    if testmode:
+        assert ret["result"] is None
+        return
+    assert ret["result"] is False
+    assert "could not put the previous configuration back: could not restore" in ret["comment"]
+
+
+def test_client_flushes_queued_mail_before_the_mta_stops(load_state, testmode):
+    fake = FakeModule(mta_queued=2)
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]", queue_interval="1h")
+    if testmode:
+        assert ret["changes"]["mta-queue"]["old"] == "2 queued"
+        assert "would flush 2 queued messages to the relay" in ret["comment"]
+        return
+    assert ret["changes"]["mta-queue"] == {"old": "2 queued", "new": "1 sent to the relay, 1 queued"}
+    # One message is left: a cron entry runs the MTA queue every hour until it is empty.
+    assert ("cron_runner", "mta", "1h") in fake.real_calls()
+    flushed = fake.real_calls().index(("flush", "mta"))
+    assert flushed < fake.real_calls().index(("switch", "client"))
+
+
+def test_msp_runner_cron_sets_its_cron_entry(load_state, testmode):
+    fake = FakeModule()
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]", msp_runner="cron",
+                                  msp_interval="15m")  # fmt: skip
+    assert (ret["result"] is None) is testmode
+    change = ret["changes"]["cron:saltext-sendmail-msp-queue"]
+    assert change["new"].endswith("sendmail -q -Ac")
+    assert (
+        f"{'would set' if testmode else 'set'} cron entry saltext-sendmail-msp-queue" in ret["comment"]
+    )
+
+
+def test_server_builds_a_listening_mta_and_an_msp_to_it(load_state, testmode):
+    fake = FakeModule()
+    ret = load_state(fake).server("sendmail", relay_domains=["example.com"])
+    assert (ret["result"] is None) is testmode
+    builds = [call[1] for call in fake.calls if call[0] == "build_cf"]
+    assert builds[:2] == ["server", "msp"]
+    assert ("cron_runner", "mta", None, testmode) in fake.calls
+
+
+def test_role_reads_pillar_and_names_the_site(load_state, testmode):
+    fake = FakeModule()
+    state = load_state(fake)
+    ret = state.role("sendmail")
+    assert ret["comment"].startswith("client (site paris): ")
+    assert (ret["result"] is None) is testmode
+    broken = state.role("sendmail", role="broken")
+    assert broken["result"] is False
+    assert broken["comment"] == "sendmail:sites: no site 'x' (known: paris)"
