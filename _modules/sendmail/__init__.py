@@ -151,7 +151,9 @@ def queue(name=None, messages=False, limit=100):
     cfs = cf.load_both(paths)
     now = time.time()
     daemons = processes.daemons(processes.pidfile_argv(cfs.values()))
-    report, where = queues.gather(cfs, paths, daemons, crontabs.find_runners(paths), now)
+    report, where = queues.gather(
+        cfs, paths, daemons, crontabs.find_runners(paths), now, locate=bool(messages)
+    )
     if messages:
         for queue_name, located in where.items():
             report[queue_name]["messages"] = [

@@ -173,8 +173,15 @@ def message_dirs(path):
     return (qf_dir if os.path.isdir(qf_dir) else path, df_dir if os.path.isdir(df_dir) else path)
 
 
-def qf_names(qf_dir):
-    """The qf files of a directory: regular files only (scandir knows the type at no extra cost)."""
+def qf_names(qf_dir, nlink=None):
+    """
+    The qf files of a directory: regular files only, so that a directory named like a qf file is
+    no message. ``nlink`` is the directory's link count when the caller has stat'ed it: 2 means no
+    subdirectory (every entry is a file), and plain names are then listed, about twice as fast at
+    100,000 messages as the DirEntry objects that scandir makes to tell each entry's type.
+    """
+    if nlink == 2:
+        return [name for name in os.listdir(qf_dir) if name.startswith("qf")]
     with os.scandir(qf_dir) as scan:
         return [
             entry.name
@@ -215,7 +222,7 @@ def scan_dir(path, now, queue_name, bytes_limit=None):
     """
     Count a queue directory by its file names (no qf is opened): count, oldest creation time, and
     the bytes of its qf/df files unless there are more than ``bytes_limit`` messages (a stat per
-    file). Handles qf/df/xf subdirectories. Returns (report, {qf name: (qf dir, df dir)}).
+    file). Handles qf/df/xf subdirectories. Returns (report, qf names, (qf dir, df dir)).
     """
     result = {"path": path, "exists": False, "count": 0, "bytes": None, "oldest": None}
     try:
@@ -223,14 +230,14 @@ def scan_dir(path, now, queue_name, bytes_limit=None):
     except OSError as err:
         result["error"] = err.strerror
         result["problems"] = []
-        return result, {}
+        return result, [], (path, path)
     result["exists"] = True
     result["owner"] = _user_name(st.st_uid)
     result["mode"] = f"{stat.S_IMODE(st.st_mode):04o}"
     result["problems"] = dir_problems(st.st_mode, queue_name)
     qf_dir, df_dir = message_dirs(path)
     try:
-        names = qf_names(qf_dir)
+        names = qf_names(qf_dir, st.st_nlink if qf_dir == path else None)
         result["count"] = len(names)
         result["oldest"] = oldest_created(names, qf_dir, now)
         if bytes_limit is None or len(names) <= bytes_limit:
@@ -240,8 +247,8 @@ def scan_dir(path, now, queue_name, bytes_limit=None):
                 result["bytes"] = _sum_sizes(qf_dir, ("qf",)) + _sum_sizes(df_dir, ("df",))
     except OSError as err:
         result["error"] = err.strerror
-        return result, {}
-    return result, dict.fromkeys(names, (qf_dir, df_dir))
+        return result, [], (qf_dir, df_dir)
+    return result, names, (qf_dir, df_dir)
 
 
 def runners_for(queue_name, dir_paths, daemons, cron_runners):
@@ -269,17 +276,18 @@ def describe_runner(runner):
     return f"cron {runner['schedule']} as {runner['user']} ({runner['source']})"
 
 
-def gather(cfs, paths, daemons, cron_runners, now, bytes_limit=None):
+def gather(cfs, paths, daemons, cron_runners, now, bytes_limit=None, locate=False):
     """
     Both queues with their directories, count, bytes (None for a directory with more than
-    ``bytes_limit`` messages), the oldest message's age and their runners. Also returns, per
-    queue, where each qf file is: ``{qf name: (qf dir, df dir)}``.
+    ``bytes_limit`` messages), the oldest message's age and their runners. With ``locate``, also
+    where each queue's qf files are: ``{queue: {qf name: (qf dir, df dir)}}`` (else empty).
     """
     queues, where = {}, {}
     for name, dir_paths in directories(cfs, paths).items():
         scanned = [scan_dir(path, now, name, bytes_limit) for path in dir_paths]
-        found = [directory for directory, _ in scanned]
-        where[name] = {qf: dirs for _, located in scanned for qf, dirs in located.items()}
+        found = [directory for directory, _, _ in scanned]
+        if locate:
+            where[name] = {qf: dirs for _, names, dirs in scanned for qf in names}
         sizes = [directory["bytes"] for directory in found]
         oldest = min((d["oldest"] for d in found if d["oldest"] is not None), default=None)
         runners = runners_for(name, set(dir_paths), daemons, cron_runners)

@@ -270,3 +270,14 @@ def test_platform_table_gives_unknown_families_no_packages():
         "/etc/mail/sendmail.cf",
         "/etc/mail/sendmail.conf",
     ]
+
+
+def test_a_leaf_directory_lists_plain_names_and_any_other_checks_types(tmp_path):
+    (tmp_path / "qf6AQ6GcZx000009").write_bytes(b"V8\n")
+    # Told the directory has no subdirectory (link count 2), names are listed as they are...
+    assert queues.qf_names(str(tmp_path), nlink=2) == ["qf6AQ6GcZx000009"]
+    # ...and the directory's real link count says when one appears.
+    (tmp_path / "qf6AQ6GcZx000010").mkdir()
+    nlink = (tmp_path).stat().st_nlink
+    assert nlink == 3
+    assert queues.qf_names(str(tmp_path), nlink=nlink) == ["qf6AQ6GcZx000009"]
