@@ -14,23 +14,30 @@ for pkg in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
-  # A policy-rc.d that refuses every start keeps postinst from starting sendmail on this machine's port 25.
+  # A policy-rc.d that refuses every start keeps postinst from starting sendmail on this machine's
+  # port 25. It and /etc/hosts (sendmail's postinst adds to it) are put back by the trap, whatever
+  # happens: a policy-rc.d left behind would refuse every service start on this machine.
   policy=/usr/sbin/policy-rc.d
   made_policy=""
+  hosts_copy=$(mktemp)
+  cp -p /etc/hosts "$hosts_copy"
+  restore_machine() {
+    cmp -s "$hosts_copy" /etc/hosts || cp -p "$hosts_copy" /etc/hosts
+    rm -f "$hosts_copy"
+    [ -z "$made_policy" ] || rm -f "$policy"
+  }
+  trap restore_machine EXIT
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=yes
   fi
-  hosts_copy=$(mktemp)
-  cp -p /etc/hosts "$hosts_copy"
   # sendmail's postinst runs sendmail, which stalls 60 s on an unqualified hostname: give the install a
   # private UTS namespace with a qualified name (the machine's own hostname is untouched).
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   unshare --uts sh -c 'hostname setup.example.test && exec apt-get install -y -qq --no-install-recommends "$@"' \
     sh "${missing[@]}" >/dev/null
-  cmp -s "$hosts_copy" /etc/hosts || cp -p "$hosts_copy" /etc/hosts
-  rm -f "$hosts_copy"
-  [ -z "$made_policy" ] || rm -f "$policy"
+  restore_machine
+  trap - EXIT
 fi
 
 # Other MTAs' sendmail binaries, unpacked (never installed) by the tests that check postfix and exim
