@@ -157,10 +157,13 @@ def _apply(name, role, **args):
             raise CommandExecutionError(
                 f"{version['binary']} is {version['provider']}, not sendmail: nothing changed"
             )
+        daemons = __salt__["sendmail.services"](role, args["msp_runner"], test=True)
         facts = {
             "msp_split": version["msp_split"],
             # The daemons as they run before anything changes (and as a failure brings them back).
-            "running": __salt__["sendmail.services"](role, args["msp_runner"], test=True)["running"],
+            "running": daemons["running"],
+            # What runs the MSP queue here: cron where the vendor's MSP unit needs the MTA.
+            "msp_runner": daemons["msp_runner"],
             "mta_queued": __salt__["sendmail.queue"]("mta")["count"] if role == "client" else 0,
         }
         predicted = _Steps(test=True)
@@ -193,12 +196,13 @@ def _run_steps(steps, role, args, facts):
     cf_changed = False
     for build in builds:
         cf_changed |= steps.build(**build)
-    msp_cron = args["msp_interval"] if args["msp_runner"] == "cron" and facts["msp_split"] else None
+    msp_runner = facts["msp_runner"]
+    msp_cron = args["msp_interval"] if msp_runner == "cron" and facts["msp_split"] else None
     steps.cron_runner("msp", msp_cron)
     if role == "client":
         _keep_mta_queue(steps, args, facts, cf_changed)
-    steps.switch(role, args["queue_interval"], args["msp_interval"], args["msp_runner"])
-    steps.services(role, args["msp_runner"], cf_changed, facts["running"])
+    steps.switch(role, args["queue_interval"], args["msp_interval"], msp_runner)
+    steps.services(role, msp_runner, cf_changed, facts["running"])
     if role == "server":
         # The daemon runs the MTA queue now: a cron entry left by the client role goes.
         steps.cron_runner("mta", None)

@@ -150,7 +150,8 @@ def queue(name=None, messages=False, limit=100):
     paths = _paths()
     cfs = cf.load_both(paths)
     now = time.time()
-    daemons = processes.daemons(processes.pidfile_argv(cfs.values()))
+    msp_dirs = queues.directories(cfs, paths)["msp"]
+    daemons = processes.daemons(processes.pidfile_argv(cfs.values()), msp_dirs)
     report, where = queues.gather(
         cfs, paths, daemons, crontabs.find_runners(paths), now, locate=bool(messages)
     )
@@ -213,7 +214,8 @@ def status(max_queue_age=None):
         name: {"path": found["path"], "exists": found["exists"], "problems": found["problems"]}
         for name, found in cfs.items()
     }
-    report["daemons"] = processes.daemons(processes.pidfile_argv(cfs.values()))
+    msp_dirs = queues.directories(cfs, paths)["msp"]
+    report["daemons"] = processes.daemons(processes.pidfile_argv(cfs.values()), msp_dirs)
     report["listeners"] = processes.listeners()
     report["exposed"] = any(listener["exposed"] for listener in report["listeners"])
     report["queues"], _ = queues.gather(
@@ -575,13 +577,16 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
     """
     Bring the sendmail daemons to ``role`` with the vendor's service manager, after
     :func:`switch`: a server's MTA listens, a client runs no MTA; the MSP queue runner runs when
-    ``msp_runner`` is ``daemon``. Only what differs is started or stopped, unless ``restart``
-    (a new cf was installed). Then waits up to ``timeout`` seconds (default: the
+    ``msp_runner`` is ``daemon``. Where the vendor's MSP runner cannot run without the MTA (Red Hat's
+    ``sm-client.service`` is bound to ``sendmail.service``), a client's MSP queue is left to cron
+    (``msp_runner`` in the result says so). Only what differs is started or stopped, unless
+    ``restart`` (a new cf was installed). Then waits up to ``timeout`` seconds (default: the
     ``services_timeout`` lookup value, 15) for the process list to agree.
 
     Returns ``changed``, ``actions`` (``"stop sendmail"``...), ``running`` (before any action:
     ``mta``, an MTA accepts connections; ``msp_runner``, an MSP queue runner runs), ``enabled``
-    (per service) and ``wanted`` (what runs after the actions).
+    (per service), ``wanted`` (what runs after the actions) and ``msp_runner`` (``daemon`` or
+    ``cron``: what runs the MSP queue on this host in that role).
 
     CLI Example:
 
@@ -590,13 +595,15 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
         salt '*' sendmail.services client
         salt '*' sendmail.services server restart=True
     """
-    from . import checks, processes, service_plan
+    from . import cf, checks, processes, queues, service_plan
 
     checks.role(role)
     checks.msp_runner(msp_runner)
     paths = _paths()
-    # Kind and "accepting" come from the process titles: no cf or pid file is read (this is polled).
-    running = processes.running(processes.daemons())
+    msp_runner = service_plan.msp_runner(paths, role, msp_runner)
+    # The MSP queue's directories, read once: the process list is polled below.
+    msp_dirs = queues.directories(cf.load_both(paths), paths)["msp"]
+    running = processes.running(processes.daemons(msp_dirs=msp_dirs))
     enabled = {name: _service_enabled(paths, name) for name in service_plan.names(paths)}
     planned = service_plan.actions(paths, role, running, enabled, msp_runner, bool(restart))
     wanted = {"mta": role == "server", "msp_runner": msp_runner == "daemon"}
@@ -606,13 +613,14 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
         "running": running,
         "enabled": enabled,
         "wanted": wanted,
+        "msp_runner": msp_runner,
     }
     if test or not planned:
         return result
     for function, name in planned:
         _service_call(paths, function, name)
     deadline = time.monotonic() + float(timeout or paths["services_timeout"])
-    while (now_running := processes.running(processes.daemons())) != wanted:
+    while (now_running := processes.running(processes.daemons(msp_dirs=msp_dirs))) != wanted:
         if time.monotonic() >= deadline:
             raise CommandExecutionError(
                 f"after {', '.join(result['actions'])} the daemons are {now_running}, not {wanted}"

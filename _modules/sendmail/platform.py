@@ -34,6 +34,8 @@ DEFAULTS = {
     "service_model": "switch",
     "mta_service": "sendmail",
     "msp_service": None,
+    # Whether the MSP unit cannot run without the MTA's (then a client's MSP queue is run by cron).
+    "msp_service_binds_mta": False,
     # Where Debian's update-rc.d links a SysV service that starts at boot.
     "sysv_rc_dir": None,
     # What the formula installs (an unknown family installs nothing rather than Debian's names).
@@ -62,9 +64,14 @@ FAMILIES = {
         "cf_m4": "/usr/share/sendmail-cf/m4/cf.m4",
         "mc_ostype": "linux",
         "switch_files": {"redhat": "/etc/sysconfig/sendmail"},
-        # sendmail.service starts -bd whatever /etc/sysconfig says; sm-client runs the MSP queue.
+        # The pid files the units' PIDFile= name: a cf that writes elsewhere makes the start time out.
+        "mta_pid_file": "/run/sendmail.pid",
+        "msp_pid_file": "/run/sm-client.pid",
+        # sendmail.service starts -bd whatever /etc/sysconfig says; sm-client runs the MSP queue,
+        # but has BindTo=sendmail.service: it starts the MTA with it and stops with it.
         "service_model": "units",
         "msp_service": "sm-client",
+        "msp_service_binds_mta": True,
         "pkgs": ["sendmail", "sendmail-cf", "m4"],
     },
     "Solaris": {

@@ -15,19 +15,22 @@ LOCAL_ONLY_ADDRESSES = ("127.0.0.1", "::1")
 _PROCESS_NAMES = frozenset(("sendmail", "sendmail-mta", "sendmail-msp"))
 
 
-def parse_title(title):
+def parse_title(title, msp_dirs=()):
     """
     Classify a sendmail process by its title: ``sendmail: MTA: accepting connections``,
-    ``sendmail: MSP: Queue runner@00:15:00 for /var/spool/mqueue-client``...
+    ``sendmail: MSP: Queue runner@00:15:00 for /var/spool/mqueue-client``... Debian's cfs put
+    ``MTA:``/``MSP:`` in the title; others (Red Hat's) do not, so a queue runner without that
+    prefix is told by its directory: an MSP runner when it runs one of ``msp_dirs``.
     """
     kind, accepting, interval, queue_dir = "other", False, None, None
     if "accepting connections" in title:
         kind, accepting = "mta", True
-    runner = re.search(r"\b(MTA|MSP): Queue runner@(\d+:\d{2}:\d{2}) for (\S+)", title)
+    runner = re.search(r"\b(?:(MTA|MSP): )?Queue runner@(\d+:\d{2}:\d{2}) for (\S+)", title)
     if runner:
-        kind = "msp-queue-runner" if runner.group(1) == "MSP" else "mta-queue-runner"
-        interval = checks.duration_seconds(runner.group(2))
-        queue_dir = runner.group(3)
+        prefix, interval, queue_dir = runner.group(1), runner.group(2), runner.group(3)
+        msp = prefix == "MSP" if prefix else queue_dir in msp_dirs
+        kind = "msp-queue-runner" if msp else "mta-queue-runner"
+        interval = checks.duration_seconds(interval)
     return {"kind": kind, "accepting": accepting, "interval": interval, "queue_dir": queue_dir}
 
 
@@ -59,10 +62,11 @@ def pidfile_argv(cf_list):
     return argv_by_pid
 
 
-def daemons(argv_by_pid=None):
+def daemons(argv_by_pid=None, msp_dirs=()):
     """
     Every live sendmail process: pid, user, kind, whether it accepts connections, its queue
     interval (from the title, else from the command line in ``argv_by_pid`` or its own) and title.
+    ``msp_dirs`` are the MSP queue's directories (see :func:`parse_title`).
     """
     argv_by_pid = argv_by_pid or {}
     found = []
@@ -74,7 +78,7 @@ def daemons(argv_by_pid=None):
         title = " ".join(cmdline)
         if info["name"] not in _PROCESS_NAMES and not title.startswith("sendmail:"):
             continue
-        parsed = parse_title(title)
+        parsed = parse_title(title, msp_dirs)
         interval = parsed["interval"]
         if interval is None:
             interval = argv_queue_interval(argv_by_pid.get(info["pid"], cmdline))

@@ -14,6 +14,17 @@ def names(paths):
     return [name for name in (paths["mta_service"], paths["msp_service"]) if name]
 
 
+def msp_runner(paths, role, wanted):
+    """
+    What runs the MSP queue of a host in ``role`` when ``wanted`` (``daemon`` or ``cron``) is
+    asked: a client whose vendor MSP unit is bound to the MTA's (Red Hat's sm-client.service has
+    BindTo=sendmail.service, so starting it starts the MTA) gets cron instead of that daemon.
+    """
+    if role == "client" and paths["msp_service_binds_mta"]:
+        return "cron"
+    return wanted
+
+
 def actions(paths, role, running, enabled, msp_runner, restart):
     """
     The service calls that bring the daemons to ``role``: a list of ``(function, service)`` for
@@ -24,8 +35,8 @@ def actions(paths, role, running, enabled, msp_runner, restart):
     want_msp = msp_runner == "daemon"
     mta, msp = paths["mta_service"], paths["msp_service"]
     if paths["service_model"] == "units":
-        # sendmail.service starts -bd whatever /etc/sysconfig says, and its Also=sm-client.service
-        # disables the MSP runner with it: sm-client is enabled again after.
+        # Each unit on its own: sendmail.service starts -bd whatever /etc/sysconfig says. Its
+        # Also=sm-client.service disables the MSP unit with it: enabled again after, if wanted.
         planned = _unit_actions(mta, want_mta, enabled, running["mta"], restart)
         disabled_with_mta = ("disable", mta) in planned
         return planned + _unit_actions(

@@ -281,3 +281,16 @@ def test_a_leaf_directory_lists_plain_names_and_any_other_checks_types(tmp_path)
     nlink = (tmp_path).stat().st_nlink
     assert nlink == 3
     assert queues.qf_names(str(tmp_path), nlink=nlink) == ["qf6AQ6GcZx000009"]
+
+
+def test_runner_titles_without_debian_prefix_are_told_by_their_queue_directory():
+    # Red Hat's cfs set no "MTA:"/"MSP:" title prefix.
+    title = "sendmail: Queue runner@01:00:00 for /var/spool/clientmqueue"
+    msp = processes.parse_title(title, msp_dirs=["/var/spool/clientmqueue"])
+    assert (msp["kind"], msp["interval"], msp["queue_dir"]) == (
+        "msp-queue-runner",
+        3600,
+        "/var/spool/clientmqueue",
+    )
+    assert processes.parse_title(title)["kind"] == "mta-queue-runner"
+    assert processes.parse_title("sendmail: accepting connections")["kind"] == "mta"

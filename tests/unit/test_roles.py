@@ -82,18 +82,39 @@ NOTHING_RUNS = {"mta": False, "msp_runner": False}
 MTA_RUNS = {"mta": True, "msp_runner": False}
 
 
-def test_redhat_client_re_enables_sm_client_after_disabling_sendmail():
-    # sendmail.service's Also=sm-client.service disables the MSP runner with it.
+def test_redhat_client_stops_both_units_and_leaves_the_msp_queue_to_cron():
+    # sm-client.service has BindTo=sendmail.service: it cannot run without the MTA, and an enabled
+    # sm-client would bring the MTA back at boot. So a client's MSP queue is run by cron.
+    redhat = platform.lookup("RedHat")
+    assert service_plan.msp_runner(redhat, "client", "daemon") == "cron"
+    assert service_plan.msp_runner(redhat, "server", "daemon") == "daemon"
+    assert service_plan.msp_runner(platform.lookup("Debian"), "client", "daemon") == "daemon"
+    enabled = {"sendmail": True, "sm-client": True}
+    assert service_actions(
+        "RedHat", "client", {"mta": True, "msp_runner": True}, enabled, "cron", False
+    ) == [
+        ("disable", "sendmail"),
+        ("stop", "sendmail"),
+        ("disable", "sm-client"),
+        ("stop", "sm-client"),
+    ]
+
+
+def test_redhat_enables_sm_client_again_after_its_also_disabled_it():
+    # A role that wants the MTA off but an MSP unit on (no vendor does today): Also= disables
+    # sm-client with sendmail, so it is enabled again after.
     actions = service_actions(
         "RedHat", "client", MTA_RUNS, {"sendmail": True, "sm-client": True}, "daemon", False
     )
-    assert actions == [
-        ("disable", "sendmail"),
-        ("stop", "sendmail"),
-        ("enable", "sm-client"),
-        ("restart", "sm-client"),
-    ]
     assert actions.index(("enable", "sm-client")) > actions.index(("disable", "sendmail"))
+
+
+def test_redhat_renders_the_pid_files_its_units_expect():
+    redhat = platform.lookup("RedHat")
+    assert (redhat["mta_pid_file"], redhat["msp_pid_file"]) == (
+        "/run/sendmail.pid",
+        "/run/sm-client.pid",
+    )
 
 
 def test_redhat_server_and_converged_hosts():

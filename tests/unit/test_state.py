@@ -30,8 +30,9 @@ class FakeModule:
     """
 
     def __init__(self, changed=True, problems=(), provider="sendmail", mta_queued=0, fail=None,
-                 refuse=None):  # fmt: skip
+                 refuse=None, msp_needs_mta=False):  # fmt: skip
         self.changed, self.problems, self.provider = changed, list(problems), provider
+        self.msp_needs_mta = msp_needs_mta
         self.mta_queued, self.fail, self.refuse = mta_queued, fail or {}, refuse
         self.calls, self.restored = [], None
 
@@ -57,6 +58,8 @@ class FakeModule:
 
     def services(self, role, msp_runner="daemon", restart=False, test=False):
         self._call("services", role, msp_runner, restart, test=test)
+        if role == "client" and self.msp_needs_mta:
+            msp_runner = "cron"
         actions = ["stop sendmail", "start sendmail"] if self.changed else []
         return {
             "changed": self.changed,
@@ -64,6 +67,7 @@ class FakeModule:
             "running": MTA_AND_MSP,
             "enabled": {"sendmail": True},
             "wanted": {"mta": role == "server", "msp_runner": msp_runner == "daemon"},
+            "msp_runner": msp_runner,
         }
 
     def queue(self, name):
@@ -249,6 +253,16 @@ def test_msp_runner_cron_sets_its_cron_entry(load_state, testmode):
     assert (
         f"{'would set' if testmode else 'set'} cron entry saltext-sendmail-msp-queue" in ret["comment"]
     )
+
+
+def test_a_client_whose_msp_unit_needs_the_mta_gets_a_cron_runner(load_state, testmode):
+    # Red Hat: sm-client.service is bound to sendmail.service, so a client's MSP queue is cron's.
+    fake = FakeModule(msp_needs_mta=True)
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]", msp_interval="20m")
+    assert (ret["result"] is None) is testmode
+    assert ("cron_runner", "msp", "20m", testmode) in fake.calls
+    assert ("services", "client", "cron", True, testmode) in fake.calls
+    assert ret["changes"]["services"]["new"]["running"] == {"mta": False, "msp_runner": False}
 
 
 def test_server_builds_a_listening_mta_and_an_msp_to_it(load_state, testmode):
