@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what saltext-sendmail needs on a Debian 12 machine, as root; safe to run again.
-#   - Debian packages: sendmail-bin, sendmail-cf, m4, cron (no recommends), iproute2, util-linux
+#   - Debian packages: sendmail-bin, sendmail-cf, m4, cron (no recommends), iproute2, util-linux,
+#     and debootstrap and systemd-container for the test hosts that boot systemd
 #   - a virtualenv in .venv with the pinned Salt and test tools (requirements.txt)
+#   - the Debian 12 root file system those test hosts boot (scripts/rootfs.sh, cached in .cache/)
 # It never starts a mail daemon on this machine, never binds port 25 and leaves /etc/hosts as it was.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 venv="$here/.venv"
-packages=(sendmail-bin sendmail-cf m4 cron iproute2 util-linux procps)
+packages=(sendmail-bin sendmail-cf m4 cron iproute2 util-linux procps debootstrap systemd-container)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -62,4 +64,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     { grep -v "is ignored: it is neither a file nor a directory" || true; }
   echo "$want" >"$stamp"
 fi
+bash "$here/scripts/rootfs.sh"
 echo "setup: ready ($("$venv/bin/salt-call" --version))"

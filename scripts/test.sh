@@ -12,11 +12,29 @@ venv="$here/.venv/bin"
 "$venv/ruff" format --check --quiet .
 "$venv/yamllint" --strict pillar.example .yamllint .salt-lint
 "$venv/salt-lint" salt/sendmail/*.sls pillar.example
+# The systemd test hosts' cgroups (smh*): cleared before (a crashed run) and after every run.
+clear_cgroups() {
+  local dir
+  for dir in /sys/fs/cgroup/systemd/smh* /sys/fs/cgroup/unified/smh*; do
+    [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  return 0
+}
+made_nspawn_dir=""
+[ -d /run/systemd/nspawn ] || made_nspawn_dir=yes
+cleanup() {
+  clear_cgroups
+  if [ -n "$made_nspawn_dir" ]; then rmdir /run/systemd/nspawn 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+clear_cgroups
+mkdir -p /run/systemd/nspawn
 rc=0
 unshare --net --uts --mount --pid --fork --mount-proc bash -c '
   hostname tests.example.test && ip link set lo up && mount --make-rprivate /
   mount --bind tests/data/hosts /etc/hosts
   mkdir -p /run/netns && mount -t tmpfs test-netns /run/netns  # ip netns files of the tests stay here
+  mount -t tmpfs test-nspawn /run/systemd/nspawn  # and so do systemd-nspawn'"'"'s
   "$0" -m pytest "$@"' "$venv/python" "$@" || rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "test.sh: pytest collected no tests: that is a failure" >&2

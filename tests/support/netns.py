@@ -16,7 +16,7 @@ def _ip(*args, check=True):
 BRIDGE = "smbr0"
 
 
-def _bridge():
+def bridge():
     """The test network: a bridge in this (the test run's) namespace holding 198.51.100.1/24."""
     if _ip("link", "show", BRIDGE, check=False).returncode:
         _ip("link", "add", BRIDGE, "type", "bridge")
@@ -38,7 +38,7 @@ def linked_netns(name, number):
     _ip("netns", "add", name)
     try:
         _ip("link", "add", host_side, "type", "veth", "peer", "name", "eth0", "netns", name)
-        _ip("link", "set", host_side, "master", _bridge())
+        _ip("link", "set", host_side, "master", bridge())
         _ip("link", "set", host_side, "up")
         _ip("-n", name, "link", "set", "lo", "up")
         _ip("-n", name, "addr", "add", f"{NETWORK}.{number}/24", "dev", "eth0")

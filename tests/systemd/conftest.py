@@ -1,0 +1,63 @@
+"""
+Hosts with a real systemd as PID 1 (tests/support/systemd_host.py), each linked to the test network
+(198.51.100.0/24), where a real sendmail relay listens on 198.51.100.1 in the test run's namespace.
+"""
+
+import itertools
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from tests.support.netns import NETWORK, bridge, linked_netns
+from tests.support.systemd_host import SystemdHost
+
+RELAY = f"[{NETWORK}.1]"
+_numbers = itertools.count(41)
+
+
+def hosts_text(hostname):
+    short = hostname.split(".")[0]
+    return (
+        f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname} {short}\n{NETWORK}.1\trelay.example.test\n"
+        # Mail domains resolve from /etc/hosts: the MSP canonifies recipients and there is no DNS.
+        "192.0.2.10\texample.com\n"
+    )
+
+
+@pytest.fixture
+def relay(make_world):
+    """A real sendmail relay on 198.51.100.1 that keeps what it receives in its queue."""
+    bridge()  # the test network, where 198.51.100.1 is this namespace's address
+    world = make_world()
+    world.start_relay(f"{NETWORK}.1")
+    return world
+
+
+@pytest.fixture
+def make_systemd_host():
+    """Make hosts that boot systemd; each is powered off and removed after the test."""
+    work = tempfile.mkdtemp(prefix="smh-", dir="/tmp")
+    made, links = [], []
+
+    def make(prepare=None):
+        number = next(_numbers)  # 41...49: their names are in tests/data/hosts, for the relay
+        name = f"smh{number}-{os.getpid() % 1000}"
+        link = linked_netns(name, number)
+        links.append(link)
+        link.__enter__()
+        hostname = f"host{number}.example.test"
+        host = SystemdHost(name, work, hostname, netns=name, hosts_text=hosts_text(hostname))
+        made.append(host)
+        if prepare:
+            prepare(host)
+        host.boot()
+        return host
+
+    yield make
+    for host in made:
+        host.destroy()
+    for link in reversed(links):
+        link.__exit__(None, None, None)
+    shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,92 @@
+"""
+Debian 12 under a real systemd: sendmail.service is generated from Debian's init script, and
+`systemctl enable/disable` go through update-rc.d. The roles from the vendor default, with
+salt-call inside the host, and a reboot in the middle.
+"""
+
+import json
+import time
+
+from tests.support.snapshot import snapshot_command
+from tests.systemd.conftest import RELAY
+
+
+def snapshot(host):
+    return json.loads(host.sh(snapshot_command()))
+
+
+def facts(host):
+    """What an operator would check: status, and what systemd says of sendmail.service."""
+    report = host.salt_call("sendmail.status")
+    unit = host.sh("systemctl is-enabled sendmail; systemctl is-active sendmail", check=False).split()
+    return report, unit
+
+
+def assert_client(host):
+    report, unit = facts(host)
+    assert report["role"] == "client"
+    assert report["listeners"] == []
+    assert [daemon["kind"] for daemon in report["daemons"]] == ["msp-queue-runner"]
+    assert report["queues"]["msp"]["runners"][0]["type"] == "daemon"
+    assert report["relay"]["msp"] == RELAY
+    assert report["findings"] == []
+    # The service stays enabled and running: on Debian it runs the MSP queue runner.
+    assert unit == ["enabled", "active"]
+
+
+def test_client_server_client_across_a_reboot(make_systemd_host, relay):
+    host = make_systemd_host()
+    report, unit = facts(host)
+    # The vendor default: an MTA on 127.0.0.1 (25 and 587), started by systemd at boot.
+    assert report["role"] == "local-only"
+    assert unit == ["enabled", "active"]
+    assert host.salt_call("grains.get", "init") == "systemd"
+
+    before = snapshot(host)
+    predicted = host.state("sendmail.client", test=True, relay=RELAY, msp_interval="10s")
+    assert predicted["result"] is None
+    assert predicted["changes"]
+    assert snapshot(host) == before
+
+    client = host.state("sendmail.client", relay=RELAY, msp_interval="10s")
+    assert client["result"] is True, client["comment"]
+    assert_client(host)
+    again = host.state("sendmail.client", relay=RELAY, msp_interval="10s")
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+
+    host.reboot()
+    assert_client(host)
+    again = host.state("sendmail.client", relay=RELAY, msp_interval="10s")
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+
+    # Mail sent while the relay is down waits in the MSP queue, and its runner delivers it later.
+    relay.stop_daemons()
+    host.run("sendmail", "ops@example.com", input_text="Subject: while down\n\nqueued\n")
+    assert host.salt_call("sendmail.queue", "msp")["count"] == 1
+    relay.start_relay(RELAY.strip("[]"))
+    deadline = time.monotonic() + 60
+    while not relay.queued_ids("mta") and time.monotonic() < deadline:
+        time.sleep(1)
+    waiting = host.salt_call("sendmail.queue", "msp", "messages=True")["messages"]
+    assert len(relay.queued_ids("mta")) == 1, [(m["reason"], m["tries"]) for m in waiting]
+    assert waiting == []
+
+    server = host.state("sendmail.server", relay_domains=["example.com"])
+    assert server["result"] is True, server["comment"]
+    report, unit = facts(host)
+    assert report["role"] == "server"
+    assert ("0.0.0.0", 25) in [(entry["address"], entry["port"]) for entry in report["listeners"]]
+    assert unit == ["enabled", "active"]
+    host.reboot()
+    report, _ = facts(host)
+    assert report["role"] == "server"
+    again = host.state("sendmail.server", relay_domains=["example.com"])
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+
+    back = host.state("sendmail.client", relay=RELAY, msp_interval="10s")
+    assert back["result"] is True, back["comment"]
+    assert_client(host)
+    host.reboot()
+    assert_client(host)
+    again = host.state("sendmail.client", relay=RELAY, msp_interval="10s")
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
