@@ -104,16 +104,18 @@ def plan(build_request, paths, run):
 
 def install(build_plan, paths, run):
     """
-    Write the planned cf to a temp file, have sendmail load it, then rename the .mc and the cf
-    into place (the old ones kept as ``.bak``). Raises before any rename if sendmail refuses it.
+    Write the planned .mc and cf to temp files, have sendmail load the cf, then rename the .mc and
+    the cf into place (the old ones kept as ``.bak``). Raises before any rename if sendmail refuses
+    it. The .mc is written first: a rename keeps a file's mtime, and a vendor's start script
+    rebuilds a cf from an .mc that is newer (Red Hat's ExecStartPre=-/etc/mail/make, with plain m4).
     """
     cf_path, mc_path = build_plan["cf"], build_plan["mc"]
     files.remove_stale_temps(cf_path, mc_path)
-    tmp_cf = files.write_temp(cf_path, build_plan["cf_text"])
-    tmp_mc = None
+    tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])
+    tmp_cf = None
     try:
+        tmp_cf = files.write_temp(cf_path, build_plan["cf_text"])
         validate(run, paths["sendmail_bin"], tmp_cf, int(paths["validate_timeout"]))
-        tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])
         files.install(tmp_mc, mc_path)
         tmp_mc = None
         files.install(tmp_cf, cf_path)

@@ -77,3 +77,13 @@ def test_restore_writes_only_the_files_that_differ(world, sendmail):
     assert os.stat(world.sendmail_conf).st_mtime_ns == unchanged
     with pytest.raises(Exception, match="not files of this module"):
         sendmail.restore({"/etc/passwd": "root::0:0::/:/bin/sh\n"})
+
+
+def test_an_installed_cf_is_never_older_than_its_mc(world, sendmail):
+    # A rename keeps a file's mtime, and a vendor's start script rebuilds a cf from an .mc that is
+    # newer (Red Hat's ExecStartPre=-/etc/mail/make): found under Red Hat's units (tests/systemd).
+    for kind, relay in (("msp", "[relay.example.test]"), ("server", None)):
+        sendmail.build_cf(kind, relay)
+        name = "submit" if kind == "msp" else "sendmail"
+        cf_mtime = (world.etc / f"{name}.cf").stat().st_mtime_ns
+        assert cf_mtime >= (world.etc / f"{name}.mc").stat().st_mtime_ns, kind

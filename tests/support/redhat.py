@@ -80,6 +80,7 @@ include(`{CF_M4}')dnl
 VERSIONID(`setup for linux')dnl
 OSTYPE(`linux')dnl
 define(`confPID_FILE', `/var/run/sendmail.pid')dnl
+FEATURE(`no_default_msa')dnl
 DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl
 MAILER(`local')dnl
 MAILER(`smtp')dnl

@@ -1,0 +1,104 @@
+"""
+Red Hat's sendmail units under a real systemd (tests/support/redhat.py reproduces the packaging on
+the Debian root file system, grains saying os_family RedHat). sm-client.service is bound to
+sendmail.service (BindTo=) and disabled with it (Also=), so the client role stops and disables both
+and leaves the MSP queue to a root cron entry, which survives a reboot without bringing the MTA back.
+"""
+
+import time
+
+from tests.support.redhat import make_redhat
+from tests.systemd.conftest import RELAY
+
+
+def units(host):
+    """(is-enabled, is-active) of sendmail.service and sm-client.service."""
+    words = host.sh(
+        "for unit in sendmail sm-client; do systemctl is-enabled $unit; systemctl is-active $unit; done",
+        check=False,
+    ).split()
+    return {"sendmail": tuple(words[0:2]), "sm-client": tuple(words[2:4])}
+
+
+def assert_client(host):
+    report = host.salt_call("sendmail.status")
+    assert report["role"] == "client"
+    assert report["listeners"] == []
+    assert report["daemons"] == []
+    [runner] = report["queues"]["msp"]["runners"]
+    assert runner["type"] == "cron"
+    assert runner["command"].endswith("sendmail -Ac -q")
+    assert report["queues"]["msp"]["directories"][0]["path"] == "/var/spool/clientmqueue"
+    assert report["relay"]["msp"] == RELAY
+    assert report["switches"]["redhat"]["DAEMON"] == "no"
+    assert report["switches"]["redhat"]["units"] == {
+        "sendmail.service": False,
+        "sm-client.service": False,
+    }
+    assert report["findings"] == []
+    assert units(host) == {"sendmail": ("disabled", "inactive"), "sm-client": ("disabled", "inactive")}
+
+
+def assert_server(host):
+    report = host.salt_call("sendmail.status")
+    assert report["role"] == "server"
+    assert ("0.0.0.0", 25) in [(entry["address"], entry["port"]) for entry in report["listeners"]]
+    kinds = sorted(daemon["kind"] for daemon in report["daemons"])
+    assert kinds == ["msp-queue-runner", "mta"]
+    assert units(host) == {"sendmail": ("enabled", "active"), "sm-client": ("enabled", "active")}
+
+
+def test_redhat_client_server_client_across_reboots(make_systemd_host, relay):
+    host = make_systemd_host(prepare=make_redhat)
+    assert host.salt_call("grains.get", "os_family") == "RedHat"
+    # The vendor default: both units enabled and running, the MTA on 127.0.0.1 only.
+    assert units(host) == {"sendmail": ("enabled", "active"), "sm-client": ("enabled", "active")}
+    assert host.salt_call("sendmail.status")["role"] == "local-only"
+
+    client = host.state("sendmail.client", relay=RELAY, msp_interval="1m")
+    assert client["result"] is True, client["comment"]
+    assert "cron entry saltext-sendmail-msp-queue" in client["comment"]
+    assert_client(host)
+    again = host.state("sendmail.client", relay=RELAY, msp_interval="1m")
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+    host.reboot()
+    assert_client(host)
+    again = host.state("sendmail.client", relay=RELAY, msp_interval="1m")
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+
+    # Mail sent while the relay is down waits in the MSP queue; cron's runner delivers it later.
+    relay.stop_daemons()
+    host.run("sendmail", "ops@example.com", input_text="Subject: while down\n\nqueued\n")
+    assert host.salt_call("sendmail.queue", "msp")["count"] == 1
+    relay.start_relay(RELAY.strip("[]"))
+    deadline = time.monotonic() + 90
+    while not relay.queued_ids("mta") and time.monotonic() < deadline:
+        time.sleep(1)
+    waiting = host.salt_call("sendmail.queue", "msp", "messages=True")["messages"]
+    assert len(relay.queued_ids("mta")) == 1, [(m["reason"], m["tries"]) for m in waiting]
+    assert waiting == []
+    assert units(host)["sendmail"] == ("disabled", "inactive")
+
+    server = host.state("sendmail.server", relay_domains=["example.com"])
+    assert server["result"] is True, server["comment"]
+    assert_server(host)
+    again = host.state("sendmail.server", relay_domains=["example.com"])
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+    host.reboot()
+    assert_server(host)
+    again = host.state("sendmail.server", relay_domains=["example.com"])
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+
+    back = host.state("sendmail.client", relay=RELAY, msp_interval="1m")
+    assert back["result"] is True, back["comment"]
+    assert_client(host)
+    host.reboot()
+    assert_client(host)
+    again = host.state("sendmail.client", relay=RELAY, msp_interval="1m")
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+    # ExecStartPre=-/etc/mail/make never had to rebuild a cf: each .mc was older than its cf.
+    rebuilt = host.sh(
+        "cat /var/log/mail-make.log; ls -l --time-style=full-iso /etc/mail/*.mc /etc/mail/*.cf",
+        check=False,
+    )
+    assert not host.path("/var/log/mail-make.log").exists(), rebuilt
