@@ -2,12 +2,17 @@
 # Installs what saltext-sendmail needs on a Debian 12 machine, as root; safe to run again.
 #   - Debian packages: sendmail-bin, sendmail-cf, m4, cron (no recommends), iproute2, util-linux,
 #     and debootstrap and systemd-container for the test hosts that boot systemd
-#   - a virtualenv in .venv with the pinned Salt and test tools (requirements.txt)
+#   - a virtualenv per Salt line asked for (default 3008: .venv; 3006: .venv-salt3006) with the
+#     pinned Salt and test tools (requirements-saltNNNN.txt, requirements.txt)
 #   - the Debian 12 root file system those test hosts boot (scripts/rootfs.sh, cached in .cache/)
 # It never starts a mail daemon on this machine, never binds port 25 and leaves /etc/hosts as it was.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-venv="$here/.venv"
+# Which Salt lines to set up (requirements-salt3006.txt, -salt3008.txt): the arguments, else 3008.
+# Salt 3008 lives in .venv (the demo's and the benchmarks'), the others in .venv-saltNNNN.
+salt_lines=("$@")
+[ "${#salt_lines[@]}" -gt 0 ] || salt_lines=(3008)
+venv_dir() { if [ "$1" = 3008 ]; then echo "$here/.venv"; else echo "$here/.venv-salt$1"; fi; }
 packages=(sendmail-bin sendmail-cf m4 cron iproute2 util-linux procps debootstrap systemd-container)
 
 missing=()
@@ -51,18 +56,26 @@ if ! ls "$debs"/postfix_*.deb "$debs"/exim4-daemon-light_*.deb >/dev/null 2>&1; 
   (cd "$debs" && apt-get download -qq postfix exim4-daemon-light 2>/dev/null)
 fi
 
-if [ ! -x "$venv/bin/python" ]; then
-  echo "setup: creating virtualenv $venv"
-  python3 -m venv "$venv"
-fi
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing pinned Python packages (salt builds from source: about a minute)"
-  # (grep drops pip's notes about this machine's absent local package mirrors)
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt" 2>&1 |
-    { grep -v "is ignored: it is neither a file nor a directory" || true; }
-  echo "$want" >"$stamp"
-fi
+for salt_line in "${salt_lines[@]}"; do
+  venv=$(venv_dir "$salt_line")
+  requirements="$here/requirements-salt$salt_line.txt"
+  [ -f "$requirements" ] || { echo "setup: no Salt $salt_line (requirements-salt*.txt)" >&2; exit 2; }
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "setup: creating virtualenv $venv"
+    python3 -m venv "$venv"
+  fi
+  stamp="$venv/.requirements.sha256"
+  want=$(cat "$requirements" "$here/requirements.txt" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing Salt $salt_line and the pinned tools into $venv (salt builds from source: about a minute)"
+    # (grep drops pip's notes about this machine's absent local package mirrors)
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" 2>&1 |
+      { grep -v "is ignored: it is neither a file nor a directory" || true; }
+    echo "$want" >"$stamp"
+  fi
+done
+
 bash "$here/scripts/rootfs.sh"
-echo "setup: ready ($("$venv/bin/salt-call" --version))"
+for salt_line in "${salt_lines[@]}"; do
+  echo "setup: ready ($("$(venv_dir "$salt_line")/bin/salt-call" --version))"
+done

@@ -1,22 +1,33 @@
 """
 The same source tree pip-installed as a Salt extension: setup.cfg maps _modules and _states into the
 saltext.sendmail package, and Salt finds it through the salt.loader entry point (no -m, no sync).
+
+Installed the way ``salt-pip install`` does on an onedir host: with pip's resolver, into an
+environment that already has Salt (a copy of the one running the tests: 3006.29 or 3008.4), which
+must keep its Salt. --no-index: nothing may need fetching.
 """
 
+import ast
 import json
-import os
 import shutil
 import subprocess
 import sys
 
-from tests.support.saltcall import REPO, SALT_CALL, write_minion_config
+import salt.version
+
+from tests.support.saltcall import REPO, write_minion_config
 
 # What a source distribution holds; built from a copy so no build/ or *.egg-info lands in the
 # repository (Salt would log errors about an egg-info at the repository root).
 SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "_saltext", "_modules", "_states")
+PUBLIC = sorted(
+    node.name
+    for node in ast.parse((REPO / "_modules" / "sendmail" / "__init__.py").read_text()).body
+    if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+)
 
 
-def test_pip_installed_extension_loads_the_modules_and_states(tmp_path):
+def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     source = tmp_path / "src"
     source.mkdir()
     for name in SOURCES:
@@ -26,22 +37,44 @@ def test_pip_installed_extension_loads_the_modules_and_states(tmp_path):
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"),
                     str(source)], check=True, capture_output=True)  # fmt: skip
     [wheel] = (tmp_path / "dist").glob("saltext.sendmail-*.whl")
-    site = tmp_path / "site"
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True,
-                   capture_output=True)  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(site)}
+
+    # The operator's environment: a copy of this one, with its Salt.
+    env = tmp_path / "env"
+    shutil.copytree(sys.prefix, env, symlinks=True)
+    python = env / "bin" / "python"
+
+    def packages():
+        listed = subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", "list",
+                                 "--format=json"], capture_output=True, text=True, check=True)  # fmt: skip
+        return {(entry["name"].lower(), entry["version"]) for entry in json.loads(listed.stdout)}
+
+    before = packages()
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "--disable-pip-version-check", "install", "--no-index", str(wheel)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    # Only the extension came in; Salt and everything else stayed as they were.
+    assert packages() - before == {("saltext.sendmail", "0.1.0")}
+    assert before - packages() == set()
+    assert ("salt", salt.version.__version__) in before
+    kept = subprocess.run([str(python), "-c", "import salt.version; print(salt.version.__version__)"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert kept.stdout.strip() == salt.version.__version__
+
     config_dir = write_minion_config(tmp_path / "salt")
 
     def salt_call(*args):
         proc = subprocess.run(
-            [str(SALT_CALL), "--local", "-c", str(config_dir), "--out=json", *args],
-            env=env, capture_output=True, text=True, timeout=120, check=False,
+            [str(python), "-c", "import salt.scripts; salt.scripts.salt_call()", "--local",
+             "-c", str(config_dir), "--out=json", *args],
+            capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)["local"]
 
-    functions = salt_call("sys.list_functions", "sendmail")
-    assert {"sendmail.status", "sendmail.build_cf", "sendmail.settings"} <= set(functions)
+    # Exactly the public functions: no submodule function leaks out as a CLI function.
+    assert salt_call("sys.list_functions", "sendmail") == [f"sendmail.{name}" for name in PUBLIC]
     states = salt_call("sys.list_state_functions", "sendmail")
     assert set(states) == {"sendmail.client", "sendmail.server", "sendmail.role"}
     assert salt_call("sendmail.check_role", "client", 'relay="[mail.example.com]"') == []
