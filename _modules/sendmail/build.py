@@ -28,10 +28,11 @@ def request(kind, relay=None, port=None, relay_domains=None):
     }
 
 
-def check_built(kind, parsed, relay_list, port=None):
+def check_built(kind, parsed, relay_list, port=None, help_file=None):
     """
     Read a built cf (parsed by :func:`cf.parse`) back: its relay must be exactly the one asked
-    for, a client cf must not listen on the network and a server cf must listen, hardened. Catches
+    for, a client cf must not listen on the network and a server cf must listen, hardened, and
+    show its version nowhere (greeting, Received: header, HELP reading ``help_file``). Catches
     what m4 and ``sendmail -bt`` both accept (an injected line). Returns a list of problems.
     """
     problems = list(parsed["problems"])
@@ -57,9 +58,16 @@ def check_built(kind, parsed, relay_list, port=None):
         privacy = parsed["options"].get("PrivacyOptions", "")
         if "goaway" not in privacy:
             problems.append(f"PrivacyOptions is {privacy!r}, without goaway")
-        greeting = parsed["options"].get("SmtpGreetingMessage", "")
-        if "$v" in greeting or "$Z" in greeting:
-            problems.append(f"the SMTP greeting {greeting!r} shows the version")
+        for what, text in (
+            ("the SMTP greeting", parsed["options"].get("SmtpGreetingMessage", "")),
+            ("the Received: header", parsed["headers"].get("Received", "")),
+        ):
+            if "$v" in text or "$Z" in text:
+                problems.append(f"{what} {text!r} shows the version")
+        if parsed["options"].get("HelpFile") != help_file:
+            problems.append(
+                f"HELP reads {parsed['options'].get('HelpFile')!r}, not the empty {help_file}"
+            )
     if parsed["repeated_macros"]:
         problems.append(f"macros defined more than once: {', '.join(parsed['repeated_macros'])}")
     return problems
@@ -79,11 +87,20 @@ def plan(build_request, paths, run):
     old_parsed = cf.parse(old_cf) if old_cf else None
     result = {"kind": kind, "cf": cf_path, "mc": mc_path, "relay": relays.smart_host(relay_list)}
     result.update(mc_text=mc_text, cf_text=None, files={})
-    if old_mc == mc_text and old_parsed and not check_built(kind, old_parsed, relay_list, port):
+    help_file = platform.help_file(paths) if kind == "server" else None
+    if help_file and files.read_text(help_file) != "":
+        old_help = files.read_text(help_file)
+        result["files"][help_file] = {"old": _line_count(old_help), "new": "empty", "diff": ""}
+    if (
+        old_mc == mc_text
+        and old_parsed
+        and not check_built(kind, old_parsed, relay_list, port, help_file)
+        and not result["files"]
+    ):
         return result
     cf_text = run_m4(run, mc_text)
     new_parsed = cf.parse(cf_text)
-    problems = check_built(kind, new_parsed, relay_list, port)
+    problems = check_built(kind, new_parsed, relay_list, port, help_file)
     if problems:
         raise CommandExecutionError(f"the built cf is wrong: {'; '.join(problems)}")
     result["cf_text"] = cf_text
@@ -111,6 +128,9 @@ def install(build_plan, paths, run):
     """
     cf_path, mc_path = build_plan["cf"], build_plan["mc"]
     files.remove_stale_temps(cf_path, mc_path)
+    help_file = platform.help_file(paths)
+    if build_plan["kind"] == "server" and help_file in build_plan["files"]:
+        files.replace(help_file, "")  # what HELP reads: nothing (see mc.py)
     tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])
     tmp_cf = None
     try:

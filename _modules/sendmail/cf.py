@@ -14,10 +14,11 @@ _LINE_COMMANDS = frozenset("#\t CDEFHKLMOPQRSTVX")
 def parse(text):
     """
     Read a cf: macros (``D`` lines), options (``O`` lines; ``all_options`` keeps a repeated one as a
-    list), mailers' ``A=`` argv, the macros defined twice, and the problems readcf() would stop on.
+    list), headers (``H`` lines, continuation lines joined), mailers' ``A=`` argv, the macros
+    defined twice, and the problems readcf() would stop on.
     """
-    macros, options, mailers, problems, repeated = {}, {}, {}, [], set()
-    current_mailer = None
+    macros, options, mailers, headers, problems, repeated = {}, {}, {}, {}, [], set()
+    current_mailer = current_header = None
     for number, line in enumerate(text.splitlines(), 1):
         if not line:
             continue
@@ -28,8 +29,10 @@ def parse(text):
         if head in "\t ":
             if current_mailer is not None:
                 mailers[current_mailer] += " " + line.strip()
+            elif current_header is not None:
+                headers[current_header] += " " + line.strip()
             continue
-        current_mailer = None
+        current_mailer = current_header = None
         if head == "D" and len(line) > 1:
             if line[1] == "{":
                 name, _, value = line[2:].partition("}")
@@ -41,6 +44,11 @@ def parse(text):
         elif head == "O":
             name, _, value = line[1:].strip().partition("=")
             options.setdefault(name.strip(), []).append(value.strip())
+        elif head == "H":
+            # "H?P?Return-Path: <$g>": optional ?flags? then the name.
+            name, _, value = re.sub(r"^H(\?[^?]*\?)?", "", line).partition(":")
+            headers[name.strip()] = value.strip()
+            current_header = name.strip()
         elif head == "M":
             name = line[1:].split(",", 1)[0].strip()
             mailers[name] = line
@@ -56,6 +64,7 @@ def parse(text):
         "options": {name: values[-1] for name, values in options.items()},
         "all_options": options,
         "mailer_args": mailer_args,
+        "headers": headers,
         "repeated_macros": sorted(repeated),
         "problems": problems,
     }

@@ -8,19 +8,28 @@ from . import checks, platform, relays
 
 # Hardened defaults of the server role (DISA STIG GEN004660/GEN004680: no EXPN/VRFY, GEN004560: no
 # version in the greeting, GEN004440: LogLevel 9); restrictqrun keeps users from running the queue.
+# Nothing an outsider can ask shows the version: HELP reads an empty help file (``help_file``,
+# installed by the build: with none, or /dev/null, which is no regular file, sendmail answers
+# "Sendmail 8.x -- HELP not implemented"), and the Received: header is cf.m4's default without
+# "($v/$Z)".
 SERVER_HARDENING = (
     "define(`confPRIVACY_FLAGS', `goaway,noetrn,restrictqrun')dnl",
     "define(`confSMTP_LOGIN_MSG', `$j MTA ready; $b')dnl",
     "define(`confLOG_LEVEL', `9')dnl",
+    "define(`confRECEIVED_HEADER', `$?sfrom $s $.$?_($?s$|from $.$_) "
+    "$.$?{auth_type}(authenticated$?{auth_ssf} bits=${auth_ssf}$.) "
+    "$.by $j$?r with $r$. id $i$?{tls_version} "
+    "(version=${tls_version} cipher=${cipher} bits=${cipher_bits} verify=${verify})$.$?u "
+    "for $u; $|; $.$b')dnl",
 )
 
 
 def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=None, domain=None,
-           queue_dir=None, pid_file=None, relay_domains=()):  # fmt: skip
+           queue_dir=None, pid_file=None, relay_domains=(), help_file=None):  # fmt: skip
     """
     The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
     ``queue_dir`` and ``pid_file`` override what the vendor's DOMAIN() sets; ``relay_domains``
-    (server) are the domains and networks it relays for.
+    (server) are the domains and networks it relays for; ``help_file`` (server) is what HELP reads.
     """
     checks.build_kind(kind)
     lines = [
@@ -51,6 +60,8 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         lines.append(f"FEATURE(`nullclient', `{relays.smart_host(relay_list)}')dnl")
     else:
         lines.extend(SERVER_HARDENING)
+        if help_file:
+            lines.append(f"define(`HELP_FILE', `{help_file}')dnl")
         if relay_list:
             lines.append(f"define(`SMART_HOST', `{relays.smart_host(relay_list)}')dnl")
         lines.append("FEATURE(`no_default_msa')dnl")
@@ -81,5 +92,8 @@ def for_host(request, paths):
         ostype=paths["mc_ostype"],
         domain=paths[f"{side}_domain"],
         relay_domains=request["relay_domains"],
+        help_file=checks.path(platform.help_file(paths), "sendmail:lookup:help_file")
+        if kind == "server"
+        else None,
         **lookup,
     )

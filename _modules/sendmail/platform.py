@@ -112,6 +112,16 @@ def cf_pair(paths, kind):
     return cf_path, os.path.splitext(cf_path)[0] + ".mc"
 
 
+def help_file(paths):
+    """
+    The empty help file a server's HELP reads (``help_file`` in the lookup, else ``helpfile.empty``
+    beside sendmail.cf): vendors' help files start with "This is sendmail version 8.x".
+    """
+    return paths.get("help_file") or os.path.join(
+        os.path.dirname(paths["sendmail_cf"]), "helpfile.empty"
+    )
+
+
 def managed_files(paths):
     """
     The files the role states write, in the order to write them back: the .mc files, then their

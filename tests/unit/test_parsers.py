@@ -121,6 +121,9 @@ def test_parse_cf_reads_macros_options_and_mailers():
     assert parsed["options"]["QueueDirectory"] == "/var/spool/mqueue-client"
     assert parsed["mailer_args"]["relay"] == ["TCP", "$h"]
     assert parsed["problems"] == []
+    # Header lines, continuation lines joined: Debian's Received: shows the version ($v/$Z).
+    assert "by $j ($v/$Z)" in parsed["headers"]["Received"]
+    assert parsed["headers"]["Return-Path"] == "<$g>"
 
 
 def test_parse_cf_finds_what_readcf_rejects():
