@@ -7,6 +7,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import time
 
 import pytest
 
@@ -61,3 +62,26 @@ def make_systemd_host():
     for link in reversed(links):
         link.__exit__(None, None, None)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def assert_converged(host, function, **kwargs):
+    """Applying ``function`` again changes nothing."""
+    again = host.state(function, **kwargs)
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+
+
+def assert_delivered_after_outage(host, relay, wait):
+    """
+    Mail sent while the relay is down waits in the host's MSP queue; once the relay is back, the
+    queue's runner (daemon or cron) delivers it within ``wait`` seconds.
+    """
+    relay.stop_daemons()
+    host.run("sendmail", "ops@example.com", input_text="Subject: while down\n\nqueued\n")
+    assert host.salt_call("sendmail.queue", "msp")["count"] == 1
+    relay.start_relay(RELAY.strip("[]"))
+    deadline = time.monotonic() + wait
+    while not relay.queued_ids("mta") and time.monotonic() < deadline:
+        time.sleep(1)
+    waiting = host.salt_call("sendmail.queue", "msp", "messages=True")["messages"]
+    assert len(relay.queued_ids("mta")) == 1, [(m["reason"], m["tries"]) for m in waiting]
+    assert waiting == []
