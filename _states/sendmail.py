@@ -77,6 +77,7 @@ def client(
         relay=relay,
         port=port,
         relay_domains=None,
+        limits=None,
         msp_runner=msp_runner,
         msp_interval=msp_interval,
         queue_interval=queue_interval,
@@ -89,6 +90,7 @@ def server(
     relay=None,
     port=None,
     relay_domains=None,
+    limits=None,
     queue_interval="15m",
     msp_runner="daemon",
     msp_interval="15m",
@@ -104,6 +106,11 @@ def server(
     relay_domains
         Domains and IPv4 network prefixes (``198.51.100``) it accepts mail for and relays from: the
         site's domains and its clients' network.
+
+    limits
+        ``max_message_size`` (bytes, default 26214400: 25 MiB), ``connection_rate_throttle`` (new
+        connections a second, default 10) and ``max_daemon_children`` (concurrent SMTP children,
+        default 40); any of them, the others keep their defaults.
     """
     return _apply(
         name,
@@ -111,6 +118,7 @@ def server(
         relay=relay,
         port=port,
         relay_domains=relay_domains,
+        limits=limits,
         msp_runner=msp_runner,
         msp_interval=msp_interval,
         queue_interval=queue_interval,
@@ -118,11 +126,18 @@ def server(
     )
 
 
-def _builds(role, msp_split, relay, port, relay_domains):
+def _builds(role, msp_split, args):
     """The configurations a role installs, as ``sendmail.build_cf`` arguments."""
+    relay, port = args["relay"], args["port"]
     if role == "server":
         return [
-            {"kind": "server", "relay": relay, "port": port, "relay_domains": relay_domains},
+            {
+                "kind": "server",
+                "relay": relay,
+                "port": port,
+                "relay_domains": args["relay_domains"],
+                "limits": args["limits"],
+            },
             # The MSP hands mail to the local MTA again (sendmail's default).
             {"kind": "msp", "relay": "[127.0.0.1]"},
         ]
@@ -192,7 +207,7 @@ def _apply(name, role, **args):
 
 def _run_steps(steps, role, args, facts):
     """The steps of ``role``, in order: configurations, queue runners, vendor switch, daemons."""
-    builds = _builds(role, facts["msp_split"], args["relay"], args["port"], args["relay_domains"])
+    builds = _builds(role, facts["msp_split"], args)
     cf_changed = False
     for build in builds:
         cf_changed |= steps.build(**build)

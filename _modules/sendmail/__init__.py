@@ -332,7 +332,7 @@ def flush(name=None, timeout=300):
     }
 
 
-def render_mc(kind, relay=None, port=None, relay_domains=None):
+def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None):
     """
     The .mc text of a role's configuration, after checking every value against the allowlist.
 
@@ -351,6 +351,11 @@ def render_mc(kind, relay=None, port=None, relay_domains=None):
     relay_domains
         ``server`` only: the domains and IPv4 network prefixes (``198.51.100``) it relays for.
 
+    limits
+        ``server`` only: ``max_message_size`` (bytes, default 26214400), ``connection_rate_throttle``
+        (new connections a second, default 10), ``max_daemon_children`` (concurrent SMTP
+        children, default 40).
+
     CLI Example:
 
     .. code-block:: bash
@@ -361,10 +366,10 @@ def render_mc(kind, relay=None, port=None, relay_domains=None):
     """
     from . import build, mc
 
-    return mc.for_host(build.request(kind, relay, port, relay_domains), _paths())
+    return mc.for_host(build.request(kind, relay, port, relay_domains, limits), _paths())
 
 
-def build_cf(kind, relay=None, port=None, relay_domains=None, test=False):
+def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, test=False):
     """
     Build and install a configuration: render the .mc, build the cf with m4, check it (the real
     sendmail must load it, its relay must read back exactly as asked, a submit.cf must not listen,
@@ -375,7 +380,7 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, test=False):
     kind
         ``msp`` (writes submit.mc/submit.cf), ``nullclient`` or ``server`` (sendmail.mc/sendmail.cf).
 
-    relay, port, relay_domains
+    relay, port, relay_domains, limits
         As for :func:`render_mc`.
 
     test
@@ -394,7 +399,7 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, test=False):
     """
     from . import build
 
-    request = build.request(kind, relay, port, relay_domains)
+    request = build.request(kind, relay, port, relay_domains, limits)
     paths = _paths()
     run = __salt__["cmd.run_all"]
     with _os_errors(f"could not build the {kind} configuration"):

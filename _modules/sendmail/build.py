@@ -15,20 +15,30 @@ from . import cf, checks, files, mc, platform, relays
 DIFF_LINES = 120
 
 
-def request(kind, relay=None, port=None, relay_domains=None):
+def request(kind, relay=None, port=None, relay_domains=None, limits=None):
     """Every value that reaches an .mc, checked before anything is read or run."""
     checks.build_kind(kind)
-    if relay_domains is not None and kind != "server":
-        raise SaltInvocationError("relay_domains: only a server relays for other domains")
+    for field, value in (("relay_domains", relay_domains), ("limits", limits)):
+        if value is not None and kind != "server":
+            raise SaltInvocationError(f"{field}: only a server has {field}")
     return {
         "kind": kind,
         "relays": checks.optional_relays(relay) if kind == "server" else checks.relays(relay),
         "port": None if port is None else checks.port(port),
         "relay_domains": checks.relay_domains(relay_domains),
+        "limits": checks.server_limits(limits) if kind == "server" else None,
     }
 
 
-def check_built(kind, parsed, relay_list, port=None, help_file=None):
+# The cf option each server limit becomes.
+LIMIT_OPTIONS = {
+    "max_message_size": "MaxMessageSize",
+    "connection_rate_throttle": "ConnectionRateThrottle",
+    "max_daemon_children": "MaxDaemonChildren",
+}
+
+
+def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None):
     """
     Read a built cf (parsed by :func:`cf.parse`) back: its relay must be exactly the one asked
     for, a client cf must not listen on the network and a server cf must listen, hardened, and
@@ -64,6 +74,10 @@ def check_built(kind, parsed, relay_list, port=None, help_file=None):
         ):
             if "$v" in text or "$Z" in text:
                 problems.append(f"{what} {text!r} shows the version")
+        for name, number in (limits or {}).items():
+            option = LIMIT_OPTIONS[name]
+            if parsed["options"].get(option) != str(number):
+                problems.append(f"{option} is {parsed['options'].get(option)!r}, not {number}")
         if parsed["options"].get("HelpFile") != help_file:
             problems.append(
                 f"HELP reads {parsed['options'].get('HelpFile')!r}, not the empty {help_file}"
@@ -81,6 +95,7 @@ def plan(build_request, paths, run):
     reads back right. Raises CommandExecutionError when m4 fails or its cf is wrong.
     """
     kind, relay_list, port = build_request["kind"], build_request["relays"], build_request["port"]
+    limits = build_request["limits"]
     mc_text = mc.for_host(build_request, paths)
     cf_path, mc_path = platform.cf_pair(paths, kind)
     old_mc, old_cf = files.read_text(mc_path), files.read_text(cf_path)
@@ -94,13 +109,13 @@ def plan(build_request, paths, run):
     if (
         old_mc == mc_text
         and old_parsed
-        and not check_built(kind, old_parsed, relay_list, port, help_file)
+        and not check_built(kind, old_parsed, relay_list, port, help_file, limits)
         and not result["files"]
     ):
         return result
     cf_text = run_m4(run, mc_text)
     new_parsed = cf.parse(cf_text)
-    problems = check_built(kind, new_parsed, relay_list, port, help_file)
+    problems = check_built(kind, new_parsed, relay_list, port, help_file, limits)
     if problems:
         raise CommandExecutionError(f"the built cf is wrong: {'; '.join(problems)}")
     result["cf_text"] = cf_text

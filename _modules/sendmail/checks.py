@@ -194,3 +194,28 @@ def relay_domains(value, field="relay_domains"):
         if problem:
             raise SaltInvocationError(f"{field}[{number}]: {domain!r} {problem}")
     return list(value)
+
+
+# A server's limits and their defaults: 25 MiB messages (the size most providers accept), at most
+# 10 new connections a second and 40 concurrent SMTP children (sendmail's own defaults: unlimited).
+SERVER_LIMITS = {"max_message_size": 26214400, "connection_rate_throttle": 10, "max_daemon_children": 40}
+
+
+def server_limits(value, field="limits"):
+    """A server's limits: :data:`SERVER_LIMITS` with ``value`` (a mapping of some of them) on top."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise SaltInvocationError(
+            f"{field}: expected a mapping of {', '.join(SERVER_LIMITS)}, got {value!r}"
+        )
+    unknown = sorted(set(value) - set(SERVER_LIMITS))
+    if unknown:
+        raise SaltInvocationError(f"{field}: unknown limit {', '.join(map(str, unknown))} "
+                                  f"(known: {', '.join(SERVER_LIMITS)})")  # fmt: skip
+    limits = dict(SERVER_LIMITS)
+    for name, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise SaltInvocationError(f"{field}:{name}: {number!r} is not a whole number above 0")
+        limits[name] = number
+    return limits

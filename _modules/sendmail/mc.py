@@ -24,12 +24,21 @@ SERVER_HARDENING = (
 )
 
 
+# The .mc macro each server limit sets (see checks.SERVER_LIMITS).
+LIMIT_MACROS = {
+    "max_message_size": "confMAX_MESSAGE_SIZE",
+    "connection_rate_throttle": "confCONNECTION_RATE_THROTTLE",
+    "max_daemon_children": "confMAX_DAEMON_CHILDREN",
+}
+
+
 def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=None, domain=None,
-           queue_dir=None, pid_file=None, relay_domains=(), help_file=None):  # fmt: skip
+           queue_dir=None, pid_file=None, relay_domains=(), help_file=None, limits=None):  # fmt: skip
     """
     The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
     ``queue_dir`` and ``pid_file`` override what the vendor's DOMAIN() sets; ``relay_domains``
-    (server) are the domains and networks it relays for; ``help_file`` (server) is what HELP reads.
+    (server) are the domains and networks it relays for; ``help_file`` (server) is what HELP reads;
+    ``limits`` (server) are :data:`checks.SERVER_LIMITS`.
     """
     checks.build_kind(kind)
     lines = [
@@ -62,6 +71,9 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         lines.extend(SERVER_HARDENING)
         if help_file:
             lines.append(f"define(`HELP_FILE', `{help_file}')dnl")
+        for name, macro in LIMIT_MACROS.items():
+            if (limits or {}).get(name):
+                lines.append(f"define(`{macro}', `{limits[name]}')dnl")
         if relay_list:
             lines.append(f"define(`SMART_HOST', `{relays.smart_host(relay_list)}')dnl")
         lines.append("FEATURE(`no_default_msa')dnl")
@@ -92,6 +104,7 @@ def for_host(request, paths):
         ostype=paths["mc_ostype"],
         domain=paths[f"{side}_domain"],
         relay_domains=request["relay_domains"],
+        limits=request["limits"],
         help_file=checks.path(platform.help_file(paths), "sendmail:lookup:help_file")
         if kind == "server"
         else None,

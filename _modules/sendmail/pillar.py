@@ -48,6 +48,8 @@ def resolve(config, grains, role=None):
         resolved["relay"] = site_config.get("smart_host")
         resolved["port"] = site_config.get("smart_host_port")
         resolved["relay_domains"] = site_config.get("relay_domains")
+        if site_config.get("limits") is not None:
+            resolved["limits"] = site_config["limits"]
         if config.get("server_queue_interval") is not None:
             resolved["queue_interval"] = config["server_queue_interval"]
         keys = SERVER_KEYS

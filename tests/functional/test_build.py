@@ -186,3 +186,27 @@ def test_validator_timeout_keeps_the_previous_configuration(world, set_lookup):
     with pytest.raises(Exception, match="Timed out after 1 seconds"):
         sendmail.build_cf("msp", "[relay.example.test]")
     assert snapshot(world.root) == before
+
+
+def test_server_limits_are_enforced_by_sendmail(world, sendmail):
+    limits = {"max_message_size": 2000, "connection_rate_throttle": 5}
+    sendmail.build_cf("server", relay_domains=["example.com", "127.0.0"], limits=limits)
+    options = [line for line in world.sendmail_cf.read_text().splitlines() if line.startswith("O ")]
+    assert {"O MaxMessageSize=2000", "O ConnectionRateThrottle=5", "O MaxDaemonChildren=40"} <= set(
+        options
+    )
+    world.start_daemon("-bD", "-ODaemonPortOptions=Name=MTA,Addr=127.0.0.3,Port=25", "-ODeliveryMode=queue",
+                       wait_port=25, wait_host="127.0.0.3")  # fmt: skip
+    smtp = smtplib.SMTP("127.0.0.3", 25, local_hostname="client.example.test", timeout=10)
+    try:
+        assert smtp.ehlo()[0] == 250
+        assert smtp.esmtp_features["size"] == "2000"
+        with pytest.raises(smtplib.SMTPException) as refused:
+            smtp.sendmail("a@example.org", ["b@example.com"], "Subject: big\n\n" + "x" * 3000)
+        assert "552" in str(refused.value)
+        assert smtp.sendmail("a@example.org", ["b@example.com"], "Subject: small\n\nhi\n") == {}
+    finally:
+        smtp.close()
+    assert len(world.queued_ids("mta")) == 1
+    with pytest.raises(Exception, match="limits: only a server"):
+        sendmail.build_cf("msp", "[relay.example.test]", limits=limits)

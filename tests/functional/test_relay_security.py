@@ -79,6 +79,8 @@ def test_nothing_an_outsider_can_ask_shows_the_version(relay):
     replies = {step: (code, text) for step, code, text in said}
     for step, (_, text) in replies.items():
         assert "8.17" not in text and "sendmail" not in text.lower(), (step, text)
+    # Its limits' safe defaults: 25 MiB messages.
+    assert "SIZE 26214400" in replies["EHLO"][1].splitlines()
     assert replies["HELP"][0] == 214
     assert replies["HELP RCPT"][0] == 504
     assert replies["VRFY root"][0] == 252

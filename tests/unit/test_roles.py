@@ -226,6 +226,7 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
     assert checks.relays(client["relay"]) == client["relay"]
     server = pillar.resolve(example_pillar, {"site": "paris"}, role="server")
     assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
+    assert checks.server_limits(server["limits"]) == checks.SERVER_LIMITS
     assert (server["relay"], server["port"], server["queue_interval"]) == (
         "[outbound.example.com]",
         587,
@@ -255,3 +256,16 @@ def test_bad_pillar_names_the_key(example_pillar, change, grains, said):
     with pytest.raises(Exception, match="sendmail:") as err:
         pillar.resolve({**example_pillar, **change}, grains)
     assert said in str(err.value)
+
+
+def test_server_limits_have_safe_defaults_and_refuse_bad_values():
+    assert checks.server_limits(None) == {
+        "max_message_size": 26214400,
+        "connection_rate_throttle": 10,
+        "max_daemon_children": 40,
+    }
+    assert checks.server_limits({"max_message_size": 1000})["max_message_size"] == 1000
+    for bad in ({"max_message_size": 0}, {"max_message_size": "10M"}, {"max_daemon_children": True},
+                {"rate": 5}, [10]):  # fmt: skip
+        with pytest.raises(Exception, match="limits"):
+            checks.server_limits(bad)

@@ -73,7 +73,7 @@ class FakeModule:
     def queue(self, name):
         return {"count": self.mta_queued}
 
-    def build_cf(self, kind, relay=None, port=None, relay_domains=None, test=False):
+    def build_cf(self, kind, relay=None, port=None, relay_domains=None, limits=None, test=False):
         self._call("build_cf", kind, test=test)
         if self.refuse:
             raise self.refuse
