@@ -26,10 +26,18 @@ SIZES = (1_000, 10_000, 100_000)
 
 
 def queue_id(created, sequence):
+    """An id as sendmail makes it (queue.c): its struct tm's tm_year counts from 1900."""
     tm = time.localtime(created)
     stamp = "".join(
         ID_CHARS[value]
-        for value in (tm.tm_year % 60, tm.tm_mon - 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+        for value in (
+            (tm.tm_year - 1900) % 60,
+            tm.tm_mon - 1,
+            tm.tm_mday,
+            tm.tm_hour,
+            tm.tm_min,
+            tm.tm_sec,
+        )
     )
     return f"{stamp}{ID_CHARS[sequence // 60 % 60]}{ID_CHARS[sequence % 60]}{sequence:06d}"
 

@@ -57,9 +57,10 @@ def _cycles(qf_names, now):
     a key function called per name costs 50 ms at 100,000 names.
     """
     this_year = ID_CHARS[(time.localtime(now).tm_year - 1900) % 60]
+    # The common case, at C speed: the largest name's year character is not past this year's.
+    if not qf_names or max(qf_names)[2:3] <= this_year:
+        return [], qf_names
     previous = [name for name in qf_names if name[2:3] > this_year]
-    if not previous:
-        return previous, qf_names
     return previous, [name for name in qf_names if name[2:3] <= this_year]
 
 
@@ -181,7 +182,7 @@ def qf_names(qf_dir, nlink=None):
     100,000 messages as the DirEntry objects that scandir makes to tell each entry's type.
     """
     if nlink == 2:
-        return [name for name in os.listdir(qf_dir) if name.startswith("qf")]
+        return [name for name in os.listdir(qf_dir) if name[:2] == "qf"]  # (faster than startswith)
     with os.scandir(qf_dir) as scan:
         return [
             entry.name
