@@ -150,10 +150,10 @@ def queue(name=None, messages=False, limit=100):
     paths = _paths()
     cfs = cf.load_both(paths)
     now = time.time()
-    msp_dirs = queues.directories(cfs, paths)["msp"]
-    daemons = processes.daemons(processes.pidfile_argv(cfs.values()), msp_dirs)
+    queue_dirs = queues.directories(cfs, paths)
+    daemons = processes.daemons(processes.pidfile_argv(cfs.values()), queue_dirs["msp"])
     report, where = queues.gather(
-        cfs, paths, daemons, crontabs.find_runners(paths), now, locate=bool(messages)
+        queue_dirs, daemons, crontabs.find_runners(paths), now, locate=bool(messages)
     )
     if messages:
         for queue_name, located in where.items():
@@ -214,13 +214,12 @@ def status(max_queue_age=None):
         name: {"path": found["path"], "exists": found["exists"], "problems": found["problems"]}
         for name, found in cfs.items()
     }
-    msp_dirs = queues.directories(cfs, paths)["msp"]
-    report["daemons"] = processes.daemons(processes.pidfile_argv(cfs.values()), msp_dirs)
+    queue_dirs = queues.directories(cfs, paths)
+    report["daemons"] = processes.daemons(processes.pidfile_argv(cfs.values()), queue_dirs["msp"])
     report["listeners"] = processes.listeners()
     report["exposed"] = any(listener["exposed"] for listener in report["listeners"])
     report["queues"], _ = queues.gather(
-        cfs,
-        paths,
+        queue_dirs,
         report["daemons"],
         crontabs.find_runners(paths),
         now,
@@ -304,8 +303,8 @@ def flush(name=None, timeout=300):
     if name is not None:
         checks.queue_name(name)
     paths = _paths()
-    cfs = cf.load_both(paths)
-    before = queues.ids(cfs, paths)
+    queue_dirs = queues.directories(cf.load_both(paths), paths)
+    before = queues.ids(queue_dirs)
     runs = {}
     # The MSP queue first: what it hands to a local MTA is then flushed in the same call.
     for queue_name in ("msp", "mta"):
@@ -321,7 +320,7 @@ def flush(name=None, timeout=300):
             output_loglevel="debug",
         )
         runs[queue_name] = {"retcode": ret["retcode"], "stderr": ret["stderr"].strip()}
-    after = queues.ids(cfs, paths)
+    after = queues.ids(queue_dirs)
     return {
         queue_name: {
             "left": sorted(before[queue_name] - after[queue_name]),

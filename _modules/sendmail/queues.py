@@ -191,10 +191,10 @@ def qf_names(qf_dir, nlink=None):
         ]
 
 
-def ids(cfs, paths):
-    """The set of queued ids per queue, from directory listings alone."""
+def ids(queue_dirs):
+    """The set of queued ids per queue (``queue_dirs``: :func:`directories`), from listings alone."""
     found = {}
-    for name, dir_paths in directories(cfs, paths).items():
+    for name, dir_paths in queue_dirs.items():
         found[name] = set()
         for path in dir_paths:
             with contextlib.suppress(OSError):
@@ -277,14 +277,15 @@ def describe_runner(runner):
     return f"cron {runner['schedule']} as {runner['user']} ({runner['source']})"
 
 
-def gather(cfs, paths, daemons, cron_runners, now, bytes_limit=None, locate=False):
+def gather(queue_dirs, daemons, cron_runners, now, bytes_limit=None, locate=False):
     """
-    Both queues with their directories, count, bytes (None for a directory with more than
-    ``bytes_limit`` messages), the oldest message's age and their runners. With ``locate``, also
-    where each queue's qf files are: ``{queue: {qf name: (qf dir, df dir)}}`` (else empty).
+    Both queues (``queue_dirs``: :func:`directories`) with their directories, count, bytes (None
+    for a directory with more than ``bytes_limit`` messages), the oldest message's age and their
+    runners. With ``locate``, also where each queue's qf files are: ``{queue: {qf name: (qf dir,
+    df dir)}}`` (else empty).
     """
     queues, where = {}, {}
-    for name, dir_paths in directories(cfs, paths).items():
+    for name, dir_paths in queue_dirs.items():
         scanned = [scan_dir(path, now, name, bytes_limit) for path in dir_paths]
         found = [directory for directory, _, _ in scanned]
         if locate:
