@@ -199,10 +199,13 @@ def test_the_formula_with_salt_call_local(tmp_path):
 def test_a_failed_service_step_puts_the_previous_configuration_back(tmp_path):
     # The client queue made unusable: the MSP queue runner cannot start, so the services step fails
     # after the cfs and the switch were replaced.
-    live = "/etc/mail/sendmail.cf /etc/mail/submit.cf /etc/mail/sendmail.mc /etc/mail/submit.mc"
+    # The live files (the failed run's .bak copies are not put back); cron.d without the date that
+    # Debian's update_conf writes into its header.
+    live = [f"/etc/mail/{name}" for name in ("sendmail.cf", "submit.cf", "sendmail.mc", "submit.mc",
+                                             "sendmail.conf")]  # fmt: skip
+    files = f"{snapshot_command(*live)}; grep -v '^#' /etc/cron.d/sendmail"
     # Wait 3 s, not 15, for daemons that will never start.
     config_dir = write_minion_config(tmp_path / "salt", sendmail={"lookup": {"services_timeout": 3}})
-    files = f"sha256sum {live} /etc/mail/sendmail.conf; grep -v '^#' /etc/cron.d/sendmail"
     out = run_steps(
         tmp_path / "host",
         "smt-box",

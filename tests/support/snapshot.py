@@ -1,5 +1,5 @@
 """
-What "nothing changed" means: every file under some directories with its content hash. Used from the
+What "nothing changed" means: files, or every file under some directories, with their content hash. Used from the
 test process on a test world's directories, and inside a test host (``python3 snapshot.py DIR...``
 prints the same as JSON) on its real paths.
 """
@@ -20,21 +20,26 @@ HOST_DIRS = (
 )
 
 
-def snapshot(*directories):
-    """``{path: sha256}`` for every file under ``directories`` (a missing directory has none)."""
+def snapshot(*paths):
+    """
+    ``{path: sha256}`` for each file named in ``paths`` and every file under each directory named
+    there (a missing path has none).
+    """
     files = {}
-    for directory in directories:
-        for root, _, names in os.walk(directory):
-            for name in names:
-                path = os.path.join(root, name)
-                with open(path, "rb") as handle:
-                    files[path] = hashlib.sha256(handle.read()).hexdigest()
+    for top in paths:
+        if os.path.isfile(top):
+            found = [top]
+        else:
+            found = [os.path.join(root, name) for root, _, names in os.walk(top) for name in names]
+        for path in found:
+            with open(path, "rb") as handle:
+                files[path] = hashlib.sha256(handle.read()).hexdigest()
     return files
 
 
-def snapshot_command(*directories):
-    """The shell command that prints :func:`snapshot` of ``directories`` (default: HOST_DIRS)."""
-    return shlex.join([sys.executable, os.path.abspath(__file__), *(directories or HOST_DIRS)])
+def snapshot_command(*paths):
+    """The shell command that prints :func:`snapshot` of ``paths`` (default: HOST_DIRS)."""
+    return shlex.join([sys.executable, os.path.abspath(__file__), *(paths or HOST_DIRS)])
 
 
 if __name__ == "__main__":
