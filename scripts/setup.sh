@@ -9,10 +9,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # Which Salt lines to set up (requirements-salt3006.txt, -salt3008.txt): the arguments, else 3008.
-# Salt 3008 lives in .venv (the demo's and the benchmarks'), the others in .venv-saltNNNN.
+# Each gets the virtualenv scripts/venv-dir names.
 salt_lines=("$@")
 [ "${#salt_lines[@]}" -gt 0 ] || salt_lines=(3008)
-venv_dir() { if [ "$1" = 3008 ]; then echo "$here/.venv"; else echo "$here/.venv-salt$1"; fi; }
 packages=(sendmail-bin sendmail-cf m4 cron iproute2 util-linux procps debootstrap systemd-container)
 
 missing=()
@@ -57,7 +56,7 @@ if ! ls "$debs"/postfix_*.deb "$debs"/exim4-daemon-light_*.deb >/dev/null 2>&1; 
 fi
 
 for salt_line in "${salt_lines[@]}"; do
-  venv=$(venv_dir "$salt_line")
+  venv=$("$here/scripts/venv-dir" "$salt_line")
   requirements="$here/requirements-salt$salt_line.txt"
   [ -f "$requirements" ] || { echo "setup: no Salt $salt_line (requirements-salt*.txt)" >&2; exit 2; }
   if [ ! -x "$venv/bin/python" ]; then
@@ -77,5 +76,5 @@ done
 
 bash "$here/scripts/rootfs.sh"
 for salt_line in "${salt_lines[@]}"; do
-  echo "setup: ready ($("$(venv_dir "$salt_line")/bin/salt-call" --version))"
+  echo "setup: ready ($("$("$here/scripts/venv-dir" "$salt_line")/bin/salt-call" --version))"
 done

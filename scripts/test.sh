@@ -13,8 +13,7 @@ cd "$here"
 salt_lines=(3006 3008)
 if [ "${1:-}" = "--salt" ]; then salt_lines=("$2"); shift 2; fi
 bash scripts/setup.sh "${salt_lines[@]}"
-venv="$here/.venv/bin"
-[ -x "$venv/ruff" ] || venv="$here/.venv-salt${salt_lines[0]}/bin"
+venv="$(scripts/venv-dir "${salt_lines[0]}")/bin"
 "$venv/ruff" check --quiet .
 "$venv/ruff" format --check --quiet .
 "$venv/yamllint" --strict pillar.example .yamllint .salt-lint
@@ -46,8 +45,7 @@ run_suite() {  # PYTHON [PYTEST ARGS...]: the suite inside the private test host
 }
 failed=0
 for salt_line in "${salt_lines[@]}"; do
-  python="$here/.venv/bin/python"
-  [ "$salt_line" = 3008 ] || python="$here/.venv-salt$salt_line/bin/python"
+  python="$(scripts/venv-dir "$salt_line")/bin/python"
   echo "== Salt $("$python" -c 'import salt.version; print(salt.version.__version__)')"
   rc=0
   run_suite "$python" "$@" || rc=$?

@@ -30,14 +30,6 @@ def request(kind, relay=None, port=None, relay_domains=None, limits=None):
     }
 
 
-# The cf option each server limit becomes.
-LIMIT_OPTIONS = {
-    "max_message_size": "MaxMessageSize",
-    "connection_rate_throttle": "ConnectionRateThrottle",
-    "max_daemon_children": "MaxDaemonChildren",
-}
-
-
 def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None):
     """
     Read a built cf (parsed by :func:`cf.parse`) back: its relay must be exactly the one asked
@@ -75,7 +67,7 @@ def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None
             if "$v" in text or "$Z" in text:
                 problems.append(f"{what} {text!r} shows the version")
         for name, number in (limits or {}).items():
-            option = LIMIT_OPTIONS[name]
+            option = mc.LIMITS[name][1]
             if parsed["options"].get(option) != str(number):
                 problems.append(f"{option} is {parsed['options'].get(option)!r}, not {number}")
         if parsed["options"].get("HelpFile") != help_file:
@@ -103,8 +95,8 @@ def plan(build_request, paths, run):
     result = {"kind": kind, "cf": cf_path, "mc": mc_path, "relay": relays.smart_host(relay_list)}
     result.update(mc_text=mc_text, cf_text=None, files={})
     help_file = platform.help_file(paths) if kind == "server" else None
-    if help_file and files.read_text(help_file) != "":
-        old_help = files.read_text(help_file)
+    old_help = files.read_text(help_file) if help_file else ""
+    if old_help != "":
         result["files"][help_file] = {"old": _line_count(old_help), "new": "empty", "diff": ""}
     if (
         old_mc == mc_text

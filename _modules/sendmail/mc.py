@@ -24,11 +24,12 @@ SERVER_HARDENING = (
 )
 
 
-# The .mc macro each server limit sets (see checks.SERVER_LIMITS).
-LIMIT_MACROS = {
-    "max_message_size": "confMAX_MESSAGE_SIZE",
-    "connection_rate_throttle": "confCONNECTION_RATE_THROTTLE",
-    "max_daemon_children": "confMAX_DAEMON_CHILDREN",
+# Each server limit (checks.SERVER_LIMITS holds their defaults): the .mc macro that sets it and the
+# cf option it becomes (what the build reads back).
+LIMITS = {
+    "max_message_size": ("confMAX_MESSAGE_SIZE", "MaxMessageSize"),
+    "connection_rate_throttle": ("confCONNECTION_RATE_THROTTLE", "ConnectionRateThrottle"),
+    "max_daemon_children": ("confMAX_DAEMON_CHILDREN", "MaxDaemonChildren"),
 }
 
 
@@ -71,7 +72,7 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         lines.extend(SERVER_HARDENING)
         if help_file:
             lines.append(f"define(`HELP_FILE', `{help_file}')dnl")
-        for name, macro in LIMIT_MACROS.items():
+        for name, (macro, _) in LIMITS.items():
             if (limits or {}).get(name):
                 lines.append(f"define(`{macro}', `{limits[name]}')dnl")
         if relay_list:
