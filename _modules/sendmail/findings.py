@@ -78,6 +78,19 @@ def queue_old_message(report, max_queue_age):
     ]
 
 
+def queue_deferred(report, _max_queue_age):
+    return [
+        _finding(
+            "queue-deferred",
+            "medium",
+            f"{queue['count']} message(s) wait in the {name.upper()} queue; the oldest because: "
+            f"{queue['oldest_error']}",
+        )
+        for name, queue in report["queues"].items()
+        if queue["count"] and queue.get("oldest_error")
+    ]
+
+
 def queue_unsafe_permissions(report, _max_queue_age):
     return [
         _finding("queue-unsafe-permissions", "high", f"queue directory {directory['path']}: {problem}")
@@ -111,6 +124,7 @@ CHECKS = (
     exposed_listener,
     queue_stranded,
     queue_old_message,
+    queue_deferred,
     queue_unsafe_permissions,
     msp_to_dead_mta,
 )

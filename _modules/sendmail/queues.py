@@ -72,16 +72,29 @@ def oldest_first(qf_names, now, limit):
 
 
 def oldest_created(qf_names, qf_dir, now):
-    """The creation time of the oldest message, from its name alone (one decode)."""
+    """
+    The oldest message's creation time and qf name, from the names alone (one decode); (None,
+    None) for no message.
+    """
     if not qf_names:
-        return None
+        return None, None
     previous, current = _cycles(qf_names, now)
-    created = id_time(min(previous or current)[2:], now)
+    oldest = min(previous or current)
+    created = id_time(oldest[2:], now)
     if created is not None:
-        return created
+        return created, oldest
     # A name that is no queue id sorted first: decode them all (rare, so the slow path is fine).
-    times = (message_created(name, qf_dir, now) for name in qf_names)
-    return min((created for created in times if created is not None), default=None)
+    times = ((message_created(name, qf_dir, now), name) for name in qf_names)
+    return min(((created, name) for created, name in times if created is not None), default=(None, None))
+
+
+def delivery_error(qf_path):
+    """Why sendmail could not deliver a message yet: its qf file's M line (None before a try)."""
+    try:
+        with open(qf_path, "rb") as handle:
+            return parse_qf(handle.read())["reason"]
+    except OSError:
+        return None
 
 
 def message_created(qf_name, qf_dir, now):
@@ -225,7 +238,14 @@ def scan_dir(path, now, queue_name, bytes_limit=None):
     the bytes of its qf/df files unless there are more than ``bytes_limit`` messages (a stat per
     file). Handles qf/df/xf subdirectories. Returns (report, qf names, (qf dir, df dir)).
     """
-    result = {"path": path, "exists": False, "count": 0, "bytes": None, "oldest": None}
+    result = {
+        "path": path,
+        "exists": False,
+        "count": 0,
+        "bytes": None,
+        "oldest": None,
+        "oldest_error": None,
+    }
     try:
         st = os.stat(path)
     except OSError as err:
@@ -240,7 +260,9 @@ def scan_dir(path, now, queue_name, bytes_limit=None):
     try:
         names = qf_names(qf_dir, st.st_nlink if qf_dir == path else None)
         result["count"] = len(names)
-        result["oldest"] = oldest_created(names, qf_dir, now)
+        result["oldest"], oldest_name = oldest_created(names, qf_dir, now)
+        if oldest_name:
+            result["oldest_error"] = delivery_error(os.path.join(qf_dir, oldest_name))
         if bytes_limit is None or len(names) <= bytes_limit:
             if df_dir == qf_dir:
                 result["bytes"] = _sum_sizes(qf_dir, ("qf", "df"))
@@ -291,13 +313,17 @@ def gather(queue_dirs, daemons, cron_runners, now, bytes_limit=None, locate=Fals
         if locate:
             where[name] = {qf: dirs for _, names, dirs in scanned for qf in names}
         sizes = [directory["bytes"] for directory in found]
-        oldest = min((d["oldest"] for d in found if d["oldest"] is not None), default=None)
+        dated = [directory for directory in found if directory["oldest"] is not None]
+        first = min(dated, key=lambda directory: directory["oldest"], default=None)
+        oldest, oldest_error = (first["oldest"], first["oldest_error"]) if first else (None, None)
         runners = runners_for(name, set(dir_paths), daemons, cron_runners)
         queues[name] = {
             "directories": found,
             "count": sum(directory["count"] for directory in found),
             "bytes": None if None in sizes else sum(sizes),
             "oldest_age": None if oldest is None else max(0, int(now - oldest)),
+            # Why the oldest message still waits (its last delivery error), None before a try.
+            "oldest_error": oldest_error,
             "runner": describe_runner(runners[0]) if runners else None,
             "runners": runners,
         }

@@ -244,10 +244,13 @@ def test_one_oldest_first_order_across_the_60_year_cycle():
         "qf6AQ6GcZx000009",
     ]
     assert queues.oldest_first(names, now, 2) == ["qf7AQ6GcZx000002", "qf5AQ6GcZx000001"]
-    oldest = queues.oldest_created(names, "/nonexistent", now)
-    assert time.localtime(oldest).tm_year == 1967
-    assert queues.oldest_created(names[:2], "/nonexistent", now) == queues.id_time(names[1][2:], now)
-    assert queues.oldest_created([], "/nonexistent", now) is None
+    oldest, name = queues.oldest_created(names, "/nonexistent", now)
+    assert (time.localtime(oldest).tm_year, name) == (1967, "qf7AQ6GcZx000002")
+    assert queues.oldest_created(names[:2], "/nonexistent", now) == (
+        queues.id_time(names[1][2:], now),
+        names[1],
+    )
+    assert queues.oldest_created([], "/nonexistent", now) == (None, None)
 
 
 def test_only_regular_qf_files_are_messages(tmp_path):
