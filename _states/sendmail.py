@@ -43,6 +43,8 @@ def client(
     msp_interval="15m",
     queue_interval="1h",
     flush_timeout=300,
+    tls=None,
+    auth=None,
 ):
     """
     Make this host a mail client: the MSP (submit.cf, sendmail 8.12 and later) and sendmail.cf send
@@ -70,6 +72,15 @@ def client(
 
     flush_timeout
         Seconds the flush of the MTA queue may take before the MTA is stopped.
+
+    tls
+        STARTTLS to the relay: ``ca`` (a path or PEM text: the relay's certificate is verified
+        against it) and ``require`` (true: mail goes to the relay only over STARTTLS, with ``ca``
+        only to a certificate that verifies; otherwise it waits in the queue).
+
+    auth
+        SMTP AUTH to the relay: ``user``, ``password`` and optional ``mechanisms``. The password
+        goes only into the authinfo map (root, group smmsp, 0640); changes and comments mask it.
     """
     return _apply(
         name,
@@ -82,6 +93,8 @@ def client(
         msp_interval=msp_interval,
         queue_interval=queue_interval,
         flush_timeout=flush_timeout,
+        tls=tls,
+        auth=auth,
     )
 
 
@@ -94,6 +107,8 @@ def server(
     queue_interval="15m",
     msp_runner="daemon",
     msp_interval="15m",
+    tls=None,
+    auth=None,
 ):
     """
     Make this host a mail relay: a listening MTA (``-bd``, queue run every ``queue_interval``) with a
@@ -111,6 +126,15 @@ def server(
         ``max_message_size`` (bytes, default 26214400: 25 MiB), ``connection_rate_throttle`` (new
         connections a second, default 10) and ``max_daemon_children`` (concurrent SMTP children,
         default 40); any of them, the others keep their defaults.
+
+    tls
+        STARTTLS: ``cert`` and ``key`` (paths, or PEM text written to tls_dir, the key 0600 root),
+        optional ``ca``, and ``require`` (true: hosts of the ``relay_domains`` networks get a
+        temporary 451 at MAIL until they STARTTLS).
+
+    auth
+        SMTP AUTH for relaying, offered only after STARTTLS: ``mechanisms`` (PLAIN, LOGIN; both by
+        default). The users are Cyrus SASL's (e.g. sasldb with saslpasswd2).
     """
     return _apply(
         name,
@@ -123,6 +147,8 @@ def server(
         msp_interval=msp_interval,
         queue_interval=queue_interval,
         flush_timeout=None,
+        tls=tls,
+        auth=auth,
     )
 
 
@@ -137,15 +163,18 @@ def _builds(role, msp_split, args):
                 "port": port,
                 "relay_domains": args["relay_domains"],
                 "limits": args["limits"],
+                "tls": args["tls"],
+                "auth": args["auth"],
             },
             # The MSP hands mail to the local MTA again (sendmail's default).
             {"kind": "msp", "relay": "[127.0.0.1]"},
         ]
-    nullclient = {"kind": "nullclient", "relay": relay, "port": port}
+    hop = {"tls": args["tls"], "auth": args["auth"]}
+    nullclient = {"kind": "nullclient", "relay": relay, "port": port, **hop}
     if not msp_split:
         return [nullclient]
     # sendmail.cf too: what stays in the MTA queue then goes to the relay as well.
-    return [{"kind": "msp", "relay": relay, "port": port}, nullclient]
+    return [{"kind": "msp", "relay": relay, "port": port, **hop}, nullclient]
 
 
 def _apply(name, role, **args):
@@ -211,6 +240,8 @@ def _run_steps(steps, role, args, facts):
     cf_changed = False
     for build in builds:
         cf_changed |= steps.build(**build)
+    # After the cfs (they name these files optionally, -o), before the daemons that read them.
+    cf_changed |= steps.credentials(role, args["tls"], args["auth"])
     msp_runner = facts["msp_runner"]
     msp_cron = args["msp_interval"] if msp_runner == "cron" and facts["msp_split"] else None
     steps.cron_runner("msp", msp_cron)
@@ -301,6 +332,13 @@ class _Steps:
             )
         return result["changed"]
 
+    def credentials(self, role, tls, auth):
+        result = __salt__["sendmail.credentials"](role, tls=tls, auth=auth, test=self.test)
+        if result["changed"]:
+            self.changes.update(result["files"])  # masked by the module
+            self.said.append(f"{self._verb('wrote', 'would write')} {', '.join(result['files'])}")
+        return result["changed"]
+
     def cron_runner(self, queue, interval):
         result = __salt__["sendmail.cron_runner"](queue, interval, test=self.test)
         if result["changed"]:
@@ -350,7 +388,7 @@ def role(name, role=None):  # pylint: disable=redefined-outer-name
         Apply this role instead of the one in pillar (``client.sls`` and ``server.sls`` do).
     """
     try:
-        settings = __salt__["sendmail.settings"](role)
+        settings = __salt__["sendmail.settings"](role, secrets=True)
     except (CommandExecutionError, SaltInvocationError) as err:
         return {"name": name, "result": False, "changes": {}, "comment": str(err)}
     chosen = settings.pop("role")

@@ -251,7 +251,7 @@ def lookup():
     return _paths()
 
 
-def settings(role=None):
+def settings(role=None, secrets=False):
     """
     What the formula applies on this minion, read from the ``sendmail`` pillar: ``role``,
     ``site``, and the arguments of ``sendmail.client`` (``relay`` = the site's relays, ``port``,
@@ -260,6 +260,9 @@ def settings(role=None):
 
     role
         Use this role instead of ``sendmail:role``.
+
+    secrets
+        Show the site's ``auth:password`` (masked by default; the role state asks for it).
 
     CLI Example:
 
@@ -272,7 +275,8 @@ def settings(role=None):
     config = __salt__["config.get"]("sendmail", {}) or {}
     if not isinstance(config, dict):
         raise SaltInvocationError(f"sendmail: expected a mapping in pillar, got {config!r}")
-    return pillar.resolve(config, __grains__, role)
+    resolved = pillar.resolve(config, __grains__, role)
+    return resolved if secrets else pillar.masked(resolved)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -331,7 +335,7 @@ def flush(name=None, timeout=300):
     }
 
 
-def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None):
+def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None):
     """
     The .mc text of a role's configuration, after checking every value against the allowlist.
 
@@ -355,6 +359,21 @@ def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None):
         (new connections a second, default 10), ``max_daemon_children`` (concurrent SMTP
         children, default 40).
 
+    tls
+        STARTTLS on the hop to the relay (the site's ``tls`` pillar). A ``server`` needs ``cert``
+        and ``key`` (each a path, or PEM text that :func:`credentials` writes to ``tls_dir``; a key
+        file must not be readable by others), may have ``ca``, and with ``require: true`` answers
+        hosts of its ``relay_domains`` networks 451 at MAIL until they STARTTLS. A client may have
+        ``ca`` (the relay's certificate is verified against it) and ``require: true`` (no mail to
+        the relay outside STARTTLS, and with ``ca`` only to a certificate that verifies; otherwise
+        the message waits in the queue).
+
+    auth
+        SMTP AUTH on that hop (the site's ``auth`` pillar). A ``server`` offers ``mechanisms``
+        (PLAIN and LOGIN, the default) only after STARTTLS, and relays for who authenticates. A
+        client logs in with ``user`` and ``password`` (kept in the authinfo map that
+        :func:`credentials` builds; the cf names only the map) and optional ``mechanisms``.
+
     CLI Example:
 
     .. code-block:: bash
@@ -365,10 +384,13 @@ def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None):
     """
     from . import build, mc
 
-    return mc.for_host(build.request(kind, relay, port, relay_domains, limits), _paths())
+    paths = _paths()
+    hop = {"tls": tls, "auth": auth}
+    return mc.for_host(build.request(kind, relay, port, relay_domains, limits, hop, paths), paths)
 
 
-def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, test=False):
+def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None,
+             test=False):  # fmt: skip
     """
     Build and install a configuration: render the .mc, build the cf with m4, check it (the real
     sendmail must load it, its relay must read back exactly as asked, a submit.cf must not listen,
@@ -379,7 +401,7 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, test=
     kind
         ``msp`` (writes submit.mc/submit.cf), ``nullclient`` or ``server`` (sendmail.mc/sendmail.cf).
 
-    relay, port, relay_domains, limits
+    relay, port, relay_domains, limits, tls, auth
         As for :func:`render_mc`.
 
     test
@@ -398,8 +420,8 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, test=
     """
     from . import build
 
-    request = build.request(kind, relay, port, relay_domains, limits)
     paths = _paths()
+    request = build.request(kind, relay, port, relay_domains, limits, {"tls": tls, "auth": auth}, paths)
     run = __salt__["cmd.run_all"]
     with _os_errors(f"could not build the {kind} configuration"):
         planned = build.plan(request, paths, run)
@@ -412,6 +434,46 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, test=
         "changed": bool(planned["files"]),
         "files": planned["files"],
     }
+
+
+def credentials(role, tls=None, auth=None, test=False):
+    """
+    Write the files that carry the hop's secrets for ``role``, or remove them when no longer
+    wanted: a certificate, key or CA given as PEM text (in ``tls_dir``, default tls/ beside
+    sendmail.cf: ``salt-relay.crt``, ``salt-relay.key`` root 0600, ``salt-ca.crt``) and a client's
+    authinfo map (``authinfo_map``, default ``salt-authinfo.db`` beside sendmail.cf: built by
+    makemap from stdin, owned by root, group smmsp, mode 0640, since the MSP runs as smmsp). The
+    previous files are kept as ``.bak``. Nothing returned or logged shows a secret.
+
+    role
+        ``client`` or ``server``.
+
+    tls, auth
+        As for :func:`render_mc`.
+
+    test
+        Report what would change, writing nothing.
+
+    Returns ``changed`` and ``files``: per changed file, masked ``old`` and ``new``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.credentials client auth='{user: host1, password: secret}' test=True
+    """
+    from . import checks, hop_files
+    from . import tls as hop
+
+    checks.role(role)
+    paths = _paths()
+    settings = hop.request("server" if role == "server" else "msp", paths, tls, auth)
+    run = __salt__["cmd.run_all"]
+    with _os_errors("could not write the hop's credentials"):
+        planned = hop_files.plan(role, settings, paths, run)
+        if planned["writes"] and not test:
+            hop_files.install(planned["writes"], paths, run)
+    return {"changed": bool(planned["files"]), "files": planned["files"]}
 
 
 def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_interval=None):
@@ -514,7 +576,8 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
 def config_files():
     """
     The current text of every file the role states write (both cfs, their .mc files, the vendor
-    switch files; null for a missing file): what :func:`restore` puts back after a failed step.
+    switch files; null for a missing file), and which credential file (:func:`credentials`) is in
+    place, by inode, never its content: what :func:`restore` puts back after a failed step.
 
     CLI Example:
 
@@ -522,9 +585,12 @@ def config_files():
 
         salt '*' sendmail.config_files --out=json > previous.json
     """
-    from . import files, platform
+    from . import files, hop_files, platform
 
-    return {path: files.read_text(path) for path in platform.managed_files(_paths())}
+    paths = _paths()
+    saved = {path: files.read_text(path) for path in platform.managed_files(paths)}
+    saved.update({path: hop_files.fingerprint(path) for path in hop_files.managed(paths)})
+    return saved
 
 
 def restore(files):
@@ -532,8 +598,9 @@ def restore(files):
     Put back files that a step of a role state replaced, when a later step fails: ``files`` maps
     each path to its previous text, or to null where there was no file (it is removed), as
     :func:`config_files` returns them. Only the files this module manages are accepted, and only
-    those that differ are written, each atomically. Debian's update_conf runs again when
-    sendmail.conf is among them. Returns ``restored``: the files written.
+    those that differ are written, each atomically; a credential file comes back from its
+    ``.bak``. Debian's update_conf runs again when sendmail.conf is among them. Returns
+    ``restored``: the files written.
 
     CLI Example:
 
@@ -542,13 +609,14 @@ def restore(files):
         salt '*' sendmail.restore "$(cat previous.json)"
     """
     from . import files as file_io
-    from . import platform
+    from . import hop_files, platform
 
     if not isinstance(files, dict):
         raise SaltInvocationError(f"files must map paths to their previous text, not {files!r}")
     paths = _paths()
     managed = platform.managed_files(paths)
-    unknown = sorted(set(files) - set(managed))
+    secret = hop_files.managed(paths)
+    unknown = sorted(set(files) - set(managed) - set(secret))
     if unknown:
         raise SaltInvocationError(f"not files of this module, not restored: {', '.join(unknown)}")
     # In the module's order, whatever the order of ``files``: .mc files before their cfs.
@@ -557,7 +625,8 @@ def restore(files):
     }
     with _os_errors("could not restore"):
         _write_config(paths, differing)
-    return {"restored": list(differing)}
+        restored = [path for path in secret if path in files and hop_files.put_back(path, files[path])]
+    return {"restored": list(differing) + restored}
 
 
 def _service_enabled(paths, name):

@@ -10,13 +10,16 @@ import difflib
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import cf, checks, files, mc, platform, relays
+from . import cf, checks, files, mc, platform, relays, tls
 
 DIFF_LINES = 120
 
 
-def request(kind, relay=None, port=None, relay_domains=None, limits=None):
-    """Every value that reaches an .mc, checked before anything is read or run."""
+def request(kind, relay=None, port=None, relay_domains=None, limits=None, hop=None, paths=None):
+    """
+    Every value that reaches an .mc, checked before anything is read or run. ``hop`` holds the
+    site's ``tls`` and ``auth`` (see :func:`tls.request`; ``paths`` says where their files go).
+    """
     checks.build_kind(kind)
     for field, value in (("relay_domains", relay_domains), ("limits", limits)):
         if value is not None and kind != "server":
@@ -27,14 +30,16 @@ def request(kind, relay=None, port=None, relay_domains=None, limits=None):
         "port": None if port is None else checks.port(port),
         "relay_domains": checks.relay_domains(relay_domains),
         "limits": checks.server_limits(limits) if kind == "server" else None,
+        "hop": tls.request(kind, paths or {}, **(hop or {})),
     }
 
 
-def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None):
+def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None, hop=None):
     """
     Read a built cf (parsed by :func:`cf.parse`) back: its relay must be exactly the one asked
     for, a client cf must not listen on the network and a server cf must listen, hardened, and
-    show its version nowhere (greeting, Received: header, HELP reading ``help_file``). Catches
+    show its version nowhere (greeting, Received: header, HELP reading ``help_file``), and the
+    STARTTLS and AUTH options must be those of ``hop`` (a server offers no AUTH without it). Catches
     what m4 and ``sendmail -bt`` both accept (an injected line). Returns a list of problems.
     """
     problems = list(parsed["problems"])
@@ -74,9 +79,27 @@ def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None
             problems.append(
                 f"HELP reads {parsed['options'].get('HelpFile')!r}, not the empty {help_file}"
             )
+    problems.extend(_hop_problems(kind, parsed["options"], hop or {"tls": None, "auth": None}))
     if parsed["repeated_macros"]:
         problems.append(f"macros defined more than once: {', '.join(parsed['repeated_macros'])}")
     return problems
+
+
+def _hop_problems(kind, options, hop):
+    wanted = {}
+    if kind == "server":
+        wanted["AuthMechanisms"] = " ".join(hop["auth"]["mechanisms"]) if hop["auth"] else ""
+        if hop["tls"]:
+            wanted.update(
+                ServerCertFile=hop["tls"]["cert"]["path"], ServerKeyFile=hop["tls"]["key"]["path"]
+            )
+    elif hop["tls"] and hop["tls"]["ca"]:
+        wanted["CACertFile"] = hop["tls"]["ca"]["path"]
+    return [
+        f"{option} is {options.get(option)!r}, not {value!r}"
+        for option, value in wanted.items()
+        if options.get(option) != value
+    ]
 
 
 def plan(build_request, paths, run):
@@ -87,7 +110,7 @@ def plan(build_request, paths, run):
     reads back right. Raises CommandExecutionError when m4 fails or its cf is wrong.
     """
     kind, relay_list, port = build_request["kind"], build_request["relays"], build_request["port"]
-    limits = build_request["limits"]
+    limits, hop = build_request["limits"], build_request["hop"]
     mc_text = mc.for_host(build_request, paths)
     cf_path, mc_path = platform.cf_pair(paths, kind)
     old_mc, old_cf = files.read_text(mc_path), files.read_text(cf_path)
@@ -101,13 +124,13 @@ def plan(build_request, paths, run):
     if (
         old_mc == mc_text
         and old_parsed
-        and not check_built(kind, old_parsed, relay_list, port, help_file, limits)
+        and not check_built(kind, old_parsed, relay_list, port, help_file, limits, hop)
         and not result["files"]
     ):
         return result
     cf_text = run_m4(run, mc_text)
     new_parsed = cf.parse(cf_text)
-    problems = check_built(kind, new_parsed, relay_list, port, help_file, limits)
+    problems = check_built(kind, new_parsed, relay_list, port, help_file, limits, hop)
     if problems:
         raise CommandExecutionError(f"the built cf is wrong: {'; '.join(problems)}")
     result["cf_text"] = cf_text

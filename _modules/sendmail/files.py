@@ -92,3 +92,56 @@ def replace_all(texts):
     """Replace each file of ``texts`` (path: text, or None to remove it), in order."""
     for path, text in texts.items():
         replace(path, text)
+
+
+def replace_private(path, text, mode, uid, gid):
+    """
+    Replace ``path`` with ``text``, owned ``uid``:``gid`` with ``mode`` before it gets its name (the
+    temp file is 0600 from its creation), the old one kept as ``.bak``. For keys and secrets.
+    """
+    directory, name = os.path.split(path)
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fchown(handle.fileno(), uid, gid)
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        install(tmp, path)
+    except BaseException:
+        discard(tmp)
+        raise
+
+
+def own(path, uid, gid, mode):
+    """Give ``path`` its owner, then its mode."""
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+
+
+@contextlib.contextmanager
+def private_dir(directory):
+    """A new 0700 directory in ``directory``: others cannot open what is made in it. Removed after."""
+    private = tempfile.mkdtemp(prefix=".salt-private.", dir=directory)
+    try:
+        yield private
+    finally:
+        for name in os.listdir(private):
+            os.unlink(os.path.join(private, name))
+        os.rmdir(private)
+
+
+def remove_keeping_backup(path):
+    """Remove ``path``, the old file kept as ``.bak``."""
+    if os.path.exists(path):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path + ".bak")
+        os.link(path, path + ".bak")
+        os.unlink(path)
+
+
+def restore_backup(path):
+    """Put ``path``'s ``.bak`` back in its place."""
+    os.replace(path + ".bak", path)

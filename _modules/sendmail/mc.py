@@ -4,7 +4,7 @@ FEATURE(msp)), ``nullclient`` (a sendmail.mc that sends everything to the relay)
 listening, hardened sendmail.mc). Values must already have passed :mod:`checks`.
 """
 
-from . import checks, platform, relays
+from . import checks, platform, relays, tls
 
 # Hardened defaults of the server role (DISA STIG GEN004660/GEN004680: no EXPN/VRFY, GEN004560: no
 # version in the greeting, GEN004440: LogLevel 9); restrictqrun keeps users from running the queue.
@@ -34,13 +34,16 @@ LIMITS = {
 
 
 def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=None, domain=None,
-           queue_dir=None, pid_file=None, relay_domains=(), help_file=None, limits=None):  # fmt: skip
+           queue_dir=None, pid_file=None, relay_domains=(), help_file=None, limits=None,
+           hop=None):  # fmt: skip
     """
     The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
     ``queue_dir`` and ``pid_file`` override what the vendor's DOMAIN() sets; ``relay_domains``
     (server) are the domains and networks it relays for; ``help_file`` (server) is what HELP reads;
-    ``limits`` (server) are :data:`checks.SERVER_LIMITS`.
+    ``limits`` (server) are :data:`checks.SERVER_LIMITS`; ``hop`` the STARTTLS and AUTH settings
+    (:func:`tls.request`).
     """
+    hop_lines, rulesets = tls.mc_lines(kind, hop or {"tls": None, "auth": None}, relay_domains)
     checks.build_kind(kind)
     lines = [
         "divert(-1)dnl",
@@ -64,12 +67,15 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         lines.append(f"define(`RELAY_MAILER_ARGS', `TCP $h {port}')dnl")
         if kind != "msp":
             lines.append(f"define(`ESMTP_MAILER_ARGS', `TCP $h {port}')dnl")
+    if kind != "server":
+        lines.extend(hop_lines)
     if kind == "msp":
         lines.append(f"FEATURE(`msp', `{relays.host_list(relay_list)}')dnl")
     elif kind == "nullclient":
         lines.append(f"FEATURE(`nullclient', `{relays.smart_host(relay_list)}')dnl")
     else:
         lines.extend(SERVER_HARDENING)
+        lines.extend(hop_lines)
         if help_file:
             lines.append(f"define(`HELP_FILE', `{help_file}')dnl")
         for name, (macro, _) in LIMITS.items():
@@ -82,6 +88,7 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         lines.extend(f"RELAY_DOMAIN(`{name}')dnl" for name in relay_domains or ())
         lines.append("MAILER(`local')dnl")
         lines.append("MAILER(`smtp')dnl")
+    lines.extend(rulesets)
     return "\n".join(lines) + "\n"
 
 
@@ -106,6 +113,7 @@ def for_host(request, paths):
         domain=paths[f"{side}_domain"],
         relay_domains=request["relay_domains"],
         limits=request["limits"],
+        hop=request["hop"],
         help_file=checks.path(platform.help_file(paths), "sendmail:lookup:help_file")
         if kind == "server"
         else None,

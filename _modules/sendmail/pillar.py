@@ -54,4 +54,15 @@ def resolve(config, grains, role=None):
             resolved["queue_interval"] = config["server_queue_interval"]
         keys = SERVER_KEYS
     resolved.update({key: config[key] for key in keys if config.get(key) is not None})
+    for key in ("tls", "auth"):
+        if site_config.get(key) is not None:
+            resolved[key] = site_config[key]
+    return resolved
+
+
+def masked(resolved):
+    """``resolved`` with the client's password replaced by a mask (what the CLI shows)."""
+    auth = resolved.get("auth")
+    if isinstance(auth, dict) and "password" in auth:
+        return {**resolved, "auth": {**auth, "password": "********"}}
     return resolved

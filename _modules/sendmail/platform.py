@@ -46,6 +46,12 @@ DEFAULTS = {
     "services_timeout": 15,
     # status sums queue bytes (one stat per file) only up to this many messages per directory.
     "status_bytes_limit": 10000,
+    # STARTTLS and AUTH (tls.py, hop_files.py): what builds the authinfo map, the MSP's group (it
+    # must read the map), and where PEM text and the map go (None: beside sendmail.cf).
+    "makemap_bin": "/usr/sbin/makemap",
+    "msp_group": "smmsp",
+    "tls_dir": None,
+    "authinfo_map": None,
 }
 
 FAMILIES = {

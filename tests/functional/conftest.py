@@ -1,9 +1,23 @@
 import copy
 import pathlib
+import types
 
 import pytest
 import salt.config
 import salt.loader
+
+from tests.support.netns import NETWORK, bridge, linked_netns
+from tests.support.tls_relay import (
+    CLIENT,
+    INSIDER,
+    OUTSIDER,
+    PASSWORD,
+    RELAY,
+    USER,
+    make_ca,
+    make_cert,
+    sasl_users,
+)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -71,3 +85,32 @@ def set_lookup(load, request):
 def sendmail(world, set_lookup):
     """The sendmail execution module as Salt's loader loads it, pointed at ``world``."""
     return set_lookup(world.lookup)
+
+
+@pytest.fixture
+def pki(tmp_path):
+    directory = tmp_path / "pki"
+    ca = make_ca(directory, "site-ca")
+    cert, key = make_cert(directory, "site-ca", "relay.example.test", RELAY)
+    return types.SimpleNamespace(
+        ca=ca, cert=cert, key=key, rogue=make_ca(directory / "rogue", "rogue-ca")
+    )
+
+
+@pytest.fixture
+def tls_relay(make_world, set_lookup, pki, tmp_path):
+    """The relay (site network: 198.51.100.31) and three linked hosts: 31, 32 and 33."""
+    bridge()
+    world = make_world()
+    module = set_lookup(world.lookup)
+    # The certificate as a path, the key as PEM text (written 0600 root by credentials).
+    hop = {"tls": {"cert": str(pki.cert), "key": pki.key.read_text(), "ca": str(pki.ca), "require": True},
+           "auth": {"mechanisms": ["PLAIN", "LOGIN"]}}  # fmt: skip
+    module.build_cf("server", relay_domains=["example.com", f"{NETWORK}.{INSIDER}"], **hop)
+    module.credentials("server", **hop)
+    with sasl_users(tmp_path / "sasl", {USER: PASSWORD}):
+        world.start_daemon("-bD", f"-ODaemonPortOptions=Name=MTA,Addr={RELAY},Port=25", "-ODeliveryMode=queue",
+                           wait_port=25, wait_host=RELAY)  # fmt: skip
+        with linked_netns(f"smt-tls{INSIDER}", INSIDER), linked_netns(f"smt-tls{OUTSIDER}", OUTSIDER), \
+                linked_netns(f"smt-tls{CLIENT}", CLIENT):  # fmt: skip
+            yield types.SimpleNamespace(world=world, module=module, pki=pki)

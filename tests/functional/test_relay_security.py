@@ -4,35 +4,13 @@ The server role as strangers see it: a relay built by sendmail.build_cf, run by 
 network: an outsider (198.51.100.32) and a host of the site's own network (198.51.100.31).
 """
 
-import json
-import subprocess
-import sys
-
 import pytest
 
+from tests.support import smtp_session
 from tests.support.netns import NETWORK, bridge, linked_netns
 
 SERVER = f"{NETWORK}.1"
 INSIDER, OUTSIDER = 31, 32
-
-# Run inside a namespace: one SMTP session; prints [command, code, text] for each step as JSON.
-CLIENT = """
-import json, smtplib, sys
-server, helo, steps = json.loads(sys.argv[1])
-smtp = smtplib.SMTP(local_hostname=helo, timeout=20)
-code, text = smtp.connect(server, 25)
-said = [["connect", code, text.decode("utf-8", "replace")]]
-code, text = smtp.ehlo()  # the relay wants a greeting before MAIL (goaway: needmailhelo)
-said.append(["EHLO", code, text.decode("utf-8", "replace")])
-for command, argument in steps:
-    if command == "DATA":  # the argument is the message
-        code, text = smtp.data(argument)
-    else:
-        code, text = smtp.docmd(command, argument)
-    said.append([f"{command} {argument}".strip()[:40], code, text.decode("utf-8", "replace")])
-smtp.quit()
-print(json.dumps(said))
-"""
 
 # The classic ways to make a relay pass mail on to a foreign domain (example.org).
 RELAY_TRICKS = [
@@ -50,11 +28,7 @@ RELAY_TRICKS = [
 
 
 def session(netns, steps):
-    argument = json.dumps([SERVER, f"host{netns[-2:]}.example.test", steps])
-    proc = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", CLIENT, argument],
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return smtp_session.session(netns, SERVER, steps)
 
 
 @pytest.fixture
@@ -81,6 +55,9 @@ def test_nothing_an_outsider_can_ask_shows_the_version(relay):
         assert "8.17" not in text and "sendmail" not in text.lower(), (step, text)
     # Its limits' safe defaults: 25 MiB messages.
     assert "SIZE 26214400" in replies["EHLO"][1].splitlines()
+    # No AUTH without the site's auth settings (sendmail's default list offered DIGEST-MD5 and
+    # CRAM-MD5, in plaintext sessions too).
+    assert not any(line.startswith("AUTH") for line in replies["EHLO"][1].splitlines())
     assert replies["HELP"][0] == 214
     assert replies["HELP RCPT"][0] == 504
     assert replies["VRFY root"][0] == 252

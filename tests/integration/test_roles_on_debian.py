@@ -18,6 +18,7 @@ HOSTS = """127.0.0.1 localhost
 127.0.1.1 box.example.test box
 198.51.100.1 relay.example.test
 192.0.2.10 example.com
+192.0.2.11 example.org
 """
 
 
@@ -33,9 +34,13 @@ def run_steps(root, netns, steps):
     script = [f"cat >/etc/hosts <<'EOF'\n{HOSTS}EOF"]
     for name, command in steps:
         script.append(f"echo '>>> {name}'; {command}")
+    # A file beside the host's root, not `bash -c`: the host's PID 1 command line, which Salt's
+    # grains log at debug level, then names only the file.
+    script_file = root.parent / f"{root.name}-steps.sh"
+    script_file.write_text("\n".join(script) + "\n")
     proc = subprocess.run(
         [str(REPO / "scripts" / "host-run"), "--netns", netns, str(root), "box.example.test",
-         "bash", "-c", "\n".join(script)],
+         "bash", str(script_file)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]

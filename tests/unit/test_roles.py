@@ -7,7 +7,7 @@ import itertools
 import pathlib
 
 import pytest
-from sendmail import checks, crontabs, pillar, platform, relays, roles, service_plan, switches
+from sendmail import checks, crontabs, pillar, platform, relays, roles, service_plan, switches, tls
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -221,7 +221,16 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
         "msp_interval": "15m",
         "queue_interval": "1h",
         "flush_timeout": 300,
+        "tls": example_pillar["sites"]["paris"]["tls"],
+        "auth": example_pillar["sites"]["paris"]["auth"],
     }
+    # What the CLI shows: the password masked.
+    assert pillar.masked(client)["auth"] == {**client["auth"], "password": "********"}
+    assert client["auth"]["password"] == example_pillar["sites"]["paris"]["auth"]["password"]
+    # The example's hop settings pass the checks for both roles (its paths aside: no such files here).
+    paths = {"sendmail_cf": "/etc/mail/sendmail.cf"}
+    hop = tls.request("msp", paths, tls={"require": True}, auth=client["auth"])
+    assert hop["auth"]["mechanisms"] == ["PLAIN", "LOGIN"]
     # Every relay of the example passes the allowlist.
     assert checks.relays(client["relay"]) == client["relay"]
     server = pillar.resolve(example_pillar, {"site": "paris"}, role="server")

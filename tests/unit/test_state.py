@@ -30,15 +30,15 @@ class FakeModule:
     """
 
     def __init__(self, changed=True, problems=(), provider="sendmail", mta_queued=0, fail=None,
-                 refuse=None, msp_needs_mta=False):  # fmt: skip
+                 refuse=None, msp_needs_mta=False, hop_changed=False):  # fmt: skip
         self.changed, self.problems, self.provider = changed, list(problems), provider
-        self.msp_needs_mta = msp_needs_mta
+        self.msp_needs_mta, self.hop_changed = msp_needs_mta, hop_changed
         self.mta_queued, self.fail, self.refuse = mta_queued, fail or {}, refuse
         self.calls, self.restored = [], None
 
     def functions(self):
         names = ("check_role", "version", "services", "queue", "build_cf", "cron_runner", "switch",
-                 "flush", "config_files", "restore", "settings")  # fmt: skip
+                 "flush", "config_files", "restore", "settings", "credentials")  # fmt: skip
         return {f"sendmail.{name}": getattr(self, name) for name in names}
 
     def _call(self, name, *args, test=None):
@@ -73,7 +73,8 @@ class FakeModule:
     def queue(self, name):
         return {"count": self.mta_queued}
 
-    def build_cf(self, kind, relay=None, port=None, relay_domains=None, limits=None, test=False):
+    def build_cf(self, kind, relay=None, port=None, relay_domains=None, limits=None, tls=None,
+                 auth=None, test=False):  # fmt: skip
         self._call("build_cf", kind, test=test)
         if self.refuse:
             raise self.refuse
@@ -81,6 +82,13 @@ class FakeModule:
         files = {cf: {"old": "relay [127.0.0.1]", "new": f"relay {relay}", "diff": "-a\n+b\n"}}
         return {"kind": kind, "cf": cf, "relay": relay, "changed": self.changed,
                 "files": files if self.changed else {}}  # fmt: skip
+
+    def credentials(self, role, tls=None, auth=None, test=False):
+        self._call("credentials", role, test=test)
+        files = {
+            "/etc/mail/salt-authinfo.db": {"old": None, "new": "authinfo for user u, password ********"}
+        }
+        return {"changed": self.hop_changed, "files": files if self.hop_changed else {}}
 
     def cron_runner(self, queue, interval=None, test=False):
         self._call("cron_runner", queue, interval, test=test)
@@ -105,7 +113,7 @@ class FakeModule:
         self.restored = files
         return {"restored": ["/etc/mail/sendmail.conf", "/etc/mail/submit.cf"]}
 
-    def settings(self, role=None):
+    def settings(self, role=None, secrets=False):
         if role == "broken":
             raise SaltInvocationError("sendmail:sites: no site 'x' (known: paris)")
         return {"role": role or "client", "site": "paris", "relay": "[relay.example.com]", "port": None}
@@ -150,11 +158,27 @@ def test_client_changes_are_predicted_then_made(load_state, testmode):
         assert fake.real_calls() == [
             ("build_cf", "msp"),
             ("build_cf", "nullclient"),
+            ("credentials", "client"),
             ("cron_runner", "msp", None),
             ("cron_runner", "mta", None),
             ("switch", "client"),
             ("services", "client", "daemon", True),
         ]
+
+
+def test_credentials_are_written_after_the_cfs_and_shown_masked(load_state, testmode):
+    fake = FakeModule(changed=False, hop_changed=True)
+    auth = {"user": "u", "password": "s3cret-Pw"}
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]", auth=auth)
+    assert ret["result"] is (None if testmode else True)
+    assert ret["changes"] == {
+        "/etc/mail/salt-authinfo.db": {"old": None, "new": "authinfo for user u, password ********"}
+    }
+    assert "s3cret-Pw" not in repr(ret)
+    verb = "would write" if testmode else "wrote"
+    assert ret["comment"] == f"{verb} /etc/mail/salt-authinfo.db"
+    # The daemons restart to read the new files.
+    assert ("services", "client", "daemon", True, testmode) in fake.calls
 
 
 def test_nothing_to_change_is_one_pass(load_state):
