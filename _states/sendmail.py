@@ -230,6 +230,12 @@ def _apply(name, role, **args):
         ret["result"] = False
         steps.said.append(str(err) or type(err).__name__)
         steps.said.append(_put_back(steps, saved, facts["running"]))
+    else:
+        # The sendmail grain says what the host plays: targeting by it follows the change. With
+        # the pillar refresh, which is what sends the new grains to the master's cache: a master
+        # that targets from that cache (-G) would otherwise match the old role.
+        if "saltutil.refresh_grains" in __salt__:
+            __salt__["saltutil.refresh_grains"]()
     ret.update(changes=steps.changes, comment="; ".join(steps.said))
     return ret
 
@@ -370,6 +376,10 @@ class _Steps:
                 "new": {"running": result["wanted"], "actions": result["actions"]},
             }
             self.said.append(f"{self._verb('ran', 'would run')} {', '.join(result['actions'])}")
+        for daemon in result.get("ended", []):
+            self.said.append(
+                f"stopped pid {daemon['pid']} ({daemon['title']}), an MTA outside the service"
+            )
 
     def note(self, key, old, new, comment):
         self.changes[key] = {"old": old, "new": new}

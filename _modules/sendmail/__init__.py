@@ -272,9 +272,15 @@ def settings(role=None, secrets=False):
     """
     from . import pillar
 
-    config = __salt__["config.get"]("sendmail", {}) or {}
-    if not isinstance(config, dict):
-        raise SaltInvocationError(f"sendmail: expected a mapping in pillar, got {config!r}")
+    # Not config.get("sendmail"): grains come before pillar there, and the sendmail grain (the
+    # role the host plays now) would hide the sendmail pillar. Not pillar.get either: Salt 3008
+    # returns every value as "**********" unless asked with unmask=True, which 3006 does not know.
+    # The minion config, then pillar.
+    from_pillar = __pillar__.get("sendmail") or {}
+    from_minion_config = __opts__.get("sendmail") or {}
+    if not isinstance(from_pillar, dict) or not isinstance(from_minion_config, dict):
+        raise SaltInvocationError(f"sendmail: expected a mapping in pillar, got {from_pillar!r}")
+    config = {**from_pillar, **from_minion_config}
     resolved = pillar.resolve(config, __grains__, role)
     return resolved if secrets else pillar.masked(resolved)
 
@@ -659,7 +665,10 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
     Returns ``changed``, ``actions`` (``"stop sendmail"``...), ``running`` (before any action:
     ``mta``, an MTA accepts connections; ``msp_runner``, an MSP queue runner runs), ``enabled``
     (per service), ``wanted`` (what runs after the actions) and ``msp_runner`` (``daemon`` or
-    ``cron``: what runs the MSP queue on this host in that role).
+    ``cron``: what runs the MSP queue on this host in that role) and ``ended``: the MTA daemons
+    that were still running after the service's stop (started by hand, outside the vendor's
+    service), which a role without an MTA then stops itself with SIGTERM, as sendmail's own stop
+    does (the queue files stay).
 
     CLI Example:
 
@@ -687,12 +696,16 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
         "enabled": enabled,
         "wanted": wanted,
         "msp_runner": msp_runner,
+        "ended": [],
     }
     if test or not planned:
         return result
     for function, name in planned:
         _service_call(paths, function, name)
-    deadline = time.monotonic() + float(timeout or paths["services_timeout"])
+    timeout = float(timeout or paths["services_timeout"])
+    deadline = time.monotonic() + timeout
+    if not wanted["mta"]:
+        result["ended"] = processes.end_mtas(processes.daemons(msp_dirs=msp_dirs), timeout)
     while (now_running := processes.running(processes.daemons(msp_dirs=msp_dirs))) != wanted:
         if time.monotonic() >= deadline:
             raise CommandExecutionError(

@@ -104,6 +104,28 @@ def running(daemon_list):
     }
 
 
+def end_mtas(daemon_list, timeout):
+    """
+    Send SIGTERM to every MTA daemon in ``daemon_list`` that accepts connections and wait up to
+    ``timeout`` seconds for each to exit: sendmail's own clean shutdown, which leaves every queue
+    file where it is. For daemons the vendor's service does not know (started by hand, with another
+    name or cgroup), which its stop leaves running. Returns the ``pid`` and ``title`` of each.
+    """
+    ended, procs = [], []
+    for daemon in daemon_list:
+        if daemon["kind"] != "mta" or not daemon["accepting"]:
+            continue
+        try:
+            proc = psutil.Process(daemon["pid"])
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            continue  # gone on its own since the list was read
+        procs.append(proc)
+        ended.append({"pid": daemon["pid"], "title": daemon["title"]})
+    psutil.wait_procs(procs, timeout=timeout)
+    return ended
+
+
 def listeners():
     """Every TCP socket listening on 25, 465 or 587 in this network namespace, sorted."""
     names = {}
