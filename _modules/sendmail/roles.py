@@ -3,7 +3,7 @@ The two roles a host can be given (client, server) against what it does: the rol
 read from what listens and where mail goes, and what applying a role would break.
 """
 
-from . import relays
+from . import binary, cf, processes, relays
 
 
 def observed(provider, listeners, relay_configured):
@@ -21,6 +21,25 @@ def observed(provider, listeners, relay_configured):
     if listeners:
         return "local-only"
     return "client" if relay_configured else "off"
+
+
+def summary(paths, cache, hostnames):
+    """
+    ``installed``, ``provider``, ``version`` and the observed ``role``: what the ``sendmail`` grain
+    holds. Cheap: the version probe (cached in ``cache``), both cfs parsed, the listening sockets;
+    no queue is read.
+    """
+    info = binary.info(paths["sendmail_bin"], cache)
+    relay = cf.relay_facts(cf.load_both(paths), hostnames)
+    role = observed(
+        info["provider"], processes.listeners(), cf.relay_configured(relay, info["msp_split"])
+    )
+    return {
+        "installed": info["installed"],
+        "provider": info["provider"],
+        "version": info["version"],
+        "role": role,
+    }
 
 
 def problems(role, relay_list, hostnames):

@@ -307,3 +307,13 @@ def test_role_reads_pillar_and_names_the_site(load_state, testmode):
     broken = state.role("sendmail", role="broken")
     assert broken["result"] is False
     assert broken["comment"] == "sendmail:sites: no site 'x' (known: paris)"
+
+
+@pytest.mark.parametrize("changed", [True, False])
+def test_grains_are_refreshed_after_a_real_change_only(load_state, testmode, changed):
+    fake = FakeModule(changed=changed)
+    refreshed = []
+    module = load_state(fake)
+    module.__salt__["saltutil.refresh_grains"] = lambda **kwargs: refreshed.append(kwargs)
+    module.client("sendmail", relay="[relay.example.com]")
+    assert refreshed == ([{}] if changed and not testmode else [])
