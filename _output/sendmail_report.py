@@ -1,0 +1,37 @@
+"""
+``sendmail_report``: ``salt-run sendmail.report`` as a table a person reads at a glance: one line per
+minion (state, expected and observed role, version, its high findings or problem), then the summary.
+"""
+
+COLUMNS = ("minion", "state", "expected", "observed", "version", "why")
+
+
+def _why(entry):
+    if entry.get("problem"):
+        return entry["problem"]
+    high = [
+        f"{f['id']}: {f['message']}" for f in entry.get("findings", []) if f.get("severity") == "high"
+    ]
+    return "; ".join(high) or ("" if entry.get("compliant") else "the roles differ")
+
+
+def output(data, **kwargs):  # pylint: disable=unused-argument
+    """The table; any other data (an error string) as it is."""
+    if not isinstance(data, dict) or "minions" not in data:
+        return str(data)
+    states = {minion: kind for kind, minions in data["summary"].items() for minion in minions}
+    rows = [
+        (minion, states.get(minion, "?").replace("_", " "), str(entry.get("expected") or "-"),
+         str(entry.get("observed") or "-"), str(entry.get("version") or "-"), _why(entry))
+        for minion, entry in sorted(data["minions"].items())
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
+             + "  " + row[-1] for row in [COLUMNS, *rows]]  # fmt: skip
+    lines.append("")
+    lines.append(
+        "  ".join(
+            f"{kind.replace('_', ' ')}: {len(minions)}" for kind, minions in data["summary"].items()
+        )
+    )
+    return "\n".join(line.rstrip() for line in lines)
