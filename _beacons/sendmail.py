@@ -80,7 +80,7 @@ def _cf_identity(paths):
     return identity
 
 
-def snapshot(checks, status=None, listeners=None, paths=None):
+def _snapshot(checks, status=None, listeners=None, paths=None):
     """What each check sees now, as plain comparable data."""
     seen = {}
     if "listeners" in checks:
@@ -130,7 +130,7 @@ def beacon(config):
     if set(checks) - {"listeners", "cf"}:
         status = __salt__["sendmail.status"]()
     listeners = None if status else __salt__["sendmail.listeners"]()
-    now = snapshot(checks, status, listeners, paths)
+    now = _snapshot(checks, status, listeners, paths)
     before = __context__.get(CONTEXT_KEY)
     __context__[CONTEXT_KEY] = now
     if before is None:

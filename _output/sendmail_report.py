@@ -1,18 +1,25 @@
 """
 ``sendmail_report``: ``salt-run sendmail.report`` as a table a person reads at a glance: one line per
-minion (state, expected and observed role, version, its high findings or problem), then the summary.
+minion (state, expected and observed role, version, and for a minion that is not compliant why:
+its problem or its high findings), then the summary.
 """
 
 COLUMNS = ("minion", "state", "expected", "observed", "version", "why")
 
 
 def _why(entry):
+    """Why a minion is not compliant: its problem, else its high findings (one per kind)."""
+    if entry.get("compliant"):
+        return ""
     if entry.get("problem"):
         return entry["problem"]
-    high = [
-        f"{f['id']}: {f['message']}" for f in entry.get("findings", []) if f.get("severity") == "high"
-    ]
-    return "; ".join(high) or ("" if entry.get("compliant") else "the roles differ")
+    high = {}
+    for finding in entry.get("findings", []):
+        if finding.get("severity") == "high":
+            high.setdefault(finding["id"], []).append(finding["message"])
+    said = [f"{kind}: {messages[0]}" + (f" (+{len(messages) - 1} more)" if len(messages) > 1 else "")
+            for kind, messages in high.items()]  # fmt: skip
+    return "; ".join(said) or "the roles differ"
 
 
 def output(data, **kwargs):  # pylint: disable=unused-argument

@@ -23,7 +23,7 @@ def __virtual__():
     return __virtualname__
 
 
-def classify(status, settings):
+def _classify(status, settings):
     """
     One minion's entry from what its ``sendmail.status`` and ``sendmail.settings`` returned (a
     string where the function failed): ``expected``, ``observed``, ``compliant``, ``findings``,
@@ -51,7 +51,7 @@ def classify(status, settings):
     return entry, "compliant" if entry["compliant"] else "drifted"
 
 
-def summarize(targeted, returns):
+def _summarize(targeted, returns):
     """The report for the ``targeted`` minion ids from the job's ``returns`` ({id: {fun: ret}})."""
     report = {
         "minions": {},
@@ -66,7 +66,7 @@ def summarize(targeted, returns):
         answer = returns[minion]
         if not isinstance(answer, dict):  # the module is missing, or the job failed as a whole
             answer = {fun: answer for fun in FUNCTIONS}
-        entry, kind = classify(answer.get(FUNCTIONS[0]), answer.get(FUNCTIONS[1]))
+        entry, kind = _classify(answer.get(FUNCTIONS[0]), answer.get(FUNCTIONS[1]))
         report["minions"][minion] = entry
         report["summary"][kind].append(minion)
     # salt-run exits with this (non-zero when a minion drifted or did not answer).
@@ -87,9 +87,16 @@ def report(tgt="*", tgt_type="glob", timeout=None):
 
     timeout
         Seconds to wait for the minions (default: the master's ``timeout``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run sendmail.report
+        salt-run sendmail.report tgt='sendmail:role:client' tgt_type=grain --out=json
     """
     targeted = salt.utils.minions.CkMinions(__opts__).check_minions(tgt, tgt_type)["minions"]
     with salt.client.get_local_client(__opts__["conf_file"]) as client:
         returns = client.cmd(tgt, FUNCTIONS, [[], []], tgt_type=tgt_type,
                              timeout=timeout or __opts__.get("timeout", 5))  # fmt: skip
-    return {"outputter": "sendmail_report", "data": summarize(targeted, returns)}
+    return {"outputter": "sendmail_report", "data": _summarize(targeted, returns)}

@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/setup.sh" >/dev/null
 root=$(mktemp -d /tmp/sm-bench-XXXXXX)
 trap 'rm -rf "$root"' EXIT
-for bench in status_vs_mailq reapply_vs_empty; do
+for bench in status_vs_mailq reapply_vs_empty beacon_and_grain; do
   rm -rf "$root/host"
   "$here/scripts/host-run" "$root/host" bench.example.test "$here/.venv/bin/python" \
     "$here/benchmarks/$bench.py"

@@ -6,13 +6,21 @@
 #
 #   fleet_up WORK_DIR ID:NUMBER:SITE...    e.g. fleet_up /tmp/x relay1:11:paris client1:12:paris
 #   fleet_salt ARG...                      the salt CLI of that master
+#   fleet_run ARG...                       salt-run on that master
 #   fleet_exec ID COMMAND...               a command inside a minion's host
+#   fleet_pillar NAME YAML                 writes the pillar file sendmail/NAME.sls (beacons: every host)
 
 FLEET_NET=198.51.100
 FLEET_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FLEET_VENV=$FLEET_REPO/.venv/bin
 
 fleet_salt() { PYTHONWARNINGS=ignore "$FLEET_VENV/salt" -c "$FLEET_WORK/master" --timeout=120 "$@"; }
+# (salt-run 3008 ends with "unclosed Runner ..." notes about its own objects on stderr: dropped)
+fleet_run() {
+  PYTHONWARNINGS=ignore "$FLEET_VENV/salt-run" -c "$FLEET_WORK/master" --timeout=120 "$@" \
+    2> >(grep -v 'unclosed \(Runner\|MasterMinion\)' >&2)
+}
+fleet_pillar() { printf '%s\n' "$2" >"$FLEET_WORK/pillar/sendmail/$1.sls"; }
 fleet_exec() { local id=$1; shift; "$FLEET_REPO/scripts/host-exec" "$FLEET_WORK/hosts/$id" "$@"; }
 
 # The pillar: the first site's relay (the first minion) is its server; everyone else a client of it.
@@ -23,6 +31,7 @@ _fleet_pillar() {
 base:
   '*':
     - sendmail.common
+    - sendmail.beacons
   'relay*':
     - sendmail.relay
   'client*':
@@ -37,6 +46,7 @@ sendmail:
   # The packages are installed (scripts/setup.sh); the fleet's hosts have no network to apt.
   lookup: {pkgs: []}
 EOF
+  echo "{}" >"$dir/sendmail/beacons.sls"  # the drift beacon, when fleet_pillar writes it
   echo "sendmail: {role: server}" >"$dir/sendmail/relay.sls"
   echo "sendmail: {role: client}" >"$dir/sendmail/client.sls"
 }
@@ -57,7 +67,9 @@ fleet_up() {
     [ -n "$relay" ] || relay="$FLEET_NET.$number"
   done
   hosts+="192.0.2.10	example.com"$'\n'
-  ln -s "$FLEET_REPO/salt/sendmail" "$FLEET_REPO/_modules" "$FLEET_REPO/_states" "$work/formula/"
+  # What a master serves from a checkout: the formula, the reactor, and the extension modules.
+  ln -s "$FLEET_REPO/salt/sendmail" "$FLEET_REPO/salt/reactor" "$FLEET_REPO"/_{modules,states,grains,beacons,runners,output} \
+    "$work/formula/"
   printf "base:\n  '*':\n    - sendmail\n" >"$work/formula/top.sls"
   _fleet_pillar "$work/pillar" "$relay"
   cat >"$work/master/master" <<EOF
@@ -67,6 +79,8 @@ auto_accept: true
 log_file: $work/master/master.log
 file_roots: {base: [$work/formula]}
 pillar_roots: {base: [$work/pillar]}
+reactor:
+  - 'salt/beacon/*/sendmail/': [salt://reactor/sendmail-drift.sls]
 EOF
   # Their own output (salt 3008 prints a few startup lines, Python deprecation warnings) goes to logs.
   "$FLEET_VENV/salt-master" -c "$work/master" -l quiet >"$work/master/stdout.log" 2>&1 &

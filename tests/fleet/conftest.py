@@ -79,11 +79,12 @@ class Pillar:
         (self.dir / f"{name}.sls").write_text(yaml.safe_dump(data))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def fleet(salt_factories):
     """
-    The master, its CLI, the pillar and the minions by id, all started; stopped after the module,
-    so that no host's daemons linger in the process list of the tests that follow.
+    The master, its CLI, the pillar and the minions by id, all started once for tests/fleet
+    (test_fleet.py, then test_fleet_view.py); stopped after them, so that no host's daemons
+    linger in the process list of the tests that follow.
     """
     work = tempfile.mkdtemp(prefix="smf-", dir="/tmp")
     with contextlib.ExitStack() as stack:
@@ -98,6 +99,8 @@ def fleet(salt_factories):
                 "interface": MASTER_ADDRESS,
                 "file_roots": {"base": [str(formula_roots(f"{work}/formula"))]},
                 "pillar_roots": {"base": [pillar_root]},
+                # The drift reactor of the formula (README: the fleet view).
+                "reactor": [{"salt/beacon/*/sendmail/": ["salt://reactor/sendmail-drift.sls"]}],
             },
         )
         stack.enter_context(master.started(start_timeout=120))

@@ -19,7 +19,22 @@ from tests.support.saltcall import REPO, write_minion_config
 
 # What a source distribution holds; built from a copy so no build/ or *.egg-info lands in the
 # repository (Salt would log errors about an egg-info at the repository root).
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "_saltext", "_modules", "_states")
+SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "_saltext", "_modules", "_states", "_grains",
+           "_beacons", "_runners", "_output")  # fmt: skip
+# What each of Salt's loaders finds of ours, asked in the operator's environment.
+LOADERS = """
+import json, sys
+import salt.config, salt.loader
+minion = salt.config.minion_config(sys.argv[1])
+master = salt.config.master_config(sys.argv[2])
+found = {
+    "grains": salt.loader.grains(minion).get("sendmail", {}).get("provider"),
+    "beacons": sorted(n for n in salt.loader.beacons(minion, {}) if n.startswith("sendmail.")),
+    "runners": sorted(n for n in salt.loader.runner(master) if n.startswith("sendmail.")),
+    "output": "sendmail_report" in salt.loader.outputters(master),
+}
+print(json.dumps(found))
+"""
 PUBLIC = sorted(
     node.name
     for node in ast.parse((REPO / "_modules" / "sendmail" / "__init__.py").read_text()).body
@@ -79,3 +94,17 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     assert set(states) == {"sendmail.client", "sendmail.server", "sendmail.role"}
     assert salt_call("sendmail.check_role", "client", 'relay="[mail.example.com]"') == []
     assert salt_call("sendmail.version")["version"] == "8.17.1.9"
+    # The fleet view's parts: the grain and the beacon on a minion, the runner and its outputter
+    # on a master, all from the entry point.
+    master_dir = tmp_path / "master"
+    master_dir.mkdir()
+    (master_dir / "master").write_text(json.dumps({"root_dir": str(master_dir)}))
+    loaders = subprocess.run([str(python), "-c", LOADERS, str(config_dir / "minion"),
+                              str(master_dir / "master")], capture_output=True, text=True,
+                             timeout=120, check=True)  # fmt: skip
+    assert json.loads(loaders.stdout.splitlines()[-1]) == {
+        "grains": "sendmail",
+        "beacons": ["sendmail.beacon", "sendmail.validate"],
+        "runners": ["sendmail.report"],
+        "output": True,
+    }

@@ -57,6 +57,8 @@ def minion_overrides(site):
     return {
         "master": MASTER_ADDRESS,
         "grains": {"site": site},
+        # pytest-salt-factories' 0.05 s upsets beacon timing (an interval of 2 s fired every ~40 s).
+        "loop_interval": 1,
         "pytest-minion": {
             "log": {"host": MASTER_ADDRESS},
             "returner_address": {"host": MASTER_ADDRESS},
@@ -66,13 +68,15 @@ def minion_overrides(site):
 
 def formula_roots(directory):
     """
-    The master's file_roots: the SLS tree (salt/) and _modules/_states, as a real master serves a
+    The master's file_roots: the SLS tree (salt/: the formula and the reactor) and the _modules,
+    _states, _grains, _beacons, _runners and _output directories, as a real master serves a
     checkout of this repository (without the rest of it: .venv, tests).
     """
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    for name, target in (("sendmail", REPO / "salt" / "sendmail"), ("_modules", REPO / "_modules"),
-                         ("_states", REPO / "_states")):  # fmt: skip
-        (directory / name).symlink_to(target)
+    for name in ("sendmail", "reactor"):
+        (directory / name).symlink_to(REPO / "salt" / name)
+    for name in ("_modules", "_states", "_grains", "_beacons", "_runners", "_output"):
+        (directory / name).symlink_to(REPO / name)
     (directory / "top.sls").write_text("base:\n  '*':\n    - sendmail\n")
     return directory

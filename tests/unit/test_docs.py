@@ -25,6 +25,14 @@ def test_public_functions_have_cli_examples():
         assert f"salt '*' sendmail.{function.name}" in doc, function.name
 
 
+def test_the_runner_documents_itself_and_exposes_only_report():
+    tree = ast.parse((PACKAGE.parents[1] / "_runners" / "sendmail.py").read_text())
+    public = [node for node in tree.body if isinstance(node, ast.FunctionDef)
+              and not node.name.startswith("_")]  # fmt: skip
+    assert [function.name for function in public] == ["report"]
+    assert "salt-run sendmail.report" in ast.get_docstring(public[0]).split("CLI Example:")[1]
+
+
 def test_package_imports_no_submodule_function_into_what_salt_loads():
     # The loader exposes every public function whose module is under salt.loaded: only modules
     # may be imported into __init__.py, or submodule functions become CLI functions too.
@@ -55,7 +63,11 @@ REMOVED_NAMES = frozenset(
     set_child_watcher AbstractChildWatcher ResourceReader Traversable TraversableResources
     URLopener FancyURLopener""".split()  # noqa: SIM905
 )
-PYTHON_FILES = sorted([*PACKAGE.glob("*.py"), PACKAGE.parents[1] / "_states" / "sendmail.py"])
+PYTHON_FILES = sorted(
+    [*PACKAGE.glob("*.py"), *(PACKAGE.parents[1] / kind / name for kind, name in (
+        ("_states", "sendmail.py"), ("_grains", "sendmail.py"), ("_beacons", "sendmail.py"),
+        ("_runners", "sendmail.py"), ("_output", "sendmail_report.py")))]
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("path", PYTHON_FILES, ids=lambda path: path.name)

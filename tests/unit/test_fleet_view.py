@@ -40,7 +40,7 @@ def test_report_sorts_every_minion_into_one_summary_list():
         "nopillar": {"sendmail.status": status("client"), "sendmail.settings": "ERROR: sendmail:role: None"},
         "nomodule": "'sendmail.status' is not available.",
     }  # fmt: skip
-    report = runner.summarize([*returns, "gone"], returns)
+    report = runner._summarize([*returns, "gone"], returns)
     assert report["summary"] == {
         "compliant": ["client", "relay"],
         "drifted": ["drifted", "nomodule", "nopillar"],
@@ -57,11 +57,22 @@ def test_report_sorts_every_minion_into_one_summary_list():
     assert line.split()[:4] == ["drifted", "drifted", "client", "server"]
     assert "exposed-listener: sendmail listens on 0.0.0.0 port 25" in line
     assert table.splitlines()[-1] == "compliant: 2  drifted: 3  unreachable: 1  not sendmail: 1"
+    # A relay's own listener is its role: its row says nothing is wrong.
+    [relay] = [line for line in table.splitlines() if line.startswith("relay ")]
+    assert relay.split() == ["relay", "compliant", "server", "server", "8.17.1.9"]
+
+
+def test_the_table_says_each_kind_of_finding_once():
+    on_587 = {**LISTENER, "message": "sendmail listens on 0.0.0.0 port 587"}
+    returns = {"c": {"sendmail.status": status("server", [LISTENER, on_587]),
+                     "sendmail.settings": {"role": "client"}}}  # fmt: skip
+    [row] = outputter.output(runner._summarize(["c"], returns)).splitlines()[1:2]
+    assert row.endswith("exposed-listener: sendmail listens on 0.0.0.0 port 25 (+1 more)")
 
 
 def test_an_all_compliant_report_returns_zero():
     returns = {"c": {"sendmail.status": status("client"), "sendmail.settings": {"role": "client"}}}
-    assert runner.summarize(["c"], returns)["retcode"] == 0
+    assert runner._summarize(["c"], returns)["retcode"] == 0
 
 
 def test_the_beacon_reports_only_what_changed():
@@ -70,7 +81,7 @@ def test_the_beacon_reports_only_what_changed():
              "daemons": [{"kind": "msp-queue-runner"}]}  # fmt: skip
     started = {**quiet, "listeners": [{"address": "0.0.0.0", "port": 25}], "findings": [LISTENER],
                "daemons": [*quiet["daemons"], {"kind": "mta"}]}  # fmt: skip
-    before, after = beacon.snapshot(checks, quiet), beacon.snapshot(checks, started)
+    before, after = beacon._snapshot(checks, quiet), beacon._snapshot(checks, started)
     changed = {check for check in checks if before[check] != after[check]}
     assert changed == {"listeners", "daemons", "findings"}
     assert after["listeners"] == ["0.0.0.0:25"]

@@ -1,0 +1,94 @@
+"""
+Benchmark what the fleet view costs a minion, side by side in one run: one check of the sendmail
+beacon (all five checks) against one sendmail.status call, on an idle host and on one whose MTA
+queue holds 100,000 messages, as CPU time (this process and its children) and as the share of one
+core at the beacon's default interval; and loading every grain with and without the sendmail
+grain. Run it with benchmarks/run.sh: it needs an isolated Debian host (scripts/host-run), whose
+MTA queue it fills.
+"""
+
+import pathlib
+import resource
+import statistics
+import subprocess
+import tempfile
+import time
+
+import salt.config
+import salt.loader
+from status_vs_mailq import MQUEUE, fill_queue
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+# The beacon's own default interval (_beacons/sendmail.py: DEFAULT_INTERVAL).
+INTERVAL = 60
+SIZES = (0, 100_000)
+
+
+def cpu_seconds():
+    """CPU seconds used so far by this process and its finished children (the version probe)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def median_cpu(func, repeat):
+    spent = []
+    for _ in range(repeat):
+        start = cpu_seconds()
+        func()
+        spent.append(cpu_seconds() - start)
+    return statistics.median(spent)
+
+
+def main():
+    subprocess.run(["sendmail", "-Am", "-odq", "user@example.com"], check=True,
+                   input=b"Subject: benchmark\n\nhello\n")  # fmt: skip
+    [qf] = [path for path in MQUEUE.iterdir() if path.name.startswith("qf")]
+    qf_bytes, df_bytes = qf.read_bytes(), qf.with_name("d" + qf.name[1:]).read_bytes()
+
+    root = pathlib.Path(tempfile.mkdtemp(prefix="sm-beacon-"))
+    opts = salt.config.minion_config(None)
+    opts.update(
+        root_dir=str(root), cachedir=str(root), extension_modules=str(root / "extmods"),
+        pki_dir=str(root / "pki"), file_client="local", module_dirs=[str(REPO / "_modules")],
+        beacons_dirs=[str(REPO / "_beacons")],
+        # Salt spaces the checks: the beacon then checks at every call.
+        beacons={"sendmail": [{"interval": INTERVAL}]},
+    )  # fmt: skip
+    opts["grains"] = salt.loader.grains(opts)
+    context = {}
+    mods = salt.loader.minion_mods(opts, context=context)
+    check = salt.loader.beacons(opts, mods, context=context)["sendmail.beacon"]
+    config = [{"_beacon_name": "sendmail"}]
+
+    print("one sendmail beacon check (all five) vs one sendmail.status (median CPU seconds of 5)")
+    print(f"{'messages':>9} {'status':>8} {'beacon':>8} {'beacon/status':>14} "
+          f"{'share of one core at interval ' + str(INTERVAL) + ' s':>38}")  # fmt: skip
+    for size in SIZES:
+        fill_queue(size, qf_bytes, df_bytes)
+        check(config)  # the first check: its baseline, and the version probe, cached after
+        status_s = median_cpu(mods["sendmail.status"], 5)
+        beacon_s = median_cpu(lambda: check(config), 5)
+        print(f"{size:>9} {status_s:>8.4f} {beacon_s:>8.4f} {beacon_s / status_s:>13.2f}x "
+              f"{100 * beacon_s / INTERVAL:>37.3f}%")  # fmt: skip
+    fill_queue(0, qf_bytes, df_bytes)
+
+    with_grain = {**opts, "grains_dirs": [str(REPO / "_grains")]}
+    times = {"without": [], "with": []}
+    for _ in range(7):
+        for name, grain_opts in (("without", opts), ("with", with_grain)):
+            start = time.perf_counter()
+            loaded = salt.loader.grains(grain_opts, force_refresh=True)
+            times[name].append(time.perf_counter() - start)
+            if name == "with" and loaded["sendmail"]["provider"] != "sendmail":
+                raise SystemExit(f"the sendmail grain is wrong: {loaded['sendmail']}")
+    without_s, with_s = (statistics.median(times[name]) for name in times)
+    print("\nloading every grain (salt.loader.grains, median of 7 runs each, taken in turns, seconds)")
+    print(f"without the sendmail grain {without_s:.3f}  with it {with_s:.3f}  "
+          f"the grain itself {with_s - without_s:.3f}  ratio {with_s / without_s:.2f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
