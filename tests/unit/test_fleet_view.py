@@ -4,6 +4,7 @@ import importlib.util
 import pathlib
 
 import pytest
+import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -124,3 +125,8 @@ def test_the_beacon_checks_every_call_salt_spaces_else_every_60_seconds(configur
     for _ in range(4):
         beacon.beacon([{"checks": ["listeners"]}, {"_beacon_name": "sendmail"}])
     assert len(calls) == (4 if configured else 2)
+
+
+def test_the_beacon_configuration_in_pillar_example_is_valid():
+    config = yaml.safe_load((REPO / "pillar.example").read_text())["beacons"]["sendmail"]
+    assert beacon.validate(config) == (True, "valid sendmail beacon configuration")
