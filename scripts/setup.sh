@@ -57,10 +57,10 @@ if ! ls "$debs"/postfix_*.deb "$debs"/exim4-daemon-light_*.deb >/dev/null 2>&1; 
   (cd "$debs" && apt-get download -qq postfix exim4-daemon-light 2>/dev/null)
 fi
 
-for salt_line in "${salt_lines[@]}"; do
+setup_venv() {  # SALT_LINE: its virtualenv with the pinned Salt and tools
+  local salt_line=$1 venv requirements stamp want
   venv=$("$here/scripts/venv-dir" "$salt_line")
   requirements="$here/requirements-salt$salt_line.txt"
-  [ -f "$requirements" ] || { echo "setup: no Salt $salt_line (requirements-salt*.txt)" >&2; exit 2; }
   if [ ! -x "$venv/bin/python" ]; then
     echo "setup: creating virtualenv $venv"
     python3 -m venv "$venv"
@@ -74,9 +74,23 @@ for salt_line in "${salt_lines[@]}"; do
       { grep -v "is ignored: it is neither a file nor a directory" || true; }
     echo "$want" >"$stamp"
   fi
-done
+}
 
-bash "$here/scripts/rootfs.sh"
+for salt_line in "${salt_lines[@]}"; do
+  [ -f "$here/requirements-salt$salt_line.txt" ] ||
+    { echo "setup: no Salt $salt_line (requirements-salt*.txt)" >&2; exit 2; }
+done
+# The virtualenvs and the root file system at once: each mostly waits on downloads and builds.
+jobs=()
+for salt_line in "${salt_lines[@]}"; do
+  setup_venv "$salt_line" &
+  jobs+=($!)
+done
+bash "$here/scripts/rootfs.sh" &
+jobs+=($!)
+failed=0
+for job in "${jobs[@]}"; do wait "$job" || failed=1; done
+[ "$failed" -eq 0 ] || { echo "setup: failed (see above)" >&2; exit 1; }
 for salt_line in "${salt_lines[@]}"; do
   echo "setup: ready ($("$("$here/scripts/venv-dir" "$salt_line")/bin/salt-call" --version))"
 done

@@ -5,8 +5,9 @@
 #
 #   test.sh [--salt 3006|3008] [PYTEST ARGS...]
 #
-# Without --salt the suite runs once on each supported Salt line, 3006 then 3008 (what CI does);
-# it fails if either run fails. Other arguments go to pytest.
+# Without --salt the suite runs on each supported Salt line, 3006 and 3008 at once (what CI does),
+# their outputs printed one after the other; it fails if either run fails. Other arguments go to
+# pytest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -43,17 +44,39 @@ run_suite() {  # PYTHON [PYTEST ARGS...]: the suite inside the private test host
     mount -t tmpfs test-nspawn /run/systemd/nspawn  # and so do systemd-nspawn'"'"'s
     "$0" -m pytest "$@"' "$@"
 }
-failed=0
-for salt_line in "${salt_lines[@]}"; do
-  python="$(scripts/venv-dir "$salt_line")/bin/python"
+finish() {  # SALT_LINE RC: pytest's exit 5 (no tests) is a failure too
+  if [ "$2" -eq 5 ]; then
+    echo "test.sh: pytest collected no tests on Salt $1: that is a failure" >&2
+    return 1
+  fi
+  return "$2"
+}
+if [ "${#salt_lines[@]}" -eq 1 ]; then
+  python="$(scripts/venv-dir "${salt_lines[0]}")/bin/python"
   echo "== Salt $("$python" -c 'import salt.version; print(salt.version.__version__)')"
   rc=0
-  run_suite "$python" "$@" || rc=$?
-  if [ "$rc" -eq 5 ]; then
-    echo "test.sh: pytest collected no tests: that is a failure" >&2
-    rc=1
-  fi
-  [ "$rc" -eq 0 ] || failed=$rc
-  clear_cgroups
+  SM_TEST_RUN=${salt_lines[0]} run_suite "$python" "$@" || rc=$?
+  finish "${salt_lines[0]}" "$rc"
+  exit
+fi
+# Several Salt lines: each suite in its own private test host, all at once (they mostly wait on
+# daemons, boots and minions, and their hosts share nothing; SM_TEST_RUN keeps their cgroup names
+# apart). Their output follows, one suite after another, each ending with pytest's summary line.
+logs=$(mktemp -d /tmp/sm-test-logs-XXXXXX)
+trap 'cleanup; rm -rf "$logs"' EXIT
+suites=()
+for salt_line in "${salt_lines[@]}"; do
+  python="$(scripts/venv-dir "$salt_line")/bin/python"
+  echo "== Salt $("$python" -c 'import salt.version; print(salt.version.__version__)'): running, output below when done"
+  SM_TEST_RUN=$salt_line run_suite "$python" "$@" </dev/null >"$logs/$salt_line" 2>&1 &
+  suites+=($!)
+done
+failed=0
+for index in "${!salt_lines[@]}"; do
+  rc=0
+  wait "${suites[$index]}" || rc=$?
+  echo "== Salt ${salt_lines[$index]}"
+  cat "$logs/${salt_lines[$index]}"
+  finish "${salt_lines[$index]}" "$rc" || failed=1
 done
 exit "$failed"

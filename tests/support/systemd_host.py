@@ -23,6 +23,9 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ROOTFS = REPO / ".cache" / "rootfs" / "debian12"
 CGROUP_HIERARCHIES = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
+# Cgroups are this machine's, not the test host's: suites running at once (scripts/test.sh runs
+# one per Salt line) name their hosts apart with this.
+RUN_TAG = os.environ.get("SM_TEST_RUN") or str(os.getpid() % 1000)
 # Where salt-call keeps its config, cache and logs inside a host (not /tmp: a tmpfs per boot).
 SALT_DIR = "/root/salt-call"
 

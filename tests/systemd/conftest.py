@@ -4,7 +4,6 @@ Hosts with a real systemd as PID 1 (tests/support/systemd_host.py), each linked 
 """
 
 import itertools
-import os
 import shutil
 import tempfile
 import time
@@ -12,7 +11,7 @@ import time
 import pytest
 
 from tests.support.netns import NETWORK, bridge, linked_netns
-from tests.support.systemd_host import SystemdHost
+from tests.support.systemd_host import RUN_TAG, SystemdHost
 
 RELAY = f"[{NETWORK}.1]"
 _numbers = itertools.count(41)
@@ -44,7 +43,7 @@ def make_systemd_host():
 
     def make(prepare=None):
         number = next(_numbers)  # 41...49: their names are in tests/data/hosts, for the relay
-        name = f"smh{number}-{os.getpid() % 1000}"
+        name = f"smh{number}-{RUN_TAG}"
         link = linked_netns(name, number)
         links.append(link)
         link.__enter__()

@@ -4,12 +4,13 @@ import pathlib
 import subprocess
 import tempfile
 
-from tests.support.systemd_host import CGROUP_HIERARCHIES, SystemdHost
+from tests.support.systemd_host import CGROUP_HIERARCHIES, RUN_TAG, SystemdHost
 
 
 def test_a_destroyed_host_leaves_nothing_behind():
     work = tempfile.mkdtemp(prefix="smh-", dir="/tmp")
-    host = SystemdHost("smh-life", work, "life.example.test")
+    name = f"smh-life-{RUN_TAG}"
+    host = SystemdHost(name, work, "life.example.test")
     try:
         host.boot()
         assert host.run("hostname").stdout.strip() == "life.example.test"
@@ -19,7 +20,7 @@ def test_a_destroyed_host_leaves_nothing_behind():
     finally:
         host.destroy()
     assert subprocess.run(["kill", "-0", str(nspawn)], capture_output=True, check=False).returncode
-    assert not [path for path in CGROUP_HIERARCHIES if pathlib.Path(path, "smh-life").exists()]
+    assert not [path for path in CGROUP_HIERARCHIES if pathlib.Path(path, name).exists()]
     assert str(host.root) not in pathlib.Path("/proc/self/mounts").read_text()
     assert not host.dir.exists()
     pathlib.Path(work).rmdir()
