@@ -5,6 +5,7 @@ import pathlib
 
 import pytest
 import yaml
+from salt.exceptions import SaltInvocationError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -130,3 +131,28 @@ def test_the_beacon_checks_every_call_salt_spaces_else_every_60_seconds(configur
 def test_the_beacon_configuration_in_pillar_example_is_valid():
     config = yaml.safe_load((REPO / "pillar.example").read_text())["beacons"]["sendmail"]
     assert beacon.validate(config) == (True, "valid sendmail beacon configuration")
+
+
+@pytest.mark.parametrize(
+    ("pillar_role", "observed", "findings", "drifted"),
+    [
+        ("client", "server", [LISTENER], True),
+        ("server", "server", [LISTENER], False),  # a relay's own listener is its role
+        ("client", "client", [], False),
+        (None, "server", [LISTENER], False),  # no sendmail pillar: nothing to compare with
+    ],
+)
+def test_the_beacon_judges_drift_as_the_report_does(
+    monkeypatch, pillar_role, observed, findings, drifted
+):
+    def settings():
+        if pillar_role is None:
+            raise SaltInvocationError("sendmail:role: None")
+        return {"role": pillar_role}
+
+    monkeypatch.setattr(beacon, "__salt__", {"sendmail.settings": settings}, raising=False)
+    judged = beacon._judgement(status(observed, findings))
+    assert judged == {"role": observed, "expected": pillar_role, "drifted": drifted}
+    if pillar_role:
+        returns = {"m": {"sendmail.status": status(observed, findings), "sendmail.settings": settings()}}
+        assert runner._summarize(["m"], returns)["minions"]["m"]["compliant"] is not drifted
