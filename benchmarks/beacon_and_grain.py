@@ -9,6 +9,7 @@ MTA queue it fills.
 
 import pathlib
 import resource
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -49,6 +50,13 @@ def main():
     qf_bytes, df_bytes = qf.read_bytes(), qf.with_name("d" + qf.name[1:]).read_bytes()
 
     root = pathlib.Path(tempfile.mkdtemp(prefix="sm-beacon-"))
+    try:
+        measure(root, qf_bytes, df_bytes)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def measure(root, qf_bytes, df_bytes):
     opts = salt.config.minion_config(None)
     opts.update(
         root_dir=str(root), cachedir=str(root), extension_modules=str(root / "extmods"),
