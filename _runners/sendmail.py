@@ -23,13 +23,18 @@ def __virtual__():
     return __virtualname__
 
 
+def _entry(problem=None):
+    """A minion's entry before anything is known of it."""
+    return {"expected": None, "observed": None, "compliant": False, "findings": [], "problem": problem}
+
+
 def _classify(status, settings):
     """
     One minion's entry from what its ``sendmail.status`` and ``sendmail.settings`` returned (a
     string where the function failed): ``expected``, ``observed``, ``compliant``, ``findings``,
     ``problem`` and the summary list it belongs in.
     """
-    entry = {"expected": None, "observed": None, "compliant": False, "findings": [], "problem": None}
+    entry = _entry()
     if not isinstance(status, dict):
         entry["problem"] = f"sendmail.status failed: {str(status).strip()[:300]}"
         return entry, "drifted"
@@ -59,8 +64,7 @@ def _summarize(targeted, returns):
     }
     for minion in sorted(set(targeted) | set(returns)):
         if minion not in returns:
-            report["minions"][minion] = {"expected": None, "observed": None, "compliant": False,
-                                         "findings": [], "problem": "did not answer"}  # fmt: skip
+            report["minions"][minion] = _entry("did not answer")
             report["summary"]["unreachable"].append(minion)
             continue
         answer = returns[minion]

@@ -231,9 +231,8 @@ def _apply(name, role, **args):
         steps.said.append(str(err) or type(err).__name__)
         steps.said.append(_put_back(steps, saved, facts["running"]))
     else:
-        # The sendmail grain says what the host plays: targeting by it follows the change. With
-        # the pillar refresh, which is what sends the new grains to the master's cache: a master
-        # that targets from that cache (-G) would otherwise match the old role.
+        # The sendmail grain says what the host plays, so that -G targeting follows the change.
+        # refresh_grains also refreshes pillar, which sends the new grains to the master's cache.
         if "saltutil.refresh_grains" in __salt__:
             __salt__["saltutil.refresh_grains"]()
     ret.update(changes=steps.changes, comment="; ".join(steps.said))

@@ -44,6 +44,9 @@ run_suite() {  # PYTHON [PYTEST ARGS...]: the suite inside the private test host
     mount -t tmpfs test-nspawn /run/systemd/nspawn  # and so do systemd-nspawn'"'"'s
     "$0" -m pytest "$@"' "$@"
 }
+salt_version() {  # SALT_LINE: the Salt version its virtualenv holds
+  "$(scripts/venv-dir "$1")/bin/python" -c 'import salt.version; print(salt.version.__version__)'
+}
 finish() {  # SALT_LINE RC: pytest's exit 5 (no tests) is a failure too
   if [ "$2" -eq 5 ]; then
     echo "test.sh: pytest collected no tests on Salt $1: that is a failure" >&2
@@ -52,10 +55,9 @@ finish() {  # SALT_LINE RC: pytest's exit 5 (no tests) is a failure too
   return "$2"
 }
 if [ "${#salt_lines[@]}" -eq 1 ]; then
-  python="$(scripts/venv-dir "${salt_lines[0]}")/bin/python"
-  echo "== Salt $("$python" -c 'import salt.version; print(salt.version.__version__)')"
+  echo "== Salt $(salt_version "${salt_lines[0]}")"
   rc=0
-  SM_TEST_RUN=${salt_lines[0]} run_suite "$python" "$@" || rc=$?
+  SM_TEST_RUN=${salt_lines[0]} run_suite "$(scripts/venv-dir "${salt_lines[0]}")/bin/python" "$@" || rc=$?
   finish "${salt_lines[0]}" "$rc"
   exit
 fi
@@ -66,9 +68,9 @@ logs=$(mktemp -d /tmp/sm-test-logs-XXXXXX)
 trap 'cleanup; rm -rf "$logs"' EXIT
 suites=()
 for salt_line in "${salt_lines[@]}"; do
-  python="$(scripts/venv-dir "$salt_line")/bin/python"
-  echo "== Salt $("$python" -c 'import salt.version; print(salt.version.__version__)'): running, output below when done"
-  SM_TEST_RUN=$salt_line run_suite "$python" "$@" </dev/null >"$logs/$salt_line" 2>&1 &
+  echo "== Salt $(salt_version "$salt_line"): running, output below when done"
+  SM_TEST_RUN=$salt_line run_suite "$(scripts/venv-dir "$salt_line")/bin/python" "$@" </dev/null \
+    >"$logs/$salt_line" 2>&1 &
   suites+=($!)
 done
 failed=0

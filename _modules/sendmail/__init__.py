@@ -227,11 +227,7 @@ def status(max_queue_age=None):
     )
     report["relay"] = cf.relay_facts(cfs, _hostnames())
     report["switches"] = switches.facts(paths)
-    report["role"] = roles.observed(
-        report["provider"],
-        report["listeners"],
-        cf.relay_configured(report["relay"], report["msp_split"]),
-    )
+    report["role"] = roles.played(report, report["listeners"], report["relay"])
     report["findings"] = findings.find(report, max_queue_age)
     return report
 

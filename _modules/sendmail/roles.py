@@ -23,6 +23,16 @@ def observed(provider, listeners, relay_configured):
     return "client" if relay_configured else "off"
 
 
+def played(version_info, listeners, relay):
+    """
+    The role observed from facts status and the grain both read: ``version_info`` (``provider``,
+    ``msp_split``, as :func:`binary.info` returns them), ``listeners`` and ``relay``
+    (:func:`cf.relay_facts`).
+    """
+    relay_configured = cf.relay_configured(relay, version_info["msp_split"])
+    return observed(version_info["provider"], listeners, relay_configured)
+
+
 def summary(paths, cache, hostnames):
     """
     ``installed``, ``provider``, ``version`` and the observed ``role``: what the ``sendmail`` grain
@@ -31,14 +41,11 @@ def summary(paths, cache, hostnames):
     """
     info = binary.info(paths["sendmail_bin"], cache)
     relay = cf.relay_facts(cf.load_both(paths), hostnames)
-    role = observed(
-        info["provider"], processes.listeners(), cf.relay_configured(relay, info["msp_split"])
-    )
     return {
         "installed": info["installed"],
         "provider": info["provider"],
         "version": info["version"],
-        "role": role,
+        "role": played(info, processes.listeners(), relay),
     }
 
 
