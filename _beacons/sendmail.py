@@ -15,18 +15,19 @@ finding appeared or cleared, an installed cf changed on disk. A reactor can then
         - emit_at_startup: false   # true: one event with the whole picture when the minion starts
 
 The event's data: ``changes`` (per check, ``old`` and ``new``), ``role`` (observed), ``expected``
-(from pillar, or null), ``drifted`` (the role differs from pillar's, or a high finding other than a
-relay's own listener) and ``startup`` on the first event. What the checks read is
-``sendmail.status`` (queues counted from file names: ~0.12 s at 100,000 messages), or only
-``sendmail.listeners`` and two stat calls when only ``listeners`` and ``cf`` are asked for.
+(from pillar, or null), ``verdict`` and ``drifted`` (the verdict is ``drifted``), both from
+``sendmail.compliance``, the one judgement the report uses too: an unmanaged or non-sendmail host
+is never drifted, so the reactor never runs the role there. ``startup`` is true on the first
+event. What the checks read is ``sendmail.status`` (queues counted from file names: ~0.12 s at
+100,000 messages), or only ``sendmail.listeners`` and two stat calls when only ``listeners`` and
+``cf`` are asked for.
 """
 
 import os
 import time
 
-from salt.exceptions import CommandExecutionError, SaltInvocationError
-
 __virtualname__ = "sendmail"
+# The default: every check the beacon knows (sendmail.validate part=beacon has them all).
 CHECKS = ("listeners", "daemons", "runners", "findings", "cf")
 CONTEXT_KEY = "sendmail.beacon.last"
 CHECKED_KEY = "sendmail.beacon.checked"
@@ -34,10 +35,6 @@ CHECKED_KEY = "sendmail.beacon.checked"
 # the beacon every loop_interval (1 s): ~18% of a core on a relay with 100,000 queued messages
 # (a check takes 0.18 s of CPU there, benchmarks/beacon_and_grain.py).
 DEFAULT_INTERVAL = 60
-OPTIONS = {"checks", "emit_at_startup"}
-# What Salt's beacon machinery reads or adds itself.
-SALT_OPTIONS = {"interval", "enabled", "disable_during_state_run", "beacon_module", "run_once",
-                "_beacon_name"}  # fmt: skip
 
 
 def __virtual__():
@@ -57,33 +54,25 @@ def validate(config):
     """Refuse unknown settings and checks, a bad interval, a non-boolean ``emit_at_startup``."""
     if not isinstance(config, (list, dict)):
         return False, "the sendmail beacon's configuration must be a list of settings"
-    merged = _merged(config)
-    unknown = sorted(set(merged) - OPTIONS - SALT_OPTIONS)
-    if unknown:
-        return False, f"sendmail beacon: unknown settings {', '.join(map(str, unknown))}"
-    interval = merged.get("interval", DEFAULT_INTERVAL)
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0:
-        return False, f"sendmail beacon: interval must be a number of seconds, not {interval!r}"
-    checks = merged.get("checks", list(CHECKS))
-    if not isinstance(checks, list) or not checks or any(check not in CHECKS for check in checks):
-        return False, f"sendmail beacon: checks must be a list of {', '.join(CHECKS)}, not {checks!r}"
-    if not isinstance(merged.get("emit_at_startup", False), bool):
-        return False, "sendmail beacon: emit_at_startup must be true or false"
+    # One place knows every setting: the execution module's schema.
+    problems = __salt__["sendmail.validate"](_merged(config), part="beacon")
+    if problems:
+        return False, "; ".join(problems)
     return True, "valid sendmail beacon configuration"
 
 
-def _cf_identity(paths):
+def _cf_identity(lookup):
     identity = {}
     for key in ("sendmail_cf", "submit_cf"):
         try:
-            st = os.stat(paths[key])
-            identity[paths[key]] = f"inode {st.st_ino} size {st.st_size} mtime {st.st_mtime_ns}"
+            st = os.stat(lookup[key])
+            identity[lookup[key]] = f"inode {st.st_ino} size {st.st_size} mtime {st.st_mtime_ns}"
         except OSError:
-            identity[paths[key]] = None
+            identity[lookup[key]] = None
     return identity
 
 
-def _snapshot(checks, status=None, listeners=None, paths=None):
+def _snapshot(checks, status=None, listeners=None, lookup=None):
     """What each check sees now, as plain comparable data."""
     seen = {}
     if "listeners" in checks:
@@ -96,7 +85,7 @@ def _snapshot(checks, status=None, listeners=None, paths=None):
     if "findings" in checks:
         seen["findings"] = sorted({f"{f['id']} ({f['severity']})" for f in status["findings"]})
     if "cf" in checks:
-        seen["cf"] = _cf_identity(paths)
+        seen["cf"] = _cf_identity(lookup)
     return seen
 
 
@@ -128,12 +117,12 @@ def beacon(config):
     if not _due(merged.get("_beacon_name", __virtualname__)):
         return []
     checks = merged.get("checks", list(CHECKS))
-    paths = __salt__["sendmail.lookup"]()
+    lookup = __salt__["sendmail.lookup"]()
     status = None
     if set(checks) - {"listeners", "cf"}:
         status = __salt__["sendmail.status"]()
     listeners = None if status else __salt__["sendmail.listeners"]()
-    now = _snapshot(checks, status, listeners, paths)
+    now = _snapshot(checks, status, listeners, lookup)
     before = __context__.get(CONTEXT_KEY)
     __context__[CONTEXT_KEY] = now
     if before is None:
@@ -152,13 +141,11 @@ def beacon(config):
 
 
 def _judgement(status):
-    """The observed role, pillar's, and whether they disagree (or a high finding is left)."""
-    status = status or __salt__["sendmail.status"]()
-    try:
-        expected = __salt__["sendmail.settings"]()["role"]
-    except (CommandExecutionError, SaltInvocationError):
-        expected = None  # no (valid) sendmail pillar: nothing to compare with
-    excused = {"exposed-listener"} if expected == "server" else set()
-    high = [f for f in status["findings"] if f["severity"] == "high" and f["id"] not in excused]
-    drifted = expected is not None and (status["role"] != expected or bool(high))
-    return {"role": status["role"], "expected": expected, "drifted": drifted}
+    """The one judgement (``sendmail.compliance``) of what ``status`` saw, for the event."""
+    verdict = __salt__["sendmail.compliance"](report=status or __salt__["sendmail.status"]())
+    return {
+        "role": verdict["observed"],
+        "expected": verdict["expected"],
+        "verdict": verdict["verdict"],
+        "drifted": verdict["verdict"] == "drifted",
+    }

@@ -62,7 +62,7 @@ def _package(opts):
 def sendmail(grains=None):
     """The ``sendmail`` grain (empty when the execution module is not on this minion yet)."""
     opts = __opts__
-    lookup = (opts.get("sendmail") or {}).get("lookup") or {}
+    overrides = (opts.get("sendmail") or {}).get("lookup") or {}
     try:
         package = _package(opts)
         if package is None:
@@ -70,8 +70,8 @@ def sendmail(grains=None):
         platform = importlib.import_module(f"{package}.platform")
         relays = importlib.import_module(f"{package}.relays")
         roles = importlib.import_module(f"{package}.roles")
-        paths = platform.lookup((grains or {}).get("os_family", ""), lookup)
-        found = roles.summary(paths, {}, relays.this_host_names(socket.gethostname()))
+        lookup = platform.lookup((grains or {}).get("os_family", ""), overrides)
+        found = roles.for_grain(lookup, {}, relays.this_host_names(socket.gethostname()))
     except Exception as err:  # pylint: disable=broad-except
         # A grain must never keep the minion from starting: say so, and say the role is unknown.
         log.warning("the sendmail grain could not be computed: %s", err)

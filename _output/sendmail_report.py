@@ -7,16 +7,17 @@ its problem or its high findings), then the summary.
 COLUMNS = ("minion", "state", "expected", "observed", "version", "why")
 
 
-def _why(entry):
-    """Why a minion is not compliant: its problem, else its high findings (one per kind)."""
+def _why(entry, state):
+    """Why a minion is not compliant: its problem, else the findings that count (one per kind)."""
     if entry.get("compliant"):
         return ""
     if entry.get("problem"):
         return entry["problem"]
+    if state == "unmanaged":
+        return "no sendmail:role in its pillar: the formula does not manage it"
     high = {}
-    for finding in entry.get("findings", []):
-        if finding.get("severity") == "high":
-            high.setdefault(finding["id"], []).append(finding["message"])
+    for finding in entry.get("findings") or []:
+        high.setdefault(finding["id"], []).append(finding["message"])
     said = [f"{kind}: {messages[0]}" + (f" (+{len(messages) - 1} more)" if len(messages) > 1 else "")
             for kind, messages in high.items()]  # fmt: skip
     return "; ".join(said) or "the roles differ"
@@ -29,7 +30,8 @@ def output(data, **kwargs):  # pylint: disable=unused-argument
     states = {minion: kind for kind, minions in data["summary"].items() for minion in minions}
     rows = [
         (minion, states.get(minion, "?").replace("_", " "), str(entry.get("expected") or "-"),
-         str(entry.get("observed") or "-"), str(entry.get("version") or "-"), _why(entry))
+         str(entry.get("observed") or "-"), str(entry.get("version") or "-"),
+         _why(entry, states.get(minion)))
         for minion, entry in sorted(data["minions"].items())
     ]  # fmt: skip
     widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS) - 1)]

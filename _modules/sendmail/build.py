@@ -10,37 +10,38 @@ import difflib
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import cf, checks, files, mc, platform, relays, tls
+from . import allowlist, cf, files, hop, mc, platform, relays
 
 DIFF_LINES = 120
 
 
-def request(kind, relay=None, port=None, relay_domains=None, limits=None, hop=None, paths=None):
+def request(kind, relay=None, port=None, relay_domains=None, limits=None, hop_values=None, lookup=None):
     """
-    Every value that reaches an .mc, checked before anything is read or run. ``hop`` holds the
-    site's ``tls`` and ``auth`` (see :func:`tls.request`; ``paths`` says where their files go).
+    Every value that reaches an .mc, checked before anything is read or run. ``hop_values`` holds the
+    site's ``tls`` and ``auth`` (see :func:`hop.request`; ``lookup`` says where their files go).
     """
-    checks.build_kind(kind)
+    allowlist.build_kind(kind)
     for field, value in (("relay_domains", relay_domains), ("limits", limits)):
         if value is not None and kind != "server":
             raise SaltInvocationError(f"{field}: only a server has {field}")
     return {
         "kind": kind,
-        "relays": checks.optional_relays(relay) if kind == "server" else checks.relays(relay),
-        "port": None if port is None else checks.port(port),
-        "relay_domains": checks.relay_domains(relay_domains),
-        "limits": checks.server_limits(limits) if kind == "server" else None,
-        "hop": tls.request(kind, paths or {}, **(hop or {})),
+        "relays": allowlist.optional_relays(relay) if kind == "server" else allowlist.relays(relay),
+        "port": None if port is None else allowlist.port(port),
+        "relay_domains": allowlist.relay_domains(relay_domains),
+        "limits": allowlist.server_limits(limits) if kind == "server" else None,
+        "hop": hop.request(kind, lookup or {}, **(hop_values or {})),
     }
 
 
-def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None, hop=None):
+def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None, hop_settings=None):
     """
     Read a built cf (parsed by :func:`cf.parse`) back: its relay must be exactly the one asked
     for, a client cf must not listen on the network and a server cf must listen, hardened, and
     show its version nowhere (greeting, Received: header, HELP reading ``help_file``), and the
-    STARTTLS and AUTH options must be those of ``hop`` (a server offers no AUTH without it). Catches
-    what m4 and ``sendmail -bt`` both accept (an injected line). Returns a list of problems.
+    STARTTLS and AUTH options must be those of ``hop_settings`` (a server offers no AUTH without
+    it). Catches what m4 and ``sendmail -bt`` both accept (an injected line). Returns a list of
+    problems.
     """
     problems = list(parsed["problems"])
     listeners = parsed["all_options"].get("DaemonPortOptions", [])
@@ -79,30 +80,14 @@ def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None
             problems.append(
                 f"HELP reads {parsed['options'].get('HelpFile')!r}, not the empty {help_file}"
             )
-    problems.extend(_hop_problems(kind, parsed["options"], hop or {"tls": None, "auth": None}))
+    hop_settings = hop_settings or {"tls": None, "auth": None}
+    problems.extend(hop.read_back(kind, parsed["options"], hop_settings))
     if parsed["repeated_macros"]:
         problems.append(f"macros defined more than once: {', '.join(parsed['repeated_macros'])}")
     return problems
 
 
-def _hop_problems(kind, options, hop):
-    wanted = {}
-    if kind == "server":
-        wanted["AuthMechanisms"] = " ".join(hop["auth"]["mechanisms"]) if hop["auth"] else ""
-        if hop["tls"]:
-            wanted.update(
-                ServerCertFile=hop["tls"]["cert"]["path"], ServerKeyFile=hop["tls"]["key"]["path"]
-            )
-    elif hop["tls"] and hop["tls"]["ca"]:
-        wanted["CACertFile"] = hop["tls"]["ca"]["path"]
-    return [
-        f"{option} is {options.get(option)!r}, not {value!r}"
-        for option, value in wanted.items()
-        if options.get(option) != value
-    ]
-
-
-def plan(build_request, paths, run):
+def plan(build_request, lookup, run):
     """
     What installing ``build_request`` changes: ``cf``/``mc`` paths, the texts to write, and
     ``files`` (per changed path: ``old``/``new`` summaries and a unified ``diff``). Runs m4 into
@@ -110,27 +95,27 @@ def plan(build_request, paths, run):
     reads back right. Raises CommandExecutionError when m4 fails or its cf is wrong.
     """
     kind, relay_list, port = build_request["kind"], build_request["relays"], build_request["port"]
-    limits, hop = build_request["limits"], build_request["hop"]
-    mc_text = mc.for_host(build_request, paths)
-    cf_path, mc_path = platform.cf_pair(paths, kind)
+    limits, hop_settings = build_request["limits"], build_request["hop"]
+    mc_text = mc.for_host(build_request, lookup)
+    cf_path, mc_path = platform.cf_pair(lookup, kind)
     old_mc, old_cf = files.read_text(mc_path), files.read_text(cf_path)
     old_parsed = cf.parse(old_cf) if old_cf else None
     result = {"kind": kind, "cf": cf_path, "mc": mc_path, "relay": relays.smart_host(relay_list)}
     result.update(mc_text=mc_text, cf_text=None, files={})
-    help_file = platform.help_file(paths) if kind == "server" else None
+    help_file = platform.help_file(lookup) if kind == "server" else None
     old_help = files.read_text(help_file) if help_file else ""
     if old_help != "":
         result["files"][help_file] = {"old": _line_count(old_help), "new": "empty", "diff": ""}
     if (
         old_mc == mc_text
         and old_parsed
-        and not check_built(kind, old_parsed, relay_list, port, help_file, limits, hop)
+        and not check_built(kind, old_parsed, relay_list, port, help_file, limits, hop_settings)
         and not result["files"]
     ):
         return result
     cf_text = run_m4(run, mc_text)
     new_parsed = cf.parse(cf_text)
-    problems = check_built(kind, new_parsed, relay_list, port, help_file, limits, hop)
+    problems = check_built(kind, new_parsed, relay_list, port, help_file, limits, hop_settings)
     if problems:
         raise CommandExecutionError(f"the built cf is wrong: {'; '.join(problems)}")
     result["cf_text"] = cf_text
@@ -149,7 +134,7 @@ def plan(build_request, paths, run):
     return result
 
 
-def install(build_plan, paths, run):
+def install(build_plan, lookup, run):
     """
     Write the planned .mc and cf to temp files, have sendmail load the cf, then rename the .mc and
     the cf into place (the old ones kept as ``.bak``). Raises before any rename if sendmail refuses
@@ -158,14 +143,14 @@ def install(build_plan, paths, run):
     """
     cf_path, mc_path = build_plan["cf"], build_plan["mc"]
     files.remove_stale_temps(cf_path, mc_path)
-    help_file = platform.help_file(paths)
+    help_file = platform.help_file(lookup)
     if build_plan["kind"] == "server" and help_file in build_plan["files"]:
         files.replace(help_file, "")  # what HELP reads: nothing (see mc.py)
     tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])
     tmp_cf = None
     try:
         tmp_cf = files.write_temp(cf_path, build_plan["cf_text"])
-        validate(run, paths["sendmail_bin"], tmp_cf, int(paths["validate_timeout"]))
+        validate(run, lookup["sendmail_bin"], tmp_cf, int(lookup["validate_timeout"]))
         files.install(tmp_mc, mc_path)
         tmp_mc = None
         files.install(tmp_cf, cf_path)

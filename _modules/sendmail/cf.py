@@ -83,9 +83,9 @@ def load(path):
     return parsed
 
 
-def load_both(paths):
+def load_both(lookup):
     """sendmail.cf and submit.cf, keyed by their lookup names."""
-    return {name: load(paths[name]) for name in ("sendmail_cf", "submit_cf")}
+    return {name: load(lookup[name]) for name in ("sendmail_cf", "submit_cf")}
 
 
 def relay_port(mailer_args, default=25):
@@ -111,3 +111,25 @@ def relay_facts(cfs, hostnames):
 def relay_configured(relay, msp_split):
     """Whether mail leaves through a relay: the MSP's (8.12 and later) or the MTA's smart host."""
     return not relay["msp_local"] if msp_split else bool(relay["mta"])
+
+
+# The service names sendmail's DaemonPortOptions accept for the mail ports.
+_PORT_NAMES = {"smtp": 25, "submission": 587, "smtps": 465}
+
+
+def daemon_listeners(parsed):
+    """
+    The sockets each ``DaemonPortOptions`` line of a parsed cf asks for, by daemon name:
+    ``{"MTA-v4": [{"address": "127.0.0.1", "port": 25}]}``. No ``Addr=`` means every address of
+    the family (0.0.0.0 or ::); no ``Port=`` means 25.
+    """
+    found = {}
+    for value in parsed["all_options"].get("DaemonPortOptions", []):
+        fields = dict(item.strip().partition("=")[::2] for item in value.split(",") if "=" in item)
+        family = fields.get("Family", "inet").strip()
+        port = fields.get("Port", "smtp").strip()
+        port = int(port) if port.isdigit() else _PORT_NAMES.get(port, port)
+        address = fields.get("Addr", "").strip() or ("::" if family == "inet6" else "0.0.0.0")  # noqa: S104
+        name = fields.get("Name", "").strip() or "Daemon0"
+        found.setdefault(name, []).append({"address": address, "port": port})
+    return found

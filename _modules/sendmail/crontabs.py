@@ -9,9 +9,9 @@ import re
 import shlex
 import zlib
 
-from salt.exceptions import SaltInvocationError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import checks, files
+from . import allowlist, files
 
 # The SALT_CRON_IDENTIFIER of the entry this package keeps for each queue.
 IDENTIFIERS = {"mta": "saltext-sendmail-mta-queue", "msp": "saltext-sendmail-msp-queue"}
@@ -58,10 +58,10 @@ def parse_runners(text, source, has_user_field):
     return runners
 
 
-def find_runners(paths):
+def find_runners(lookup):
     """Queue flushes in the system crontabs and in root's and smmsp's own crontabs."""
     tables = []
-    for location in paths["cron_tables"]:
+    for location in lookup["cron_tables"]:
         if os.path.isdir(location):
             tables.extend(
                 os.path.join(location, name)
@@ -76,7 +76,7 @@ def find_runners(paths):
         if text:
             runners.extend(parse_runners(text, table, has_user_field=True))
     for user in ("root", "smmsp"):
-        table = os.path.join(paths["user_crontabs"], user)
+        table = os.path.join(lookup["user_crontabs"], user)
         text = files.read_text(table)
         if text:
             for runner in parse_runners(text, table, has_user_field=False):
@@ -90,7 +90,7 @@ def schedule(interval, seed, field="interval"):
     (the minion id), so that a fleet does not flush its queues in the same minute. The interval
     must divide an hour (in minutes) or a day (in hours): cron cannot space anything else evenly.
     """
-    seconds = checks.duration_seconds(interval)
+    seconds = allowlist.duration_seconds(interval)
     # zlib.crc32 rather than hash(): Python salts str hashes per process; this must be stable.
     spread = zlib.crc32(str(seed).encode())
     if seconds and seconds % 60 == 0 and 60 % (seconds // 60) == 0:
@@ -114,3 +114,46 @@ def line(entry):
     """A crontab line from an entry as Salt's ``cron.list_tab`` returns it."""
     fields = ("minute", "hour", "daymonth", "month", "dayweek", "cmd")
     return " ".join(str(entry[field]) for field in fields)
+
+
+def keep(queue, interval, seed, binary, cron, test):
+    """
+    Keep root's one cron entry for ``queue`` (see ``sendmail.cron_runner``): every ``interval``
+    at a minute taken from ``seed``, or none without an interval. ``cron`` holds Salt's
+    ``cron.list_tab``, ``cron.set_job`` and ``cron.rm_job``. Returns ``identifier``,
+    ``changed``, ``old`` and ``new``; the table is read back after a write (Salt's cron module
+    reports in words).
+    """
+    identifier = IDENTIFIERS[queue]
+    queue_command = command(binary, queue)
+    wanted = None
+    if interval is not None:
+        minute, hour = schedule(interval, seed)
+        wanted = f"{minute} {hour} * * * {queue_command}"
+    entries = _entries(cron, identifier)
+    current = [line(entry) for entry in entries if not entry.get("commented")]
+    result = {
+        "identifier": identifier,
+        "changed": current != ([wanted] if wanted else []) or len(entries) != len(current),
+        "old": current[0] if current else None,
+        "new": wanted,
+    }
+    if test or not result["changed"]:
+        return result
+    if wanted is None:
+        cron["cron.rm_job"]("root", entries[0]["cmd"], identifier=identifier)
+    else:
+        cron["cron.set_job"]("root", minute, hour, "*", "*", "*", queue_command, comment=COMMENT,
+                             identifier=identifier)  # fmt: skip
+    if (wanted is None) != (not _entries(cron, identifier)):
+        raise CommandExecutionError(f"root's crontab does not hold the {identifier} entry as asked")
+    return result
+
+
+def _entries(cron, identifier):
+    """root's crontab entries carrying ``identifier``, as Salt's cron module reads them."""
+    return [
+        entry
+        for entry in cron["cron.list_tab"]("root").get("crons", [])
+        if entry.get("identifier") == identifier
+    ]

@@ -100,14 +100,29 @@ def queue_unsafe_permissions(report, _max_queue_age):
     ]
 
 
+def mta_refusing(report, _max_queue_age):
+    return [
+        _finding(
+            "mta-refusing",
+            "medium",
+            f"the MTA (pid {daemon['pid']}) refuses connections on daemon "
+            f"{daemon['refusing']['daemon']} for now: {daemon['refusing']['reason']} (RefuseLA or "
+            "MaxDaemonChildren); senders retry later",
+        )
+        for daemon in report["daemons"]
+        if daemon["kind"] == "mta" and daemon.get("refusing")
+    ]
+
+
 def msp_to_dead_mta(report, _max_queue_age):
     relay = report["relay"]
     if not (report["msp_split"] and relay["msp_local"]):
         return []
     port = relay["msp_port"]
+    # A local MTA refusing for load holds its sockets: the MSP's mail waits, then goes.
     reachable = any(
         listener["port"] == port and listener["address"] in ("0.0.0.0", "::", "127.0.0.1", "::1")  # noqa: S104
-        for listener in report["listeners"]
+        for listener in report["listeners"] + report.get("held_listeners", [])
     )
     if reachable:
         return []
@@ -118,7 +133,7 @@ def msp_to_dead_mta(report, _max_queue_age):
     return [_finding("msp-to-dead-mta", "high", message)]
 
 
-CHECKS = (
+FINDERS = (
     hostname_unqualified,
     cf_invalid,
     exposed_listener,
@@ -126,6 +141,7 @@ CHECKS = (
     queue_old_message,
     queue_deferred,
     queue_unsafe_permissions,
+    mta_refusing,
     msp_to_dead_mta,
 )
 
@@ -134,4 +150,4 @@ def find(report, max_queue_age):
     """Every finding of a status report; none for a host whose MTA is not sendmail."""
     if report["provider"] != "sendmail":
         return []
-    return [finding for check in CHECKS for finding in check(report, max_queue_age)]
+    return [finding for finder in FINDERS for finding in finder(report, max_queue_age)]

@@ -1,10 +1,10 @@
 """
 The .mc text of each kind of configuration a role installs: ``msp`` (submit.mc of a client,
 FEATURE(msp)), ``nullclient`` (a sendmail.mc that sends everything to the relay) and ``server`` (a
-listening, hardened sendmail.mc). Values must already have passed :mod:`checks`.
+listening, hardened sendmail.mc). Values must already have passed :mod:`allowlist`.
 """
 
-from . import checks, platform, relays, tls
+from . import allowlist, hop, platform, relays
 
 # Hardened defaults of the server role (DISA STIG GEN004660/GEN004680: no EXPN/VRFY, GEN004560: no
 # version in the greeting, GEN004440: LogLevel 9); restrictqrun keeps users from running the queue.
@@ -24,7 +24,7 @@ SERVER_HARDENING = (
 )
 
 
-# Each server limit (checks.SERVER_LIMITS holds their defaults): the .mc macro that sets it and the
+# Each server limit (allowlist.SERVER_LIMITS holds their defaults): the .mc macro that sets it and the
 # cf option it becomes (what the build reads back).
 LIMITS = {
     "max_message_size": ("confMAX_MESSAGE_SIZE", "MaxMessageSize"),
@@ -35,16 +35,16 @@ LIMITS = {
 
 def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=None, domain=None,
            queue_dir=None, pid_file=None, relay_domains=(), help_file=None, limits=None,
-           hop=None):  # fmt: skip
+           hop_settings=None):  # fmt: skip
     """
     The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
     ``queue_dir`` and ``pid_file`` override what the vendor's DOMAIN() sets; ``relay_domains``
     (server) are the domains and networks it relays for; ``help_file`` (server) is what HELP reads;
-    ``limits`` (server) are :data:`checks.SERVER_LIMITS`; ``hop`` the STARTTLS and AUTH settings
-    (:func:`tls.request`).
+    ``limits`` (server) are :data:`allowlist.SERVER_LIMITS`; ``hop_settings`` the STARTTLS and
+    AUTH settings (:func:`hop.request`).
     """
-    hop_lines, rulesets = tls.mc_lines(kind, hop or {"tls": None, "auth": None}, relay_domains)
-    checks.build_kind(kind)
+    hop_lines, rulesets = hop.mc_lines(kind, hop_settings or {"tls": None, "auth": None}, relay_domains)
+    allowlist.build_kind(kind)
     lines = [
         "divert(-1)dnl",
         f"# Managed by Salt (saltext-sendmail): {kind} configuration. Local edits are replaced.",
@@ -92,30 +92,30 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
     return "\n".join(lines) + "\n"
 
 
-def for_host(request, paths):
+def for_host(request, lookup):
     """
     :func:`render` for a checked build ``request`` (see :func:`build.request`) with this host's
     cf.m4, OSTYPE, DOMAIN and, where the lookup sets them, queue directory and pid file.
     """
     kind = request["kind"]
     side = "msp" if kind == "msp" else "mta"
-    lookup = {
-        name: checks.path(paths[key], f"sendmail:lookup:{key}")
+    overrides = {
+        name: allowlist.path(lookup[key], f"sendmail:lookup:{key}")
         for name, key in (("queue_dir", f"{side}_queue_dir"), ("pid_file", f"{side}_pid_file"))
-        if paths.get(key)
+        if lookup.get(key)
     }
     return render(
         kind,
         request["relays"],
         request["port"],
-        cf_m4=checks.path(paths["cf_m4"], "sendmail:lookup:cf_m4"),
-        ostype=paths["mc_ostype"],
-        domain=paths[f"{side}_domain"],
+        cf_m4=allowlist.path(lookup["cf_m4"], "sendmail:lookup:cf_m4"),
+        ostype=lookup["mc_ostype"],
+        domain=lookup[f"{side}_domain"],
         relay_domains=request["relay_domains"],
         limits=request["limits"],
-        hop=request["hop"],
-        help_file=checks.path(platform.help_file(paths), "sendmail:lookup:help_file")
+        hop_settings=request["hop"],
+        help_file=allowlist.path(platform.help_file(lookup), "sendmail:lookup:help_file")
         if kind == "server"
         else None,
-        **lookup,
+        **overrides,
     )

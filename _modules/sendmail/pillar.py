@@ -5,20 +5,38 @@ role, its site (``site``, else the grain named by ``site_grain``) and that site'
 
 from salt.exceptions import SaltInvocationError
 
-from . import checks
+from . import allowlist, schema
 
 # The pillar keys passed on as they are to sendmail.client and sendmail.server.
 CLIENT_KEYS = ("msp_runner", "msp_interval", "queue_interval", "flush_timeout")
 SERVER_KEYS = ("msp_runner", "msp_interval")
 
 
+def merged(from_pillar, from_minion_config):
+    """
+    The ``sendmail`` configuration of a minion: pillar, with the minion config's keys on top.
+    Raises SaltInvocationError when either is not a mapping.
+    """
+    for where, value in (("pillar", from_pillar), ("the minion config", from_minion_config)):
+        if value is not None and not isinstance(value, dict):
+            raise SaltInvocationError(f"sendmail: expected a mapping in {where}, got {value!r}")
+    return {**(from_pillar or {}), **(from_minion_config or {})}
+
+
+def managed(config):
+    """Whether the formula manages this minion: its configuration names a role."""
+    return config.get("role") is not None
+
+
 def resolve(config, grains, role=None):
     """
     The state arguments for this minion from the ``sendmail`` pillar ``config``. Raises
-    SaltInvocationError naming the pillar key that is wrong.
+    SaltInvocationError naming every pillar key that is wrong (unknown keys with the closest
+    known one, wrong types: :mod:`schema`), or the first missing one.
     """
+    schema.check(config)
     role = role or config.get("role")
-    if role not in checks.ROLES:
+    if role not in allowlist.ROLES:
         raise SaltInvocationError(f"sendmail:role: {role!r} is not 'client' or 'server'")
     sites = config.get("sites") or {}
     if not isinstance(sites, dict):
@@ -39,7 +57,7 @@ def resolve(config, grains, role=None):
         if not relay_list:
             raise SaltInvocationError(f"sendmail:sites:{site}:relays: site {site!r} has no relays")
         # relays is a list by contract, so a one-element list is one relay, not the YAML reading
-        # of an unquoted [host] that checks.relays refuses.
+        # of an unquoted [host] that allowlist.relays refuses.
         one = isinstance(relay_list, list) and len(relay_list) == 1 and isinstance(relay_list[0], str)
         resolved["relay"] = relay_list[0] if one else relay_list
         resolved["port"] = site_config.get("port")

@@ -1,7 +1,8 @@
 """
-Where sendmail lives on each OS family: paths, vendor switch files, services and packages, in one
-table. :func:`lookup` merges a family's row over the defaults, then the operator's
-``sendmail:lookup`` on top; every other part of the package reads paths from what it returns.
+Where sendmail lives on each OS family: paths, vendor switch files, services, packages and
+timeouts, in one table. :func:`lookup` merges a family's row over the defaults, then the
+operator's ``sendmail:lookup`` on top: every other part of the package takes what it returns as
+its ``lookup`` argument.
 """
 
 import os
@@ -46,7 +47,7 @@ DEFAULTS = {
     "services_timeout": 15,
     # status sums queue bytes (one stat per file) only up to this many messages per directory.
     "status_bytes_limit": 10000,
-    # STARTTLS and AUTH (tls.py, hop_files.py): what builds the authinfo map, the MSP's group (it
+    # STARTTLS and AUTH (hop.py, secret_files.py): what builds the authinfo map, the MSP's group (it
     # must read the map), and where PEM text and the map go (None: beside sendmail.cf).
     "makemap_bin": "/usr/sbin/makemap",
     "msp_group": "smmsp",
@@ -97,45 +98,42 @@ FAMILIES = {
 
 
 def lookup(os_family, overrides=None):
-    """The paths and names for ``os_family``, with ``overrides`` (``sendmail:lookup``) on top."""
-    paths = dict(DEFAULTS)
-    paths.update(FAMILIES.get(os_family, {}))
-    paths.update(overrides or {})
-    return paths
+    """The lookup values for ``os_family``, with ``overrides`` (``sendmail:lookup``) on top."""
+    return {**DEFAULTS, **FAMILIES.get(os_family, {}), **(overrides or {})}
 
 
-def switch_files(paths):
+def switch_files(lookup):
     """Each kind of vendor switch file with its list of paths (FreeBSD reads three, in order)."""
     return {
         kind: [locations] if isinstance(locations, str) else list(locations)
-        for kind, locations in (paths.get("switch_files") or {}).items()
+        for kind, locations in (lookup.get("switch_files") or {}).items()
     }
 
 
-def cf_pair(paths, kind):
+def cf_pair(lookup, kind):
     """The (cf, .mc) paths a build of ``kind`` writes: submit.cf for ``msp``, else sendmail.cf."""
-    cf_path = paths["submit_cf"] if kind == "msp" else paths["sendmail_cf"]
+    cf_path = lookup["submit_cf"] if kind == "msp" else lookup["sendmail_cf"]
     return cf_path, os.path.splitext(cf_path)[0] + ".mc"
 
 
-def help_file(paths):
+def help_file(lookup):
     """
     The empty help file a server's HELP reads (``help_file`` in the lookup, else ``helpfile.empty``
     beside sendmail.cf): vendors' help files start with "This is sendmail version 8.x".
     """
-    return paths.get("help_file") or os.path.join(
-        os.path.dirname(paths["sendmail_cf"]), "helpfile.empty"
+    return lookup.get("help_file") or os.path.join(
+        os.path.dirname(lookup["sendmail_cf"]), "helpfile.empty"
     )
 
 
-def managed_files(paths):
+def managed_files(lookup):
     """
     The files the role states write, in the order to write them back: the .mc files, then their
     cfs (a vendor's start script rebuilds a cf from an .mc that is newer: Debian's, Red Hat's
     /etc/mail/make), then the vendor switch files.
     """
-    pairs = [cf_pair(paths, kind) for kind in ("msp", "server")]
+    pairs = [cf_pair(lookup, kind) for kind in ("msp", "server")]
     ordered = [mc_path for _, mc_path in pairs] + [cf_path for cf_path, _ in pairs]
-    for files in switch_files(paths).values():
+    for files in switch_files(lookup).values():
         ordered.extend(files)
     return list(dict.fromkeys(ordered))

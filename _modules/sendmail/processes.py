@@ -7,7 +7,7 @@ import re
 
 import psutil
 
-from . import checks, files
+from . import allowlist, files
 
 SMTP_PORTS = (25, 465, 587)
 # The CIS "MTA local-only" rule names exactly these two addresses.
@@ -21,17 +21,31 @@ def parse_title(title, msp_dirs=()):
     ``sendmail: MSP: Queue runner@00:15:00 for /var/spool/mqueue-client``... Debian's cfs put
     ``MTA:``/``MSP:`` in the title; others (Red Hat's) do not, so a queue runner without that
     prefix is told by its directory: an MSP runner when it runs one of ``msp_dirs``.
+
+    An MTA above its RefuseLA (or at MaxDaemonChildren) closes its sockets for a while and says
+    ``rejecting connections on daemon MTA-v4: load average: 64``: still the MTA, not accepting
+    for now; ``refusing`` holds the daemon's name and sendmail's reason.
     """
-    kind, accepting, interval, queue_dir = "other", False, None, None
+    kind, accepting, interval, queue_dir, refusing = "other", False, None, None, None
     if "accepting connections" in title:
         kind, accepting = "mta", True
+    rejecting = re.search(r"\brejecting connections on daemon (\S+?):? (.+)$", title)
+    if rejecting:
+        kind = "mta"
+        refusing = {"daemon": rejecting.group(1), "reason": rejecting.group(2).strip()}
     runner = re.search(r"\b(?:(MTA|MSP): )?Queue runner@(\d+:\d{2}:\d{2}) for (\S+)", title)
     if runner:
         prefix, interval, queue_dir = runner.group(1), runner.group(2), runner.group(3)
         msp = prefix == "MSP" if prefix else queue_dir in msp_dirs
         kind = "msp-queue-runner" if msp else "mta-queue-runner"
-        interval = checks.duration_seconds(interval)
-    return {"kind": kind, "accepting": accepting, "interval": interval, "queue_dir": queue_dir}
+        interval = allowlist.duration_seconds(interval)
+    return {
+        "kind": kind,
+        "accepting": accepting,
+        "refusing": refusing,
+        "interval": interval,
+        "queue_dir": queue_dir,
+    }
 
 
 def argv_queue_interval(argv):
@@ -39,7 +53,7 @@ def argv_queue_interval(argv):
     for word in argv:
         match = re.fullmatch(r"-qp?(\w+)", word)
         if match:
-            return checks.duration_seconds(match.group(1))
+            return allowlist.duration_seconds(match.group(1))
     return None
 
 
@@ -88,6 +102,7 @@ def daemons(argv_by_pid=None, msp_dirs=()):
                 "user": info["username"],
                 "kind": parsed["kind"],
                 "accepting": parsed["accepting"],
+                "refusing": parsed["refusing"],
                 "interval": interval,
                 "queue_dir": parsed["queue_dir"],
                 "title": title,
@@ -96,24 +111,29 @@ def daemons(argv_by_pid=None, msp_dirs=()):
     return found
 
 
+def serving(daemon):
+    """An MTA daemon that accepts connections, or refuses them for now (load, children)."""
+    return daemon["kind"] == "mta" and (daemon["accepting"] or bool(daemon.get("refusing")))
+
+
 def running(daemon_list):
-    """Whether an MTA accepts connections and whether an MSP queue runner runs."""
+    """Whether an MTA serves (accepts, or refuses only for load) and whether an MSP runner runs."""
     return {
-        "mta": any(daemon["kind"] == "mta" and daemon["accepting"] for daemon in daemon_list),
+        "mta": any(serving(daemon) for daemon in daemon_list),
         "msp_runner": any(daemon["kind"] == "msp-queue-runner" for daemon in daemon_list),
     }
 
 
 def end_mtas(daemon_list, timeout):
     """
-    Send SIGTERM to every MTA daemon in ``daemon_list`` that accepts connections and wait up to
+    Send SIGTERM to every MTA daemon in ``daemon_list`` (accepting or refusing) and wait up to
     ``timeout`` seconds for each to exit: sendmail's own clean shutdown, which leaves every queue
     file where it is. For daemons the vendor's service does not know (started by hand, with another
     name or cgroup), which its stop leaves running. Returns the ``pid`` and ``title`` of each.
     """
     ended, procs = [], []
     for daemon in daemon_list:
-        if daemon["kind"] != "mta" or not daemon["accepting"]:
+        if not serving(daemon):
             continue
         try:
             proc = psutil.Process(daemon["pid"])

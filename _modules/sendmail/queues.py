@@ -159,11 +159,11 @@ def read_message(qf_name, qf_dir, df_dir, now):
     return message
 
 
-def directories(cfs, paths):
+def directories(cfs, lookup):
     """Each queue's directories, as its cf's QueueDirectory names them (``q*`` wildcards expanded)."""
     found = {}
     for name, queue in QUEUES.items():
-        pattern = cfs[queue["cf"]]["options"].get("QueueDirectory") or paths[queue["default_dir"]]
+        pattern = cfs[queue["cf"]]["options"].get("QueueDirectory") or lookup[queue["default_dir"]]
         if any(char in pattern for char in "*?["):
             found[name] = sorted(glob.glob(pattern)) or [pattern]
         else:
@@ -328,3 +328,42 @@ def gather(queue_dirs, daemons, cron_runners, now, bytes_limit=None, locate=Fals
             "runners": runners,
         }
     return queues, where
+
+
+def with_messages(queue_dirs, daemons, cron_runners, now, limit):
+    """:func:`gather`, each queue with its ``messages``: at most ``limit``, oldest first, parsed."""
+    report, where = gather(queue_dirs, daemons, cron_runners, now, locate=True)
+    for queue_name, located in where.items():
+        report[queue_name]["messages"] = [
+            read_message(qf_name, *located[qf_name], now)
+            for qf_name in oldest_first(list(located), now, limit)
+        ]
+    return report
+
+
+def flush(queue_dirs, lookup, run, names, timeout):
+    """
+    Run each queue of ``names`` once in the foreground (``sendmail -qf``, ``-Ac -qf``; plain -q may
+    fork and return first), the MSP queue first: what it hands to a local MTA then leaves in the
+    same call. ``run`` is Salt's ``cmd.run_all``. Per queue: ``left`` and ``remaining`` ids, the
+    run's ``retcode`` and ``stderr``. Nothing is deleted.
+    """
+    before = ids(queue_dirs)
+    runs = {}
+    for queue_name in ("msp", "mta"):
+        if queue_name not in names:
+            continue
+        spec = QUEUES[queue_name]
+        ret = run([lookup["sendmail_bin"], spec["mode"], "-C", lookup[spec["cf"]], "-qf"],
+                  python_shell=False, timeout=int(timeout), ignore_retcode=True,
+                  output_loglevel="debug")  # fmt: skip
+        runs[queue_name] = {"retcode": ret["retcode"], "stderr": ret["stderr"].strip()}
+    after = ids(queue_dirs)
+    return {
+        queue_name: {
+            "left": sorted(before[queue_name] - after[queue_name]),
+            "remaining": sorted(after[queue_name]),
+            **outcome,
+        }
+        for queue_name, outcome in runs.items()
+    }

@@ -6,12 +6,34 @@ read from what listens and where mail goes, and what applying a role would break
 from . import binary, cf, processes, relays
 
 
-def observed(provider, listeners, relay_configured):
+def held_listeners(daemon_list, sendmail_cf):
     """
-    What the host behaves as: ``server`` (listens where other hosts reach it), ``local-only``
+    The sockets an MTA that refuses connections for now (above RefuseLA) has closed: sendmail
+    opens them again when the load falls, so they still say what the host is. Read from the
+    ``DaemonPortOptions`` of the daemon named in its title, with ``refusing``: sendmail's reason.
+    """
+    configured = cf.daemon_listeners(sendmail_cf)
+    held = []
+    for daemon in daemon_list:
+        refusing = daemon.get("refusing")
+        if daemon["kind"] != "mta" or not refusing:
+            continue
+        for socket in configured.get(refusing["daemon"], []):
+            held.append({**socket, "pid": daemon["pid"], "process": "sendmail",
+                         "exposed": processes.is_exposed(socket["address"]),
+                         "refusing": refusing["reason"]})  # fmt: skip
+    return held
+
+
+def observed(version_info, listeners, relay):
+    """
+    The role the host plays: ``server`` (listens where other hosts reach it), ``local-only``
     (listens on loopback only), ``client`` (listens on nothing, sends to a relay), ``off``, or
-    ``unknown`` (another MTA).
+    ``unknown`` (another MTA). ``version_info`` has ``provider`` and ``msp_split``
+    (:func:`binary.info`), ``listeners`` the sockets (with :func:`held_listeners`), ``relay`` what
+    :func:`cf.relay_facts` reads. Status and the grain both call this.
     """
+    provider = version_info["provider"]
     if provider == "none":
         return "off"
     if provider != "sendmail":
@@ -20,32 +42,27 @@ def observed(provider, listeners, relay_configured):
         return "server"
     if listeners:
         return "local-only"
-    return "client" if relay_configured else "off"
+    return "client" if cf.relay_configured(relay, version_info["msp_split"]) else "off"
 
 
-def played(version_info, listeners, relay):
-    """
-    The role observed from facts status and the grain both read: ``version_info`` (``provider``,
-    ``msp_split``, as :func:`binary.info` returns them), ``listeners`` and ``relay``
-    (:func:`cf.relay_facts`).
-    """
-    relay_configured = cf.relay_configured(relay, version_info["msp_split"])
-    return observed(version_info["provider"], listeners, relay_configured)
-
-
-def summary(paths, cache, hostnames):
+def for_grain(lookup, cache, hostnames):
     """
     ``installed``, ``provider``, ``version`` and the observed ``role``: what the ``sendmail`` grain
-    holds. Cheap: the version probe (cached in ``cache``), both cfs parsed, the listening sockets;
-    no queue is read.
+    holds. Cheap: the version probe (cached in ``cache``), both cfs parsed, the listening sockets
+    and the process list; no queue is read.
     """
-    info = binary.info(paths["sendmail_bin"], cache)
-    relay = cf.relay_facts(cf.load_both(paths), hostnames)
+    info = binary.info(lookup["sendmail_bin"], cache)
+    cfs = cf.load_both(lookup)
+    relay = cf.relay_facts(cfs, hostnames)
+    listening = processes.listeners()
+    if not any(listener["exposed"] for listener in listening):
+        # Only then can a refusing MTA change the answer: the process list costs a few ms.
+        listening += held_listeners(processes.daemons(), cfs["sendmail_cf"])
     return {
         "installed": info["installed"],
         "provider": info["provider"],
         "version": info["version"],
-        "role": played(info, processes.listeners(), relay),
+        "role": observed(info, listening, relay),
     }
 
 

@@ -9,7 +9,7 @@ import shlex
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import files, platform, service_plan
+from . import errors, files, platform, service_manager
 
 # How each vendor's file writes a value.
 STYLES = {"debian": '{key}="{value}";', "redhat": "{key}={value}"}
@@ -84,7 +84,7 @@ def role_values(kind, role, queue_interval, msp_interval, msp_runner):
         values["MSP_INTERVAL"] = msp_interval
         return values
     if kind == "redhat":
-        # The init scripts honour these; the systemd units do not (see service_plan.actions).
+        # The init scripts honour these; the systemd units do not (see service_manager.actions).
         return {"DAEMON": "no" if client else "yes", "QUEUE": queue_interval, "SMQUEUE": msp_interval}
     if kind == "solaris":
         return {
@@ -121,10 +121,10 @@ def _read(file_list):
     return texts, parse_shell_vars("\n".join(text for text in texts.values() if text))
 
 
-def facts(paths):
+def facts(lookup):
     """The vendor daemon switches found on this host, per kind of switch file."""
     found = {}
-    for kind, file_list in platform.switch_files(paths).items():
+    for kind, file_list in platform.switch_files(lookup).items():
         texts, values = _read(file_list)
         entry = {"files": [path for path, text in texts.items() if text is not None]}
         if kind in _REPORTED:
@@ -132,7 +132,7 @@ def facts(paths):
         if kind == "redhat":
             # Red Hat's units ignore DAEMON=no: whether they start at boot is the real switch.
             entry["units"] = {
-                unit: service_plan.unit_enabled(paths["systemd_dir"], unit)
+                unit: service_manager.unit_enabled(lookup["systemd_dir"], unit)
                 for unit in ("sendmail.service", "sm-client.service")
             }
         elif kind == "freebsd":
@@ -143,10 +143,10 @@ def facts(paths):
     return found
 
 
-def plan(paths, role, queue_interval, msp_interval, msp_runner):
+def plan(lookup, role, queue_interval, msp_interval, msp_runner):
     """For each switch file to edit: its path, old text, new text and the changed values."""
     edits = []
-    for kind, file_list in platform.switch_files(paths).items():
+    for kind, file_list in platform.switch_files(lookup).items():
         wanted = role_values(kind, role, queue_interval, msp_interval, msp_runner)
         texts, current = _read(file_list)
         if kind == "debian" and (current.get("HANDS_OFF") or "no").lower() not in ("no", "0", ""):
@@ -176,12 +176,37 @@ def plan(paths, role, queue_interval, msp_interval, msp_runner):
     return edits
 
 
-def apply_command(paths, written):
+def apply_command(lookup, written):
     """
     The command that applies a written switch file, or None: Debian's update_conf, which rewrites
     /etc/cron.d/sendmail from sendmail.conf.
     """
-    debian = platform.switch_files(paths).get("debian", [])
-    if paths["debian_update_conf"] and any(path in written for path in debian):
-        return [paths["debian_update_conf"]]
+    debian = platform.switch_files(lookup).get("debian", [])
+    if lookup["debian_update_conf"] and any(path in written for path in debian):
+        return [lookup["debian_update_conf"]]
     return None
+
+
+def write(lookup, texts, run):
+    """Replace files (path: text, or None to remove), then apply a switch file among them."""
+    files.replace_all(texts)
+    command = apply_command(lookup, texts)
+    if command:
+        errors.run_checked(run, command, "Debian's update_conf")
+
+
+def apply(lookup, edits, role, run):
+    """
+    Write the ``edits`` of :func:`plan`, atomically each, then run the vendor's tool; if any of it
+    fails, the old files are written back (and the tool run again) before the error is raised.
+    """
+    try:
+        with errors.os_errors(f"could not set the {role} switch"):
+            write(lookup, {edit["path"]: edit["new"] for edit in edits}, run)
+    except CommandExecutionError as err:
+        try:
+            with errors.os_errors("could not put the old switch files back"):
+                write(lookup, {edit["path"]: edit["old"] for edit in edits}, run)
+        except CommandExecutionError as undo_err:
+            raise CommandExecutionError(f"{err}; {undo_err}") from err
+        raise CommandExecutionError(f"{err} (the old switch files are back)") from err

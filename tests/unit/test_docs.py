@@ -48,7 +48,24 @@ def test_package_imports_no_submodule_function_into_what_salt_loads():
 def test_submodules_take_what_they_need_as_arguments(path):
     text = path.read_text()
     assert not [dunder for dunder in DUNDERS if dunder in text], f"{path.name} uses a loader dunder"
-    assert len(text.splitlines()) < 400, f"{path.name} should be split by concept"
+
+
+@pytest.mark.parametrize("path", [PACKAGE / "__init__.py", *SUBMODULES], ids=lambda path: path.name)
+def test_no_file_of_the_package_is_over_500_lines(path):
+    assert len(path.read_text().splitlines()) <= 500, f"{path.name} should be split by concept"
+
+
+def test_no_submodule_is_named_like_a_public_function():
+    # `from . import services` inside the package would find the public function services (an
+    # attribute of the package) instead of importing services.py.
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    public = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert not public & {path.stem for path in SUBMODULES}
+
+
+@pytest.mark.parametrize("path", SUBMODULES, ids=lambda path: path.name)
+def test_every_submodule_has_its_unit_tests(path):
+    assert (pathlib.Path(__file__).parent / f"test_{path.name}").exists()
 
 
 # Modules removed from the standard library by Python 3.12 (PEP 594's first wave, distutils, imp)

@@ -54,7 +54,8 @@ class FakeModule:
         return list(self.problems)
 
     def version(self):
-        return {"binary": "/usr/sbin/sendmail", "provider": self.provider, "msp_split": True}
+        return {"installed": True, "provider": self.provider, "version": "8.17.1.9", "msp_split": True,
+                "binary": "/usr/sbin/sendmail"}  # fmt: skip
 
     def services(self, role, msp_runner="daemon", restart=False, test=False):
         self._call("services", role, msp_runner, restart, test=test)
@@ -68,10 +69,12 @@ class FakeModule:
             "enabled": {"sendmail": True},
             "wanted": {"mta": role == "server", "msp_runner": msp_runner == "daemon"},
             "msp_runner": msp_runner,
+            "ended": [],
         }
 
     def queue(self, name):
-        return {"count": self.mta_queued}
+        return {"directories": [], "count": self.mta_queued, "bytes": 0, "oldest_age": None,
+                "oldest_error": None, "runner": None, "runners": []}  # fmt: skip
 
     def build_cf(self, kind, relay=None, port=None, relay_domains=None, limits=None, tls=None,
                  auth=None, test=False):  # fmt: skip

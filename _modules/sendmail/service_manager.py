@@ -7,25 +7,30 @@ the links that update-rc.d and ``systemctl enable`` make.
 
 import glob
 import os
+import time
+
+from salt.exceptions import CommandExecutionError
+
+from . import cf, errors, processes, queues
 
 
-def names(paths):
+def names(lookup):
     """The services of this host: the MTA's, and the MSP queue runner's where it has its own."""
-    return [name for name in (paths["mta_service"], paths["msp_service"]) if name]
+    return [name for name in (lookup["mta_service"], lookup["msp_service"]) if name]
 
 
-def msp_runner(paths, role, wanted):
+def msp_runner_for(lookup, role, wanted):
     """
     What runs the MSP queue of a host in ``role`` when ``wanted`` (``daemon`` or ``cron``) is
     asked: a client whose vendor MSP unit is bound to the MTA's (Red Hat's sm-client.service has
     BindTo=sendmail.service, so starting it starts the MTA) gets cron instead of that daemon.
     """
-    if role == "client" and paths["msp_service_binds_mta"]:
+    if role == "client" and lookup["msp_service_binds_mta"]:
         return "cron"
     return wanted
 
 
-def actions(paths, role, running, enabled, msp_runner, restart):
+def actions(lookup, role, running, enabled, msp_runner, restart):
     """
     The service calls that bring the daemons to ``role``: a list of ``(function, service)`` for
     Salt's ``service`` module. ``running`` is :func:`processes.running`, ``enabled`` maps service
@@ -33,8 +38,8 @@ def actions(paths, role, running, enabled, msp_runner, restart):
     """
     want_mta = role == "server"
     want_msp = msp_runner == "daemon"
-    mta, msp = paths["mta_service"], paths["msp_service"]
-    if paths["service_model"] == "units":
+    mta, msp = lookup["mta_service"], lookup["msp_service"]
+    if lookup["service_model"] == "units":
         # Each unit on its own: sendmail.service starts -bd whatever /etc/sysconfig says. Its
         # Also=sm-client.service disables the MSP unit with it: enabled again after, if wanted.
         planned = _unit_actions(mta, want_mta, enabled, running["mta"], restart)
@@ -92,3 +97,67 @@ def unit_enabled(systemd_dir, unit):
 def describe(planned):
     """``["stop sendmail", "start sendmail"]`` for a list of actions."""
     return [f"{function} {name}" for function, name in planned]
+
+
+def manager(lookup, init, salt):
+    """
+    ``enabled(name)`` and ``call(function, name)`` through Salt's service module (``salt``: the
+    caller's Salt functions), except where it fails: on SysV Debian, enabled is read from the rc
+    links and enable runs update-rc.d (Salt's debian_service.enable calls insserv, which Debian
+    12 does not install). ``init`` is the ``init`` grain.
+    """
+    sysv = init != "systemd" and lookup.get("sysv_rc_dir")
+
+    def enabled(name):
+        if sysv:
+            return sysv_enabled(lookup["sysv_rc_dir"], name)
+        return bool(salt["service.enabled"](name))
+
+    def call(function, name):
+        if function == "enable" and sysv:
+            errors.run_checked(salt["cmd.run_all"], ["update-rc.d", name, "enable"],
+                               f"update-rc.d {name} enable")  # fmt: skip
+        elif not salt[f"service.{function}"](name):
+            raise CommandExecutionError(f"service.{function} {name} failed")
+
+    return enabled, call
+
+
+def converge(lookup, role, msp_runner, restart, test, timeout, enabled, call):
+    """
+    Bring the daemons to ``role`` (see ``sendmail.services``): plan from what runs and what is
+    enabled, make the calls, end MTAs the vendor's stop left running when the role wants none,
+    then poll the process list until it agrees or ``timeout`` seconds pass. ``enabled(name)``
+    and ``call(function, name)`` reach the service manager (the caller's Salt functions).
+    """
+    msp_runner = msp_runner_for(lookup, role, msp_runner)
+    # The MSP queue's directories, read once: the process list is polled below.
+    msp_dirs = queues.directories(cf.load_both(lookup), lookup)["msp"]
+    running = processes.running(processes.daemons(msp_dirs=msp_dirs))
+    enabled_now = {name: enabled(name) for name in names(lookup)}
+    planned = actions(lookup, role, running, enabled_now, msp_runner, bool(restart))
+    wanted = {"mta": role == "server", "msp_runner": msp_runner == "daemon"}
+    result = {
+        "changed": bool(planned),
+        "actions": describe(planned),
+        "running": running,
+        "enabled": enabled_now,
+        "wanted": wanted,
+        "msp_runner": msp_runner,
+        "ended": [],
+    }
+    if test or not planned:
+        return result
+    for function, name in planned:
+        call(function, name)
+    timeout = float(timeout or lookup["services_timeout"])
+    deadline = time.monotonic() + timeout
+    if not wanted["mta"]:
+        result["ended"] = processes.end_mtas(processes.daemons(msp_dirs=msp_dirs), timeout)
+    while (now_running := processes.running(processes.daemons(msp_dirs=msp_dirs))) != wanted:
+        if time.monotonic() >= deadline:
+            raise CommandExecutionError(
+                f"after {', '.join(result['actions'])} the daemons are {now_running}, not {wanted}"
+            )
+        time.sleep(0.2)
+    return result

@@ -3,7 +3,7 @@ STARTTLS and SMTP AUTH on the hop between a site's clients and its relays (the p
 ``sendmail:sites:SITE:tls`` and ``...:auth``): the values checked, where the files they name or
 carry live, and the .mc lines of each kind of build. Secrets never reach an .mc or cf: a key or a
 certificate given as PEM text and the client's password go into files of their own
-(:mod:`hop_files`); the .mc names only their paths.
+(:mod:`secret_files`); the .mc names only their paths.
 """
 
 import os
@@ -11,7 +11,7 @@ import stat
 
 from salt.exceptions import SaltInvocationError
 
-from . import checks
+from . import allowlist
 
 # What a client may use with its relay (the authinfo map's M: field).
 CLIENT_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256")
@@ -26,15 +26,15 @@ PEM_FILES = {"cert": "salt-relay.crt", "key": "salt-relay.key", "ca": "salt-ca.c
 PEM_MARK = "-----BEGIN "
 
 
-def tls_dir(paths):
+def tls_dir(lookup):
     """Where PEM text from pillar is written: ``tls_dir`` in the lookup, else tls/ beside sendmail.cf."""
-    return paths.get("tls_dir") or os.path.join(os.path.dirname(paths["sendmail_cf"]), "tls")
+    return lookup.get("tls_dir") or os.path.join(os.path.dirname(lookup["sendmail_cf"]), "tls")
 
 
-def authinfo_map(paths):
+def authinfo_map(lookup):
     """The authinfo map (no ``.db``): ``authinfo_map``, else salt-authinfo beside sendmail.cf."""
-    return paths.get("authinfo_map") or os.path.join(
-        os.path.dirname(paths["sendmail_cf"]), "salt-authinfo"
+    return lookup.get("authinfo_map") or os.path.join(
+        os.path.dirname(lookup["sendmail_cf"]), "salt-authinfo"
     )
 
 
@@ -53,16 +53,16 @@ def _mapping(value, keys, field):
     return value
 
 
-def _pem(value, name, field, paths):
+def _pem(value, name, field, lookup):
     """A certificate, key or CA: a path that exists, or PEM text (then the path it is written to)."""
     if not isinstance(value, str) or not value.strip():
         raise SaltInvocationError(f"{field}:{name}: expected a path or PEM text")
     if value.lstrip().startswith(PEM_MARK):
         if "-----END " not in value:
             raise SaltInvocationError(f"{field}:{name}: PEM text without its -----END line")
-        path = checks.path(os.path.join(tls_dir(paths), PEM_FILES[name]), "sendmail:lookup:tls_dir")
+        path = allowlist.path(os.path.join(tls_dir(lookup), PEM_FILES[name]), "sendmail:lookup:tls_dir")
         return {"path": path, "pem": value.strip() + "\n"}
-    path = checks.path(value, f"{field}:{name}")
+    path = allowlist.path(value, f"{field}:{name}")
     try:
         st = os.stat(path)
     except OSError as err:
@@ -83,7 +83,7 @@ def _mechanisms(value, allowed, field):
     if not isinstance(value, list) or not value:
         raise SaltInvocationError(f"{field}: expected a list of mechanisms, got {value!r}")
     for mechanism in value:
-        checks.one_of(mechanism, allowed, field)
+        allowlist.one_of(mechanism, allowed, field)
     return list(dict.fromkeys(value))
 
 
@@ -102,7 +102,7 @@ def _secret_text(value, field):
     return value
 
 
-def request(kind, paths, tls=None, auth=None, field="sendmail:sites:SITE"):
+def request(kind, lookup, tls=None, auth=None, field="sendmail:sites:SITE"):
     """
     The hop settings a build of ``kind`` uses, checked: ``{"tls": ..., "auth": ...}`` (each None
     when not set). A server needs ``tls:cert`` and ``tls:key``, and ``auth`` only with them; a
@@ -120,7 +120,7 @@ def request(kind, paths, tls=None, auth=None, field="sendmail:sites:SITE"):
             if missing:
                 raise SaltInvocationError(f"{field}:tls: a server needs {' and '.join(missing)}")
         settings["tls"] = {
-            name: _pem(tls[name], name, f"{field}:tls", paths) if tls.get(name) else None
+            name: _pem(tls[name], name, f"{field}:tls", lookup) if tls.get(name) else None
             for name in wanted
         }
         settings["tls"]["require"] = _require(tls.get("require", False), f"{field}:tls:require")
@@ -146,7 +146,7 @@ def request(kind, paths, tls=None, auth=None, field="sendmail:sites:SITE"):
                 )
                 if auth.get("mechanisms")
                 else [],
-                "map": checks.path(authinfo_map(paths), "sendmail:lookup:authinfo_map"),
+                "map": allowlist.path(authinfo_map(lookup), "sendmail:lookup:authinfo_map"),
             }
     return settings
 
@@ -219,3 +219,21 @@ def mc_lines(kind, settings, relay_domains=()):
                            for state in ("NONE", "SOFTWARE", "TEMP", "PROTOCOL")]  # fmt: skip
             rulesets += ["LOCAL_TLS_SERVER", "R$*\t$: $&{verify}", *checked]
     return lines, rulesets
+
+
+def read_back(kind, options, hop):
+    """How a built cf's STARTTLS and AUTH ``options`` differ from the ``hop`` settings asked for."""
+    wanted = {}
+    if kind == "server":
+        wanted["AuthMechanisms"] = " ".join(hop["auth"]["mechanisms"]) if hop["auth"] else ""
+        if hop["tls"]:
+            wanted.update(
+                ServerCertFile=hop["tls"]["cert"]["path"], ServerKeyFile=hop["tls"]["key"]["path"]
+            )
+    elif hop["tls"] and hop["tls"]["ca"]:
+        wanted["CACertFile"] = hop["tls"]["ca"]["path"]
+    return [
+        f"{option} is {options.get(option)!r}, not {value!r}"
+        for option, value in wanted.items()
+        if options.get(option) != value
+    ]

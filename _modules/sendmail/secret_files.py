@@ -1,5 +1,5 @@
 """
-The files that carry the hop's secrets (settings checked by :mod:`tls`): a certificate, key or CA
+The files that carry the hop's secrets (settings checked by :mod:`hop`): a certificate, key or CA
 given as PEM text in pillar, written root 0644 (the key 0600), and a client's authinfo map, built
 by ``makemap`` from stdin so that no text copy of the password ever exists. The map is owned by
 root with group smmsp and mode 0640: the MSP (submit.cf) runs as smmsp and must read it; sendmail's
@@ -20,17 +20,17 @@ import stat
 
 from salt.exceptions import CommandExecutionError
 
-from . import files, tls
+from . import files, hop
 
 MASK = "********"
 MAP_MODE, KEY_MODE, CERT_MODE = 0o640, 0o600, 0o644
 
 
-def managed(paths):
+def managed(lookup):
     """Every file this module may write or remove: the PEM files in tls_dir and the map's .db."""
-    directory = tls.tls_dir(paths)
-    return [os.path.join(directory, name) for name in tls.PEM_FILES.values()] + [
-        tls.authinfo_map(paths) + ".db"
+    directory = hop.tls_dir(lookup)
+    return [os.path.join(directory, name) for name in hop.PEM_FILES.values()] + [
+        hop.authinfo_map(lookup) + ".db"
     ]
 
 
@@ -40,17 +40,17 @@ def authinfo_text(auth):
     fields = [f'"U:{auth["user"]}"', f'"I:{auth["user"]}"', f'"P={password}"']
     # Without M: sendmail would offer only its AuthMechanisms default (GSSAPI KERBEROS_V4
     # DIGEST-MD5 CRAM-MD5): no login at all with a relay that has PLAIN and LOGIN (measured).
-    fields.append(f'"M:{" ".join(auth["mechanisms"] or tls.CLIENT_MECHANISMS)}"')
+    fields.append(f'"M:{" ".join(auth["mechanisms"] or hop.CLIENT_MECHANISMS)}"')
     # makemap folds keys to lower case (sendmail looks them up folded too).
     return "authinfo:\t" + " ".join(fields) + "\n"
 
 
-def wanted(role, settings, paths, msp_group="smmsp"):
+def wanted(role, settings, lookup, msp_group="smmsp"):
     """
     Each managed file's wanted content for ``role`` and ``settings``: ``{path: spec or None}``,
     a spec being ``text``, ``mode``, ``gid``, ``what`` (a masked description) and ``map``.
     """
-    result = dict.fromkeys(managed(paths))
+    result = dict.fromkeys(managed(lookup))
     server = role == "server"
     for name, spec in (settings["tls"] or {}).items():
         if name == "require" or not spec or not spec["pem"]:
@@ -101,14 +101,14 @@ def _summary(current, spec):
     return f"{current['mode']:04o} uid {current['uid']} gid {current['gid']}"
 
 
-def plan(role, settings, paths, run):
+def plan(role, settings, lookup, run):
     """
     What bringing the managed files to ``settings`` changes: ``files`` (path: masked ``old`` and
     ``new``) and ``writes`` (path: spec, or None to remove; secrets inside: never returned).
     """
-    makemap = paths["makemap_bin"]
+    makemap = lookup["makemap_bin"]
     result = {"files": {}, "writes": {}}
-    for path, spec in wanted(role, settings, paths, paths["msp_group"]).items():
+    for path, spec in wanted(role, settings, lookup, lookup["msp_group"]).items():
         current = _current(path, spec, run, makemap)
         if spec is None:
             if current is not None:
@@ -126,7 +126,7 @@ def plan(role, settings, paths, run):
     return result
 
 
-def install(writes, paths, run):
+def install(writes, lookup, run):
     """
     Write (or remove) each planned file, the old one kept as ``.bak``. A map is built by makemap in
     a private 0700 directory beside it, then given its owner and mode, then renamed into place:
@@ -139,7 +139,7 @@ def install(writes, paths, run):
             if spec is None:
                 files.remove_keeping_backup(path)
             elif spec["map"]:
-                _install_map(path, spec, paths, run)
+                _install_map(path, spec, lookup, run)
             else:
                 files.replace_private(path, spec["text"], spec["mode"], 0, spec["gid"])
             done.append((path, saved))
@@ -152,10 +152,10 @@ def install(writes, paths, run):
         ) from err
 
 
-def _install_map(path, spec, paths, run):
+def _install_map(path, spec, lookup, run):
     with files.private_dir(os.path.dirname(path)) as private:
         base = os.path.join(private, "map")
-        ret = run([paths["makemap_bin"], "hash", base], stdin=spec["text"],
+        ret = run([lookup["makemap_bin"], "hash", base], stdin=spec["text"],
                   python_shell=False, ignore_retcode=True, output_loglevel="quiet",
                   timeout=30)  # fmt: skip
         if ret["retcode"] != 0:

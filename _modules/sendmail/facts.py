@@ -1,0 +1,56 @@
+"""
+Everything ``sendmail.status`` reports, gathered from the other concepts in one pass: the binary,
+both cfs, the daemons and listeners, the queues and their runners, the relays, the vendor
+switches, the role the host plays and the findings.
+"""
+
+import socket
+import time
+
+from . import binary, cf, crontabs, files, findings, processes, queues, relays, roles, switches
+
+
+def status(lookup, cache, max_queue_age):
+    """The status report (see ``sendmail.status``); ``cache`` keeps the version probe."""
+    now = time.time()
+    report = binary.info(lookup["sendmail_bin"], cache)
+    hostname = socket.gethostname()
+    report["hostname"] = hostname
+    hosts_text = files.read_text(lookup["hosts_file"]) or ""
+    report["hostname_qualified"] = findings.hostname_qualified(hostname, hosts_text)
+    cfs = cf.load_both(lookup)
+    report["cf"] = {
+        name: {"path": found["path"], "exists": found["exists"], "problems": found["problems"]}
+        for name, found in cfs.items()
+    }
+    queue_dirs = queues.directories(cfs, lookup)
+    report["daemons"] = processes.daemons(processes.pidfile_argv(cfs.values()), queue_dirs["msp"])
+    report["listeners"] = processes.listeners()
+    report["exposed"] = any(listener["exposed"] for listener in report["listeners"])
+    # What an MTA refusing connections for load has closed for now: still its sockets.
+    report["held_listeners"] = roles.held_listeners(report["daemons"], cfs["sendmail_cf"])
+    report["queues"], _ = queues.gather(
+        queue_dirs,
+        report["daemons"],
+        crontabs.find_runners(lookup),
+        now,
+        bytes_limit=int(lookup["status_bytes_limit"]),
+    )
+    report["relay"] = cf.relay_facts(cfs, relays.this_host_names(hostname))
+    report["switches"] = switches.facts(lookup)
+    report["role"] = roles.observed(
+        report, report["listeners"] + report["held_listeners"], report["relay"]
+    )
+    report["findings"] = findings.find(report, max_queue_age)
+    return report
+
+
+def queues_now(lookup, limit=None):
+    """Both queues (see ``sendmail.queue``); with a ``limit``, each with its oldest messages."""
+    cfs = cf.load_both(lookup)
+    queue_dirs = queues.directories(cfs, lookup)
+    daemons = processes.daemons(processes.pidfile_argv(cfs.values()), queue_dirs["msp"])
+    runners = crontabs.find_runners(lookup)
+    if limit is not None:
+        return queues.with_messages(queue_dirs, daemons, runners, time.time(), limit)
+    return queues.gather(queue_dirs, daemons, runners, time.time())[0]

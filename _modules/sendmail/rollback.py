@@ -1,0 +1,42 @@
+"""
+The previous configuration, for the role states' rollback: every file they write read before the
+first step (:func:`saved`), and put back after a failed one (:func:`restore`). Secret files are
+kept by inode and come back from their ``.bak``: no secret leaves :mod:`secret_files`.
+"""
+
+from salt.exceptions import SaltInvocationError
+
+from . import errors, files, platform, secret_files, switches
+
+
+def saved(lookup):
+    """Every file the role states write: its text (None: no file), a credential file its inode."""
+    texts = {path: files.read_text(path) for path in platform.managed_files(lookup)}
+    texts.update({path: secret_files.fingerprint(path) for path in secret_files.managed(lookup)})
+    return texts
+
+
+def restore(lookup, previous, run):
+    """
+    Put back ``previous`` (as :func:`saved` returns it): only files this package manages, only
+    those that differ, in the package's order whatever the order of ``previous`` (.mc files
+    before their cfs: a start script rebuilds a cf from a newer .mc). Returns the paths written.
+    """
+    if not isinstance(previous, dict):
+        raise SaltInvocationError(f"files must map paths to their previous text, not {previous!r}")
+    managed = platform.managed_files(lookup)
+    secret = secret_files.managed(lookup)
+    unknown = sorted(set(previous) - set(managed) - set(secret))
+    if unknown:
+        raise SaltInvocationError(f"not files of this module, not restored: {', '.join(unknown)}")
+    differing = {
+        path: previous[path]
+        for path in managed
+        if path in previous and files.read_text(path) != previous[path]
+    }
+    with errors.os_errors("could not restore"):
+        switches.write(lookup, differing, run)
+        put_back = [
+            path for path in secret if path in previous and secret_files.put_back(path, previous[path])
+        ]
+    return list(differing) + put_back

@@ -1,0 +1,211 @@
+"""
+Every key of the ``sendmail`` pillar (and minion config) and of the ``sendmail`` beacon's settings,
+in one place: its type and allowed values. :func:`problems` reads a configuration against it and
+names each unknown key with the closest known one, so a typo fails loudly instead of applying a
+default. pillar.example and README's pillar table are checked against :data:`PILLAR` by a test.
+
+Values that reach an .mc (relays, domains, paths) are checked again, more strictly, by the
+allowlist (:mod:`allowlist`) when a role is built; here each key gets the check of its own kind.
+"""
+
+import difflib
+
+from salt.exceptions import SaltInvocationError
+
+from . import allowlist, hop, platform
+
+
+class Value:
+    """A leaf: the Python types it may have, an optional check, and whether it is a secret."""
+
+    def __init__(self, types, check=None, secret=False):
+        self.types, self.check, self.secret = types, check, secret
+
+
+class Mapping:
+    """A mapping with these known keys (each a Value, Mapping or Each)."""
+
+    def __init__(self, keys):
+        self.keys = keys
+
+
+class Each:
+    """A mapping whose keys the operator names (sites), each value read against ``spec``."""
+
+    def __init__(self, spec):
+        self.spec = spec
+
+
+_TYPE_WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+               list: "a list", dict: "a mapping", type(None): "null"}  # fmt: skip
+
+
+def _one_of(allowed):
+    return lambda value, field: allowlist.one_of(value, allowed, field)
+
+
+def _positive(value, field):
+    if value < 1:
+        raise SaltInvocationError(f"{field}: {value!r} is not a number above 0")
+
+
+def _above_zero(value, field):
+    if value <= 0:
+        raise SaltInvocationError(f"{field}: {value!r} is not a number of seconds above 0")
+
+
+def _strings(value, field):
+    for number, item in enumerate(value):
+        if not isinstance(item, str):
+            raise SaltInvocationError(
+                f"{field}[{number}]: expected text, got {type(item).__name__} {item!r} "
+                "(quote it in YAML: '[mail.example.com]')"
+            )
+
+
+def _mechanisms(value, field):
+    _strings(value, field)
+    for item in value:
+        allowlist.one_of(item, hop.CLIENT_MECHANISMS, field)
+
+
+def _beacon_checks(value, field):
+    if not value:
+        raise SaltInvocationError(f"{field}: name at least one of {', '.join(BEACON_CHECKS)}")
+    for item in value:
+        allowlist.one_of(item, BEACON_CHECKS, field)
+
+
+_INTERVAL = Value((str,), allowlist.interval)
+_PORT = Value((int, str), allowlist.port)
+_COUNT = Value((int,), _positive)
+
+SITE = Mapping(
+    {
+        "relays": Value((list,), _strings),
+        "port": _PORT,
+        "smart_host": Value((str, list)),
+        "smart_host_port": _PORT,
+        "relay_domains": Value((list,), _strings),
+        "limits": Mapping({name: _COUNT for name in allowlist.SERVER_LIMITS}),
+        "tls": Mapping(
+            {
+                "cert": Value((str,)),
+                "key": Value((str,), secret=True),
+                "ca": Value((str,)),
+                "require": Value((bool,)),
+            }
+        ),
+        "auth": Mapping(
+            {
+                "user": Value((str,)),
+                "password": Value((str,), secret=True),
+                "mechanisms": Value((list,), _mechanisms),
+            }
+        ),
+    }
+)
+
+
+def _lookup_value(default):
+    """A lookup key takes the type of its default (text where the default is null)."""
+    if default is None or isinstance(default, str):
+        return Value((str, type(None)))
+    return Value((type(default),))
+
+
+PILLAR = Mapping(
+    {
+        "role": Value((str,), _one_of(allowlist.ROLES)),
+        "site": Value((str,)),
+        "site_grain": Value((str,)),
+        "sites": Each(SITE),
+        "msp_runner": Value((str,), _one_of(allowlist.MSP_RUNNERS)),
+        "msp_interval": _INTERVAL,
+        "queue_interval": _INTERVAL,
+        "server_queue_interval": _INTERVAL,
+        "flush_timeout": _COUNT,
+        "cron_seed": Value((str, int)),
+        "max_queue_age": _COUNT,
+        "lookup": Mapping({key: _lookup_value(value) for key, value in platform.DEFAULTS.items()}),
+    }
+)
+
+# The beacon's checks, and its settings: its own and those Salt's beacon machinery reads or adds.
+BEACON_CHECKS = ("listeners", "daemons", "runners", "findings", "cf")
+BEACON = Mapping(
+    {
+        "interval": Value((int, float), _above_zero),
+        "checks": Value((list,), _beacon_checks),
+        "emit_at_startup": Value((bool,)),
+        "disable_during_state_run": Value((bool,)),
+        "enabled": Value((bool,)),
+        "run_once": Value((bool,)),
+        "beacon_module": Value((str,)),
+        "_beacon_name": Value((str,)),
+    }
+)
+
+
+def _type_problem(spec, value, field):
+    # bool is an int to Python; never to an operator.
+    if isinstance(value, spec.types) and not (isinstance(value, bool) and bool not in spec.types):
+        return None
+    wanted = " or ".join(_TYPE_WORDS.get(kind, kind.__name__) for kind in spec.types)
+    shown = "a secret value" if spec.secret else f"{type(value).__name__} {value!r}"
+    return f"{field}: expected {wanted}, got {shown}"
+
+
+def problems(config, spec=PILLAR, field="sendmail"):
+    """
+    Every way ``config`` departs from ``spec``, as messages that name the full key path:
+    ``sendmail:msp_intervall: unknown key; did you mean msp_interval?``. Empty when it fits.
+    """
+    if isinstance(spec, Value):
+        problem = _type_problem(spec, value=config, field=field)
+        if problem is None and spec.check is not None:
+            try:
+                spec.check(config, field)
+            except SaltInvocationError as err:
+                problem = f"{field}: a secret value is not valid" if spec.secret else str(err)
+        return [problem] if problem else []
+    if config is None:
+        return []  # an empty mapping in YAML
+    if not isinstance(config, dict):
+        return [f"{field}: expected a mapping, got {type(config).__name__} {config!r}"]
+    found = []
+    for key, value in config.items():
+        path = f"{field}:{key}"
+        if isinstance(spec, Each):
+            found += problems(value, spec.spec, path)
+        elif key in spec.keys:
+            found += problems(value, spec.keys[key], path)
+        else:
+            found.append(f"{path}: unknown key; {_closest(key, spec.keys)}")
+    return found
+
+
+def _closest(key, known):
+    close = difflib.get_close_matches(str(key), [name for name in known if name[0] != "_"], n=1)
+    if close:
+        return f"did you mean {close[0]}?"
+    return f"known: {', '.join(sorted(name for name in known if name[0] != '_'))}"
+
+
+def check(config, spec=PILLAR, field="sendmail"):
+    """Raise SaltInvocationError listing every problem of ``config`` (see :func:`problems`)."""
+    found = problems(config, spec, field)
+    if found:
+        raise SaltInvocationError("; ".join(found))
+
+
+def key_paths(spec=PILLAR, field="sendmail"):
+    """Every key path the schema knows, ``SITE`` standing for a site's name."""
+    paths = []
+    if isinstance(spec, Each):
+        return key_paths(spec.spec, f"{field}:SITE")
+    if isinstance(spec, Mapping):
+        for key, sub in spec.keys.items():
+            paths.append(f"{field}:{key}")
+            paths += key_paths(sub, f"{field}:{key}")
+    return paths

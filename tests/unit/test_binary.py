@@ -1,0 +1,28 @@
+"""The binary submodule (_modules/sendmail/binary.py): which MTA the sendmail binary is, its version."""
+
+import pytest
+from sendmail import binary
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed", "split"),
+    [("8.17.1.9", (8, 17, 1, 9), True), ("8.12.0", (8, 12, 0), True), ("8.11.7", (8, 11, 7), False),
+     ("", None, False), (None, None, False)],
+)  # fmt: skip
+def test_versions_compare_as_numbers_and_8_12_splits_the_msp(text, parsed, split):
+    assert binary.parse(text) == parsed
+    assert binary.msp_split(text) is split
+
+
+def test_a_missing_binary_is_no_mta(tmp_path):
+    found = binary.info(str(tmp_path / "sendmail"), {})
+    assert (found["installed"], found["provider"], found["version"]) == (False, "none", None)
+
+
+def test_postfix_and_exim_are_told_by_name_or_by_their_bytes(tmp_path):
+    (tmp_path / "sendmail.postfix").write_text("#!/bin/sh\n")
+    (tmp_path / "sendmail").symlink_to(tmp_path / "sendmail.postfix")
+    assert binary.provider_of(str(tmp_path / "sendmail")) == "postfix"
+    (tmp_path / "mta").write_bytes(b"\x7fELF ... Exim version %s ...")
+    assert binary.provider_of(str(tmp_path / "mta")) == "exim"
+    assert binary.provider_of("/usr/sbin/sendmail") is None  # Debian's own: may be ours

@@ -1,0 +1,20 @@
+"""The findings submodule through its public names (_modules/sendmail/findings.py)."""
+
+from sendmail import findings
+
+
+def test_hostname_qualified():
+    assert findings.hostname_qualified("box.example.test", "")
+    assert findings.hostname_qualified("box", "127.0.1.1 box.example.test box\n")
+    assert not findings.hostname_qualified("box", "127.0.0.1 localhost\n127.0.1.1 box\n")
+
+
+def test_a_refusing_mta_is_a_medium_finding_with_sendmails_reason():
+    report = {
+        "daemons": [
+            {"pid": 7, "kind": "mta", "refusing": {"daemon": "MTA-v4", "reason": "load average: 64"}}
+        ]
+    }
+    [finding] = findings.mta_refusing(report, 86400)
+    assert (finding["id"], finding["severity"]) == ("mta-refusing", "medium")
+    assert "load average: 64" in finding["message"]

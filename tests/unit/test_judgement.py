@@ -1,0 +1,92 @@
+"""The judgement submodule (_modules/sendmail/judgement.py): the fleet's one rule, every case."""
+
+import itertools
+
+import pytest
+from sendmail import judgement
+
+LISTENER = {"id": "exposed-listener", "severity": "high", "message": "sendmail listens on 0.0.0.0:25"}
+STRANDED = {"id": "queue-stranded", "severity": "high", "message": "3 message(s) and no runner"}
+OLD = {"id": "queue-old-message", "severity": "medium", "message": "the oldest is 30 h old"}
+SITES = {"a": {"relays": ["[198.51.100.11]"], "relay_domains": ["example.test"]}}
+GRAINS = {"site": "a"}
+
+
+def status(role, findings=(), provider="sendmail"):
+    return {"role": role, "provider": provider, "version": "8.17.1.9", "findings": list(findings)}
+
+
+def config(role):
+    """A site's pillar; role None: the common pillar only (what an unmanaged host gets)."""
+    return {"sites": SITES, **({"role": role} if role else {})}
+
+
+def expected_verdict(provider, pillar_role, observed, findings):
+    """The rule as README states it, written out case by case."""
+    if provider != "sendmail":
+        return "not_sendmail"
+    if pillar_role is None:
+        return "unmanaged"
+    counted = [f for f in findings if f["severity"] == "high"
+               and not (pillar_role == "server" and f["id"] == "exposed-listener")]  # fmt: skip
+    return "compliant" if observed == pillar_role and not counted else "drifted"
+
+
+CASES = list(
+    itertools.product(
+        ("sendmail", "postfix", "none"),
+        (None, "client", "server"),
+        ("client", "server", "local-only", "off", "unknown"),
+        ((), (LISTENER,), (STRANDED,), (OLD,), (LISTENER, STRANDED)),
+    )
+)
+
+
+@pytest.mark.parametrize(("provider", "pillar_role", "observed", "findings"), CASES)
+def test_every_combination_gets_the_verdict_the_rule_gives(provider, pillar_role, observed, findings):
+    verdict = judgement.for_config(status(observed, findings, provider), config(pillar_role), GRAINS)
+    assert verdict["verdict"] == expected_verdict(provider, pillar_role, observed, findings)
+    assert verdict["observed"] == observed
+    if verdict["verdict"] in ("compliant", "drifted"):
+        assert verdict["expected"] == pillar_role
+        # What counts and what does not, together, are all the findings.
+        assert sorted(map(str, verdict["findings"] + verdict["other_findings"])) == sorted(
+            map(str, findings)
+        )
+
+
+def test_a_relays_own_listener_is_its_role_but_a_stranded_queue_is_not():
+    relay = judgement.for_config(status("server", [LISTENER, STRANDED]), config("server"), GRAINS)
+    assert relay["verdict"] == "drifted"
+    assert relay["findings"] == [STRANDED]
+    assert relay["other_findings"] == [LISTENER]
+
+
+def test_a_postfix_host_with_a_sendmail_pillar_is_not_sendmail_never_drifted():
+    verdict = judgement.for_config(status("unknown", provider="postfix"), config("client"), GRAINS)
+    assert (verdict["verdict"], verdict["problem"]) == ("not_sendmail", "the MTA here is postfix")
+
+
+def test_a_wrong_pillar_is_drift_with_the_key_that_is_wrong():
+    typo = {**config("client"), "msp_intervall": "5m"}
+    verdict = judgement.for_config(status("client"), typo, GRAINS)
+    assert verdict["verdict"] == "drifted"
+    assert (
+        verdict["problem"] == "pillar: sendmail:msp_intervall: unknown key; did you mean msp_interval?"
+    )
+
+
+def test_a_mistyped_role_key_does_not_hide_a_host_as_unmanaged():
+    verdict = judgement.for_config(status("client"), {"sites": SITES, "rol": "client"}, GRAINS)
+    assert verdict["verdict"] == "drifted"
+    assert "did you mean role?" in verdict["problem"]
+
+
+def test_a_client_without_a_site_is_drift_naming_the_key():
+    verdict = judgement.for_config(status("client"), config("client"), {})
+    assert verdict["verdict"] == "drifted"
+    assert verdict["problem"].startswith("pillar: sendmail:site: no site")
+
+
+def test_the_verdicts_are_the_reports_summary_lists():
+    assert set(judgement.VERDICTS) <= {"compliant", "drifted", "unmanaged", "not_sendmail"}

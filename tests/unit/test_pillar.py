@@ -1,0 +1,105 @@
+"""The pillar submodule through its public names (_modules/sendmail/pillar.py)."""
+
+import pathlib
+
+import pytest
+from salt.exceptions import SaltInvocationError
+from sendmail import allowlist, hop, pillar
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def example_pillar():
+    import yaml
+
+    return yaml.safe_load((REPO / "pillar.example").read_text())["sendmail"]
+
+
+def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
+    client = pillar.resolve(example_pillar, {"site": "paris"})
+    assert client == {
+        "role": "client",
+        "site": "paris",
+        "relay": ["[relay1.paris.example.com]", "[relay2.paris.example.com]"],
+        "port": 25,
+        "msp_runner": "daemon",
+        "msp_interval": "15m",
+        "queue_interval": "1h",
+        "flush_timeout": 300,
+        "tls": example_pillar["sites"]["paris"]["tls"],
+        "auth": example_pillar["sites"]["paris"]["auth"],
+    }
+    # What the CLI shows: the password masked.
+    assert pillar.masked(client)["auth"] == {**client["auth"], "password": "********"}
+    assert client["auth"]["password"] == example_pillar["sites"]["paris"]["auth"]["password"]
+    # The example's hop settings pass the checks for both roles (its paths aside: no such files here).
+    paths = {"sendmail_cf": "/etc/mail/sendmail.cf"}
+    settings = hop.request("msp", paths, tls={"require": True}, auth=client["auth"])
+    assert settings["auth"]["mechanisms"] == ["PLAIN", "LOGIN"]
+    # Every relay of the example passes the allowlist.
+    assert allowlist.relays(client["relay"]) == client["relay"]
+    server = pillar.resolve(example_pillar, {"site": "paris"}, role="server")
+    assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
+    assert allowlist.server_limits(server["limits"]) == allowlist.SERVER_LIMITS
+    assert (server["relay"], server["port"], server["queue_interval"]) == (
+        "[outbound.example.com]",
+        587,
+        "15m",
+    )
+    # A site's one-relay list is that relay: a list of one bare name means an MX lookup here.
+    lyon = pillar.resolve({**example_pillar, "site": "lyon"}, {"site": "paris"})
+    assert lyon["relay"] == "[relay1.lyon.example.com]"
+    sites = {"mx": {"relays": ["mail.example.com"]}}
+    assert pillar.resolve({"role": "client", "sites": sites}, {"site": "mx"})["relay"] == (
+        "mail.example.com"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "grains", "said"),
+    [
+        (
+            {"role": "relay"},
+            {"site": "paris"},
+            "sendmail:role must be 'client' or 'server', not 'relay'",
+        ),
+        (
+            {"msp_intervall": "5m"},
+            {"site": "paris"},
+            "sendmail:msp_intervall: unknown key; did you mean msp_interval?",
+        ),
+        ({"role": None}, {"site": "paris"}, "sendmail:role"),
+        ({}, {}, "sendmail:site: no site"),
+        ({}, {"site": "berlin"}, "no site 'berlin' (known: lyon, paris)"),
+        ({"sites": {"paris": {"relays": []}}}, {"site": "paris"}, "sendmail:sites:paris:relays"),
+        ({"sites": ["paris"]}, {"site": "paris"}, "sendmail:sites: expected a mapping"),
+    ],
+)
+def test_bad_pillar_names_the_key(example_pillar, change, grains, said):
+    with pytest.raises(Exception, match="sendmail:") as err:
+        pillar.resolve({**example_pillar, **change}, grains)
+    assert said in str(err.value)
+
+
+def test_a_typo_in_a_site_names_the_full_path_and_the_key_meant(example_pillar):
+    sites = {"paris": {**example_pillar["sites"]["paris"], "relay_domain": ["paris.example.com"]}}
+    with pytest.raises(SaltInvocationError) as err:
+        pillar.resolve({**example_pillar, "role": "server", "sites": sites}, {"site": "paris"})
+    assert str(err.value) == (
+        "sendmail:sites:paris:relay_domain: unknown key; did you mean relay_domains?"
+    )
+
+
+def test_the_minion_config_goes_on_top_of_pillar_and_both_must_be_mappings():
+    assert pillar.merged({"role": "client", "site": "a"}, {"site": "b"}) == {
+        "role": "client",
+        "site": "b",
+    }
+    assert pillar.merged(None, None) == {}
+    with pytest.raises(SaltInvocationError, match="expected a mapping in pillar"):
+        pillar.merged("client", None)
+    assert pillar.managed({"role": "server"}) and not pillar.managed({"sites": {}})

@@ -1,0 +1,33 @@
+"""The rollback submodule (_modules/sendmail/rollback.py): the previous files, put back."""
+
+import pytest
+from salt.exceptions import SaltInvocationError
+from sendmail import platform, rollback
+
+
+@pytest.fixture
+def lookup(tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    return platform.lookup(
+        "", {"sendmail_cf": str(etc / "sendmail.cf"), "submit_cf": str(etc / "submit.cf")}
+    )
+
+
+def test_what_was_saved_comes_back_and_only_what_differs_is_written(lookup, tmp_path):
+    (tmp_path / "etc" / "sendmail.cf").write_text("old cf\n")
+    saved = rollback.saved(lookup)
+    assert saved[lookup["sendmail_cf"]] == "old cf\n"
+    assert saved[lookup["submit_cf"]] is None
+    (tmp_path / "etc" / "sendmail.cf").write_text("new cf\n")
+    (tmp_path / "etc" / "submit.cf").write_text("new submit\n")
+    restored = rollback.restore(lookup, saved, run=None)
+    assert sorted(restored) == sorted([lookup["sendmail_cf"], lookup["submit_cf"]])
+    assert (tmp_path / "etc" / "sendmail.cf").read_text() == "old cf\n"
+    assert not (tmp_path / "etc" / "submit.cf").exists()
+    assert rollback.restore(lookup, saved, run=None) == []
+
+
+def test_files_this_package_does_not_manage_are_refused(lookup):
+    with pytest.raises(SaltInvocationError, match="not files of this module, not restored: /etc/passwd"):
+        rollback.restore(lookup, {"/etc/passwd": "root::0:0::/:/bin/sh\n"}, run=None)

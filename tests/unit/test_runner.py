@@ -1,0 +1,78 @@
+"""``salt-run sendmail.report`` (_runners/sendmail.py) and its table (_output/sendmail_report.py)."""
+
+from sendmail import judgement
+
+from tests.unit.support import load
+
+runner = load("_runners/sendmail.py")
+outputter = load("_output/sendmail_report.py")
+
+LISTENER = {
+    "id": "exposed-listener",
+    "severity": "high",
+    "message": "sendmail listens on 0.0.0.0 port 25",
+}
+SITES = {"a": {"relays": ["[198.51.100.11]"]}}
+
+
+def answer(observed, role=None, findings=(), provider="sendmail", extra=None):
+    """What sendmail.compliance returns on a minion with this pillar role and this status."""
+    status = {"role": observed, "provider": provider, "version": "8.17.1.9", "findings": list(findings)}
+    config = {"sites": SITES, **({"role": role} if role else {}), **(extra or {})}
+    return judgement.for_config(status, config, {"site": "a"})
+
+
+RETURNS = {
+    "relay": answer("server", "server", [LISTENER]),
+    "client": answer("client", "client"),
+    "drifted": answer("server", "client", [LISTENER]),
+    "postfix": answer("unknown", "client", provider="postfix"),
+    "unmanaged": answer("server", None, [LISTENER]),
+    "typo": answer("client", "client", extra={"msp_intervall": "5m"}),
+    "nomodule": "'sendmail.compliance' is not available.",
+    "killed": "Minion did not return. [Not connected]",
+}
+
+
+def test_report_sorts_every_minion_by_its_verdict():
+    report = runner._summarize([*RETURNS, "gone"], RETURNS)
+    assert report["summary"] == {
+        "compliant": ["client", "relay"],
+        "drifted": ["drifted", "nomodule", "typo"],
+        "unmanaged": ["unmanaged"],
+        "unreachable": ["gone", "killed"],
+        "not_sendmail": ["postfix"],
+    }
+    assert report["retcode"] == 1
+    assert report["minions"]["drifted"]["findings"] == [LISTENER]
+    assert report["minions"]["typo"]["problem"].endswith("did you mean msp_interval?")
+    assert report["minions"]["killed"]["problem"] == "Minion did not return. [Not connected]"
+    assert report["minions"]["gone"]["problem"] == "did not answer"
+    assert report["minions"]["nomodule"]["problem"].startswith("sendmail.compliance failed")
+
+
+def test_the_table_shows_why_and_counts_every_list():
+    table = outputter.output(runner._summarize([*RETURNS, "gone"], RETURNS))
+    lines = table.splitlines()
+    assert lines[0].split() == ["minion", "state", "expected", "observed", "version", "why"]
+    [line] = [line for line in lines if line.startswith("drifted ")]
+    assert line.split()[:4] == ["drifted", "drifted", "client", "server"]
+    assert "exposed-listener: sendmail listens on 0.0.0.0 port 25" in line
+    [unmanaged] = [line for line in lines if line.startswith("unmanaged ")]
+    assert "no sendmail:role in its pillar" in unmanaged
+    # A relay's own listener is its role: its row says nothing is wrong.
+    [relay] = [line for line in lines if line.startswith("relay ")]
+    assert relay.split() == ["relay", "compliant", "server", "server", "8.17.1.9"]
+    assert lines[-1] == ("compliant: 2  drifted: 3  unmanaged: 1  unreachable: 2  not sendmail: 1")
+
+
+def test_the_table_says_each_kind_of_finding_once():
+    on_587 = {**LISTENER, "message": "sendmail listens on 0.0.0.0 port 587"}
+    returns = {"c": answer("server", "client", [LISTENER, on_587])}
+    [row] = outputter.output(runner._summarize(["c"], returns)).splitlines()[1:2]
+    assert row.endswith("exposed-listener: sendmail listens on 0.0.0.0 port 25 (+1 more)")
+
+
+def test_unmanaged_and_other_mtas_leave_the_exit_code_at_zero():
+    returns = {key: RETURNS[key] for key in ("client", "relay", "unmanaged", "postfix")}
+    assert runner._summarize(list(returns), returns)["retcode"] == 0
