@@ -13,4 +13,4 @@ for bench in status_vs_mailq reapply_vs_empty beacon_and_grain; do
   echo
 done
 rm -rf "$root/host"
-unshare --net --uts --mount --pid --fork --mount-proc "$here/benchmarks/fleet" "$root"
+"$here/scripts/private-ns" --tmpfs /run/netns bench.example.test "$here/benchmarks/fleet" "$root"

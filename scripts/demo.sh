@@ -8,4 +8,4 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/setup.sh"
 work=$(mktemp -d /tmp/sm-demo-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-unshare --net --uts --mount --pid --fork --mount-proc "$here/scripts/demo-fleet" "$work"
+"$here/scripts/private-ns" --tmpfs /run/netns demo.example.test "$here/scripts/demo-fleet" "$work"

@@ -55,9 +55,7 @@ fleet_up() {
   FLEET_WORK=$1; shift
   local work=$FLEET_WORK spec id number site hosts="127.0.0.1	localhost"$'\n' relay=""
   mkdir -p "$work/formula" "$work/pillar" "$work/master" "$work/hosts"
-  # A private /run/netns: ip netns files must not land in this machine's /run.
-  mkdir -p /run/netns && mount -t tmpfs fleet-netns /run/netns
-  ip link set lo up
+  # /run/netns is the namespace's own tmpfs (private-ns --tmpfs): ip netns files stay inside.
   ip link add smbr0 type bridge
   ip addr add "$FLEET_NET.1/24" dev smbr0
   ip link set smbr0 up

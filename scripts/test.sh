@@ -37,12 +37,10 @@ trap cleanup EXIT
 clear_cgroups
 mkdir -p /run/systemd/nspawn
 run_suite() {  # PYTHON [PYTEST ARGS...]: the suite inside the private test host
-  unshare --net --uts --mount --pid --fork --mount-proc bash -c '
-    hostname tests.example.test && ip link set lo up && mount --make-rprivate /
-    mount --bind tests/data/hosts /etc/hosts
-    mkdir -p /run/netns && mount -t tmpfs test-netns /run/netns  # ip netns files of the tests stay here
-    mount -t tmpfs test-nspawn /run/systemd/nspawn  # and so do systemd-nspawn'"'"'s
-    "$0" -m pytest "$@"' "$@"
+  # ip netns files and systemd-nspawn's state of the tests stay in the test host's own tmpfs.
+  local python=$1; shift
+  scripts/private-ns --bind tests/data/hosts:/etc/hosts --tmpfs /run/netns \
+    --tmpfs /run/systemd/nspawn tests.example.test "$python" -m pytest "$@"
 }
 salt_version() {  # SALT_LINE: the Salt version its virtualenv holds
   "$(scripts/venv-dir "$1")/bin/python" -c 'import salt.version; print(salt.version.__version__)'

@@ -63,6 +63,14 @@ def _strings(value, field):
             )
 
 
+def _relays(value, field):
+    """Each relay of a list (or the one relay) as the allowlist takes it."""
+    values = value if isinstance(value, list) else [value]
+    _strings(values, field)
+    for number, relay in enumerate(values):
+        allowlist.relay(relay, f"{field}[{number}]" if isinstance(value, list) else field)
+
+
 def _mechanisms(value, field):
     _strings(value, field)
     for item in value:
@@ -77,16 +85,16 @@ def _beacon_checks(value, field):
 
 
 _INTERVAL = Value((str,), allowlist.interval)
-_PORT = Value((int, str), allowlist.port)
+_PORT = Value((int, str, type(None)), allowlist.port)
 _COUNT = Value((int,), _positive)
 
 SITE = Mapping(
     {
-        "relays": Value((list,), _strings),
+        "relays": Value((list,), _relays),
         "port": _PORT,
-        "smart_host": Value((str, list)),
+        "smart_host": Value((str, list, type(None)), _relays),
         "smart_host_port": _PORT,
-        "relay_domains": Value((list,), _strings),
+        "relay_domains": Value((list,), allowlist.relay_domains),
         "limits": Mapping({name: _COUNT for name in allowlist.SERVER_LIMITS}),
         "tls": Mapping(
             {
@@ -163,7 +171,7 @@ def problems(config, spec=PILLAR, field="sendmail"):
     """
     if isinstance(spec, Value):
         problem = _type_problem(spec, value=config, field=field)
-        if problem is None and spec.check is not None:
+        if problem is None and spec.check is not None and config is not None:
             try:
                 spec.check(config, field)
             except SaltInvocationError as err:

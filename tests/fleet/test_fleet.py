@@ -19,9 +19,13 @@ def states(ret, minion):
     return {result["__id__"]: result for result in ret.data[minion].values()}
 
 
+MANAGED = "relay1-a,client-a,client-b"
+
+
 def highstate(fleet, test=False):
+    """The highstate of the three managed minions (test_fleet_view.py adds an unmanaged one)."""
     args = ["test=True"] if test else []
-    ret = fleet["cli"].run("state.highstate", *args, minion_tgt="*")
+    ret = fleet["cli"].run("-L", "state.highstate", *args, minion_tgt=MANAGED)
     assert set(ret.data) == {"relay1-a", "client-a", "client-b"}, ret.stderr
     return ret
 
@@ -139,7 +143,15 @@ def test_mail_waits_while_the_relay_is_down_and_arrives_after(fleet):
 
 BAD_PILLARS = [
     ({"sendmail": {"sites": {"site-b": {"relays": ["198.51.100.11:587"]}}}}, "port"),
-    ({"sendmail": {"role": "relay"}}, "sendmail:role: 'relay'"),
+    ({"sendmail": {"role": "relay"}}, "sendmail:role must be 'client' or 'server', not 'relay'"),
+    (
+        {"sendmail": {"msp_intervall": "5m"}},
+        "sendmail:msp_intervall: unknown key; did you mean msp_interval?",
+    ),
+    (
+        {"sendmail": {"sites": {"site-b": {"relay_domain": ["example.com"]}}}},
+        "sendmail:sites:site-b:relay_domain: unknown key; did you mean relay_domains?",
+    ),
     (
         {"sendmail": {"site": "site-c", "sites": {"site-c": {"relays": []}}}},
         "sendmail:sites:site-c:relays",
@@ -163,6 +175,9 @@ def test_bad_pillar_fails_that_minion_only(fleet, override, said):
             for result in states(ret, minion).values():
                 assert (result["result"], result["changes"]) == (True, {}), (minion, result)
         assert snapshots(fleet) == before
+        # The one judgement (what the report and the beacon read) says the same, naming the key.
+        judged = cli.run("sendmail.compliance", minion_tgt="client-b").data
+        assert (judged["verdict"], said in judged["problem"]) == ("drifted", True), judged
     finally:
         pillar.write("override", {})
         cli.run("saltutil.refresh_pillar", "wait=True", minion_tgt="*")

@@ -4,9 +4,17 @@ drift beacon with the formula's reactor, on the same three real minions and real
 test_fleet.py, which runs first (the fixture is per package). The tests run in order.
 """
 
+import contextlib
+import shutil
+import tempfile
 import time
 
+import pytest
+
+from tests.fleet.conftest import HOSTS
 from tests.fleet.test_fleet import highstate, listens, states, wait_for
+from tests.support.fleet import HostMinion, minion_overrides, prepare_host
+from tests.support.netns import NETWORK, linked_netns
 
 MINIONS = ("client-a", "client-b", "relay1-a")
 CLIENT_A = "198.51.100.12"
@@ -44,6 +52,7 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
     assert ret.data["summary"] == {
         "compliant": list(MINIONS),
         "drifted": [],
+        "unmanaged": [],
         "unreachable": [],
         "not_sendmail": [],
     }
@@ -62,7 +71,7 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
         "version",
         "why",
     ]
-    assert "compliant: 3  drifted: 0  unreachable: 0  not sendmail: 0" in table.stdout
+    assert "compliant: 3  drifted: 0  unmanaged: 0  unreachable: 0  not sendmail: 0" in table.stdout
 
 
 def test_grains_target_what_each_host_is(fleet):
@@ -112,3 +121,67 @@ def test_the_beacon_and_the_reactor_undo_drift_without_anyone(fleet, event_liste
     # The reactor re-applies the role: the listener goes, with nobody running anything.
     assert wait_for(lambda: not listens(CLIENT_A), timeout=90), "the reactor did not undo the drift"
     fleet["cli"].run("beacons.delete", "sendmail", minion_tgt="client-a")
+
+
+OUTSIDER = "other-u"
+OUTSIDER_ADDRESS = f"{NETWORK}.14"
+
+
+@pytest.fixture(scope="module")
+def outsider(fleet):
+    """
+    A fourth minion with sendmail but no sendmail:role: the common pillar reaches it (top '*'),
+    no role does. The formula does not manage it; an operator runs its MTA by hand.
+    """
+    root = tempfile.mkdtemp(prefix="smf-ou-", dir="/tmp")
+    hostname = f"{OUTSIDER}.example.test"
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, root, ignore_errors=True)
+        stack.enter_context(linked_netns("smf-ou", 14))
+        prepare_host(root, hostname, HOSTS)
+        minion = fleet["master"].salt_minion_daemon(
+            OUTSIDER, overrides=minion_overrides("site-a"), factory_class=HostMinion,
+            host_root=root, netns="smf-ou", hostname=hostname,
+        )  # fmt: skip
+        stack.enter_context(minion.started(start_timeout=120))
+        fleet["cli"].run("saltutil.sync_all", minion_tgt=OUTSIDER)
+        yield minion
+
+
+def test_a_host_without_a_role_is_unmanaged_and_its_beacon_never_calls_for_the_role(
+    fleet, outsider, event_listener
+):
+    added = fleet["cli"].run("beacons.add", "sendmail", "[{interval: 2}]", minion_tgt=OUTSIDER)
+    assert added.data["result"] is True, added.data
+    time.sleep(5)  # the beacon's first look
+    start = time.time()
+    # Debian's default cf listens on loopback only: this operator opened it to the network.
+    outsider.host(
+        "/usr/sbin/sendmail", "-bd", "-q15m", "-ODaemonPortOptions=Name=MTA,Addr=0.0.0.0,Port=25"
+    )
+    assert wait_for(lambda: listens(OUTSIDER_ADDRESS)), "the outsider's MTA does not listen"
+    events = event_listener.wait_for_events(
+        [(fleet["master"].id, f"salt/beacon/{OUTSIDER}/sendmail/")], timeout=60, after_time=start
+    )
+    assert events.found_all_events, "no sendmail beacon event from the unmanaged host"
+    event = next(iter(events.matches))
+    assert (event.data["verdict"], event.data["drifted"]) == ("unmanaged", False), event.data
+    assert "0.0.0.0:25" in event.data["changes"]["listeners"]["new"]
+    # The report: unmanaged, and the managed ones comply, so it exits 0.
+    ret = report(fleet)
+    assert ret.returncode == 0, ret.data
+    assert ret.data["summary"]["unmanaged"] == [OUTSIDER]
+    assert ret.data["summary"]["compliant"] == list(MINIONS)
+    # Nobody applied the role there: its MTA still listens after the reactor had every chance.
+    time.sleep(10)
+    assert listens(OUTSIDER_ADDRESS)
+    fleet["cli"].run("beacons.delete", "sendmail", minion_tgt=OUTSIDER)
+
+
+def test_a_minion_that_does_not_answer_is_unreachable(fleet, outsider):
+    outsider.terminate()
+    ret = fleet["master"].salt_run_cli(timeout=180).run("sendmail.report", "timeout=10")
+    assert ret.returncode != 0
+    assert ret.data["summary"]["unreachable"] == [OUTSIDER], ret.data
+    assert ret.data["minions"][OUTSIDER]["problem"].startswith("Minion did not return")
+    assert ret.data["summary"]["compliant"] == list(MINIONS)

@@ -34,11 +34,21 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
          "sendmail:sites:paris:auth:mechanisms must be 'PLAIN' or"),
         ({"sites": "paris"}, "sendmail:sites: expected a mapping, got str 'paris'"),
         ({"lookup": {"pkgs": "sendmail"}}, "sendmail:lookup:pkgs: expected a list, got str 'sendmail'"),
+        ({"sites": {"paris": {"relays": ["198.51.100.11:587"]}}},
+         "sendmail:sites:paris:relays[0]: '198.51.100.11:587' is not a host name"),
+        ({"sites": {"paris": {"relay_domains": ["dnl.example.com"]}}},
+         "sendmail:sites:paris:relay_domains[0]: 'dnl.example.com' contains an m4 word"),
     ],
 )  # fmt: skip
 def test_each_problem_names_the_full_key_path(config, said):
     [problem] = schema.problems(config)
     assert problem.startswith(said), problem
+
+
+def test_optional_values_may_be_null():
+    site = {"relays": ["mail.example.com"], "port": None, "smart_host": None, "smart_host_port": None,
+            "limits": None, "tls": None, "auth": None}  # fmt: skip
+    assert schema.problems({"sites": {"paris": site}}) == []
 
 
 def test_every_problem_is_listed_at_once():
