@@ -16,8 +16,9 @@ import salt.utils.minions
 __virtualname__ = "sendmail"
 FUNCTION = "sendmail.compliance"
 SUMMARY = ("compliant", "drifted", "unmanaged", "unreachable", "not_sendmail")
-# What salt's LocalClient returns for a targeted minion that did not answer
-# ("Minion did not return. [Not connected]", "... [No response]").
+# What Salt's LocalClient.cmd returns for a targeted minion that did not answer: text such as
+# "Minion did not return. [Not connected]" or "... [No response]", or False (Salt 3006, for a
+# minion the job expected and never heard from).
 NO_RETURN = "Minion did not return"
 FIELDS = ("expected", "observed", "findings", "other_findings", "problem", "version")
 
@@ -34,8 +35,8 @@ def _entry(answer):
         return entry, answer["verdict"]
     entry = {**dict.fromkeys(FIELDS), "findings": [], "other_findings": [], "compliant": False}
     text = str(answer).strip()
-    if answer is None or text.startswith(NO_RETURN):
-        entry["problem"] = text if answer is not None else "did not answer"
+    if answer is None or answer is False or text.startswith(NO_RETURN):
+        entry["problem"] = text if isinstance(answer, str) else "did not answer"
         return entry, "unreachable"
     # The module is missing there, or the function failed: the minion answered, wrongly.
     entry["problem"] = f"{FUNCTION} failed: {text[:300]}"

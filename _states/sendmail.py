@@ -45,6 +45,7 @@ def client(
     flush_timeout=300,
     tls=None,
     auth=None,
+    masquerade_as=None,
 ):
     """
     Make this host a mail client: the MSP (submit.cf, sendmail 8.12 and later) and sendmail.cf send
@@ -81,6 +82,10 @@ def client(
     auth
         SMTP AUTH to the relay: ``user``, ``password`` and optional ``mechanisms``. The password
         goes only into the authinfo map (root, group smmsp, 0640); changes and comments mask it.
+
+    masquerade_as
+        The domain this host's mail comes from: a bare ``root`` (cron's mail) leaves as
+        ``root@DOMAIN``, never ``root@this-host``, where nothing listens.
     """
     return _apply(
         name,
@@ -95,6 +100,8 @@ def client(
         flush_timeout=flush_timeout,
         tls=tls,
         auth=auth,
+        masquerade_as=masquerade_as,
+        aliases=None,
     )
 
 
@@ -109,6 +116,8 @@ def server(
     msp_interval="15m",
     tls=None,
     auth=None,
+    masquerade_as=None,
+    aliases=None,
 ):
     """
     Make this host a mail relay: a listening MTA (``-bd``, queue run every ``queue_interval``) with a
@@ -135,6 +144,11 @@ def server(
     auth
         SMTP AUTH for relaying, offered only after STARTTLS: ``mechanisms`` (PLAIN, LOGIN; both by
         default). The users are Cyrus SASL's (e.g. sasldb with saslpasswd2).
+
+    masquerade_as, aliases
+        The site's domain and its local names (``{root: ops@example.com}``): the relay's own mail
+        leaves from the domain, ``NAME@DOMAIN`` and the relay's own ``NAME`` go to the alias, the
+        domain's other users are relayed on. Other entries of the aliases file are kept.
     """
     return _apply(
         name,
@@ -149,6 +163,8 @@ def server(
         flush_timeout=None,
         tls=tls,
         auth=auth,
+        masquerade_as=masquerade_as,
+        aliases=aliases,
     )
 
 
@@ -165,11 +181,12 @@ def _builds(role, msp_split, args):
                 "limits": args["limits"],
                 "tls": args["tls"],
                 "auth": args["auth"],
+                "masquerade_as": args["masquerade_as"],
             },
             # The MSP hands mail to the local MTA again (sendmail's default).
             {"kind": "msp", "relay": "[127.0.0.1]"},
         ]
-    hop = {"tls": args["tls"], "auth": args["auth"]}
+    hop = {"tls": args["tls"], "auth": args["auth"], "masquerade_as": args["masquerade_as"]}
     nullclient = {"kind": "nullclient", "relay": relay, "port": port, **hop}
     if not msp_split:
         return [nullclient]
@@ -247,6 +264,9 @@ def _run_steps(steps, role, args, facts):
         cf_changed |= steps.build(**build)
     # After the cfs (they name these files optionally, -o), before the daemons that read them.
     cf_changed |= steps.credentials(role, args["tls"], args["auth"])
+    if role == "server":
+        # After the cf (its virtusertable line names the map): the site's aliases.
+        steps.aliases(args["aliases"], args["masquerade_as"])
     msp_runner = facts["msp_runner"]
     msp_cron = args["msp_interval"] if msp_runner == "cron" and facts["msp_split"] else None
     steps.cron_runner("msp", msp_cron)
@@ -343,6 +363,12 @@ class _Steps:
             self.changes.update(result["files"])  # masked by the module
             self.said.append(f"{self._verb('wrote', 'would write')} {', '.join(result['files'])}")
         return result["changed"]
+
+    def aliases(self, names, domain):
+        result = __salt__["sendmail.aliases"](names, domain=domain, test=self.test)
+        if result["changed"]:
+            self.changes.update(result["files"])
+            self.said.append(f"{self._verb('set', 'would set')} aliases in {', '.join(result['files'])}")
 
     def cron_runner(self, queue, interval):
         result = __salt__["sendmail.cron_runner"](queue, interval, test=self.test)

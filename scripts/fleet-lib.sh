@@ -43,6 +43,10 @@ sendmail:
     paris:
       relays: ['[$relay]']
       relay_domains: [example.com, $FLEET_NET]
+      # Mail from the site comes from example.com; root's (cron's) goes to the mailbox of the
+      # user "mail" on the relay (final for its own name here; a site names its ops address).
+      masquerade_as: example.com
+      aliases: {root: mail@relay1.example.test, postmaster: mail@relay1.example.test}
   # The packages are installed (scripts/setup.sh); the fleet's hosts have no network to apt.
   lookup: {pkgs: []}
 EOF

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what saltext-sendmail needs on a Debian 12 machine, as root; safe to run again.
-#   - Debian packages: sendmail-bin, sendmail-cf, m4, cron (no recommends), iproute2, util-linux,
+#   - Debian packages: sendmail-bin, sendmail-cf, m4, sensible-mda (the local mailer Debian's cfs
+#     name; it brings procmail), cron (no recommends), iproute2, util-linux,
 #     and debootstrap and systemd-container for the test hosts that boot systemd, sasl2-bin,
 #     libsasl2-modules and openssl for the tests' STARTTLS and AUTH relay
 #   - a virtualenv per Salt line asked for (default 3008: .venv; 3006: .venv-salt3006) with the
@@ -13,8 +14,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 # Each gets the virtualenv scripts/venv-dir names.
 salt_lines=("$@")
 [ "${#salt_lines[@]}" -gt 0 ] || salt_lines=(3008)
-packages=(sendmail-bin sendmail-cf m4 cron iproute2 util-linux procps debootstrap systemd-container
-  sasl2-bin libsasl2-modules openssl)
+packages=(sendmail-bin sendmail-cf m4 sensible-mda cron iproute2 util-linux procps debootstrap
+  systemd-container sasl2-bin libsasl2-modules openssl)
 
 missing=()
 for pkg in "${packages[@]}"; do

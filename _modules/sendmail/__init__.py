@@ -46,14 +46,10 @@ def _hostnames():
     return relays.this_host_names(socket.gethostname())
 
 
-# Seeing
-
-
 def version():
     """
     Which MTA answers as the sendmail binary: ``installed``, ``provider`` (sendmail, postfix,
-    exim, other or none), ``version`` (``8.17.1.9``), ``msp_split`` (8.12 and later: a separate
-    submit.cf and client queue) and ``binary``.
+    exim, other, none), ``version``, ``msp_split`` (8.12 and later) and ``binary``.
 
     CLI Example:
 
@@ -68,8 +64,7 @@ def version():
 
 def listeners():
     """
-    Every TCP socket listening on 25, 465 or 587 in this host's network namespace: address, port,
-    pid, process and ``exposed`` (not 127.0.0.1 or ::1: the CIS "MTA local-only" rule).
+    TCP sockets listening on 25, 465 or 587 here, each with ``exposed`` (CIS "local-only" rule).
 
     CLI Example:
 
@@ -100,25 +95,18 @@ def queue(name=None, messages=False, limit=100):
 
     if name is not None:
         allowlist.queue_name(name)
-    try:
-        limit = max(int(limit), 0)
-    except (TypeError, ValueError) as err:
-        raise SaltInvocationError(f"limit must be a whole number, not {limit!r}") from err
+    limit = allowlist.whole_number(limit, "limit")
     report = facts.queues_now(_lookup(), limit if messages else None)
     return report if name is None else report[name]
 
 
 def status(max_queue_age=None):
     """
-    Everything about sendmail on this host in one dictionary (README, "sendmail.status"):
-    ``installed``, ``provider``, ``version``, ``msp_split``, ``binary``; ``daemons`` (kind, and
-    whether it accepts or, above RefuseLA, ``refusing`` connections); ``listeners`` on
-    25/465/587, ``exposed`` and ``held_listeners`` (those a refusing MTA closed for now);
-    ``queues``; ``relay``; the vendor's ``switches``; ``role`` (server, local-only, client, off or
-    unknown) and ``findings`` (each with an ``id``, a ``severity`` and a ``message``).
-
-    max_queue_age
-        Seconds before a queued message is old (default ``sendmail:max_queue_age``, else 86400).
+    Everything about sendmail on this host in one dictionary (README, "sendmail.status"): the
+    binary and ``version``; ``daemons`` (accepting, or above RefuseLA ``refusing``); ``listeners``,
+    ``exposed`` and ``held_listeners``; ``queues``; ``relay``; ``switches``; ``local_mail`` (where
+    root's mail goes); ``role`` and ``findings``. ``max_queue_age``: seconds before a queued message
+    is old (default ``sendmail:max_queue_age``, else 86400).
 
     CLI Example:
 
@@ -142,8 +130,8 @@ def status(max_queue_age=None):
 
 def lookup():
     """
-    The paths, services, packages and timeouts used on this minion: the per-OS-family table with
-    ``sendmail:lookup`` on top. The formula's map.jinja reads them from here.
+    The paths, services, packages and timeouts used here: the per-OS-family table with
+    ``sendmail:lookup`` on top (the formula's map.jinja reads them from here).
 
     CLI Example:
 
@@ -175,8 +163,8 @@ def settings(role=None, secrets=False):
 
 def _config():
     """
-    Pillar's ``sendmail``, the minion config's on top: not config.get (the sendmail grain would
-    hide the pillar), not pillar.get (3008 masks every value unless unmask=True, unknown to 3006).
+    Pillar's ``sendmail``, the minion config's on top: not config.get (the grain would hide the
+    pillar), not pillar.get (3008 masks every value unless unmask=True, unknown to 3006).
     """
     from . import pillar
 
@@ -231,9 +219,6 @@ def compliance(report=None):
     return judgement.for_config(report, config, __grains__)
 
 
-# Doing: the steps of the role states, each also usable by hand (with test=True to predict)
-
-
 def flush(name=None, timeout=300):
     """
     Run the MSP queue (``sendmail -Ac -qf``) and the MTA queue (``sendmail -qf``) once, now
@@ -257,7 +242,8 @@ def flush(name=None, timeout=300):
     return queues.flush(queue_dirs, lookup, __salt__["cmd.run_all"], names, timeout)
 
 
-def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None):
+def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None,
+              masquerade_as=None):  # fmt: skip
     """
     The .mc text of a configuration, every value checked against the allowlist first. ``kind``:
     ``msp`` (submit.mc, 8.12 and later), ``nullclient`` (a sendmail.mc sending all to the relay)
@@ -266,7 +252,8 @@ def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=
     optionally prefixed by ``esmtp:``, ``relay:`` or ``smtp:``), a server's optional smart host;
     ``port`` when not 25. Server only: ``relay_domains`` (domains and IPv4 prefixes it relays
     for) and ``limits``. ``tls`` and ``auth``: STARTTLS and SMTP AUTH on the hop (README); their
-    secrets go only into the files :func:`credentials` writes.
+    secrets go only into the files :func:`credentials` writes. ``masquerade_as``: the domain the
+    host's mail comes from (README, "Local mail").
 
     CLI Example:
 
@@ -280,11 +267,12 @@ def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=
 
     lookup = _lookup()
     hop = {"tls": tls, "auth": auth}
-    return mc.for_host(build.request(kind, relay, port, relay_domains, limits, hop, lookup), lookup)
+    request = build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as)
+    return mc.for_host(request, lookup)
 
 
 def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None,
-             test=False):  # fmt: skip
+             masquerade_as=None, test=False):  # fmt: skip
     """
     Build and install a configuration (README, "Building a configuration safely"): render the
     .mc, build the cf with m4, check it (sendmail must load it, its relay and hardening must read
@@ -303,7 +291,8 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, tls=N
     from . import build, errors
 
     lookup = _lookup()
-    request = build.request(kind, relay, port, relay_domains, limits, {"tls": tls, "auth": auth}, lookup)
+    hop = {"tls": tls, "auth": auth}
+    request = build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as)
     run = __salt__["cmd.run_all"]
     with errors.os_errors(f"could not build the {kind} configuration"):
         planned = build.plan(request, lookup, run)
@@ -344,6 +333,27 @@ def credentials(role, tls=None, auth=None, test=False):
         if planned["writes"] and not test:
             secret_files.install(planned["writes"], lookup, run)
     return {"changed": bool(planned["files"]), "files": planned["files"]}
+
+
+def aliases(names=None, domain=None, test=False):
+    """
+    Set the site's aliases on this relay (README, "Local mail"): each name of ``names`` (a target
+    or a list) in the aliases file the MTA reads and, with ``domain``, ``NAME@domain`` in the
+    virtusertable. Other entries are kept; each new file is built by sendmail into a scratch map
+    before it replaces the live one. Returns ``changed`` and ``files`` (per name ``old``/``new``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.aliases '{root: ops@example.com}' domain=example.com test=True
+    """
+    from . import allowlist, errors, local_mail
+
+    checked = allowlist.aliases(names, "aliases", domain)
+    domain = None if domain is None else allowlist.masquerade_domain(domain, "domain")
+    with errors.os_errors("could not set the aliases"):
+        return local_mail.apply(_lookup(), checked, domain, __salt__["cmd.run_all"], test)
 
 
 def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_interval=None):
@@ -405,8 +415,8 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
 
 def config_files():
     """
-    The text of every file the role states write (null: no file) and, by inode only, which
-    credential file is in place: what :func:`restore` puts back after a failed step.
+    The text of every file the role states write, by inode only for secrets: what :func:`restore`
+    puts back after a failed step.
 
     CLI Example:
 
@@ -421,9 +431,8 @@ def config_files():
 
 def restore(files):
     """
-    Put back ``files`` (path: previous text, null: no file) as :func:`config_files` returned
-    them: only files this module manages, only those that differ, each atomically, .mc files
-    before their cfs; credential files from their ``.bak``. Returns ``restored``: the paths written.
+    Put back ``files`` as :func:`config_files` returned them: only files this module manages,
+    only those that differ, .mc files before cfs, maps rebuilt. Returns ``restored``.
 
     CLI Example:
 

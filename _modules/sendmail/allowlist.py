@@ -54,6 +54,14 @@ def build_kind(value):
     return one_of(value, BUILD_KINDS, "kind")
 
 
+def whole_number(value, field):
+    """``value`` as a whole number of at least 0."""
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError) as err:
+        raise SaltInvocationError(f"{field} must be a whole number, not {value!r}") from err
+
+
 def duration_seconds(text, default_unit="m"):
     """
     Seconds in a sendmail duration: ``15m``, ``1h30m``, ``90`` (in ``default_unit``), ``00:15:00``.
@@ -219,3 +227,50 @@ def server_limits(value, field="limits"):
             raise SaltInvocationError(f"{field}:{name}: {number!r} is not a whole number above 0")
         limits[name] = number
     return limits
+
+
+# A local name as aliases and virtusertable take it: letters, digits and . _ + - (never a quote,
+# space, colon or m4 quote, which would break the alias line or the .mc).
+_LOCAL_PART_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+
+
+def masquerade_domain(value, field="masquerade_as"):
+    """The domain a site's mail comes from: a dotted host name that m4 will not expand."""
+    problem = hostname_problem(value) or (None if "." in value else "is not a domain (no dot)")
+    if problem:
+        raise SaltInvocationError(f"{field}: {value!r} {problem}")
+    return value
+
+
+def _alias_target(value, field):
+    """An address an alias goes to: ``name@domain`` or a local ``name``."""
+    if not isinstance(value, str):
+        raise SaltInvocationError(f"{field}: expected an address, got {type(value).__name__} {value!r}")
+    local, _, domain = value.partition("@")
+    if not _LOCAL_PART_RE.fullmatch(local) or (domain and hostname_problem(domain)):
+        raise SaltInvocationError(f"{field}: {value!r} is not an address such as ops@example.com")
+    return value
+
+
+def aliases(value, field="aliases", domain=None):
+    """
+    Local names and where their mail goes: ``{name: address or [addresses]}``, each target
+    ``user@domain`` or a local name. Returns ``{name: [targets]}``. A name that goes to itself
+    (``root: root``, or ``root@DOMAIN`` with ``domain`` the site's masquerade domain) is a loop.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SaltInvocationError(f"{field}: expected a mapping of names to addresses, got {value!r}")
+    checked = {}
+    for name, targets in value.items():
+        if not isinstance(name, str) or not _LOCAL_PART_RE.fullmatch(name):
+            raise SaltInvocationError(f"{field}: {name!r} is not a local name such as root")
+        listed = targets if isinstance(targets, list) else [targets]
+        if not listed:
+            raise SaltInvocationError(f"{field}:{name}: no address")
+        checked[name] = [_alias_target(target, f"{field}:{name}") for target in listed]
+        itself = {name, f"{name}@{domain}"} if domain else {name}
+        if itself & {target.lower() for target in checked[name]} or name in checked[name]:
+            raise SaltInvocationError(f"{field}:{name}: {name} goes to itself: a mail loop")
+    return checked

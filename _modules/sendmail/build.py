@@ -15,10 +15,12 @@ from . import allowlist, cf, files, hop, mc, platform, relays
 DIFF_LINES = 120
 
 
-def request(kind, relay=None, port=None, relay_domains=None, limits=None, hop_values=None, lookup=None):
+def request(kind, relay=None, port=None, relay_domains=None, limits=None, hop_values=None, lookup=None,
+            masquerade_as=None):  # fmt: skip
     """
     Every value that reaches an .mc, checked before anything is read or run. ``hop_values`` holds the
-    site's ``tls`` and ``auth`` (see :func:`hop.request`; ``lookup`` says where their files go).
+    site's ``tls`` and ``auth`` (see :func:`hop.request`; ``lookup`` says where their files go);
+    ``masquerade_as`` the domain the host's mail comes from.
     """
     allowlist.build_kind(kind)
     for field, value in (("relay_domains", relay_domains), ("limits", limits)):
@@ -31,10 +33,12 @@ def request(kind, relay=None, port=None, relay_domains=None, limits=None, hop_va
         "relay_domains": allowlist.relay_domains(relay_domains),
         "limits": allowlist.server_limits(limits) if kind == "server" else None,
         "hop": hop.request(kind, lookup or {}, **(hop_values or {})),
+        "masquerade_as": None if masquerade_as is None else allowlist.masquerade_domain(masquerade_as),
     }
 
 
-def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None, hop_settings=None):
+def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None, hop_settings=None,
+                masquerade_as=None):  # fmt: skip
     """
     Read a built cf (parsed by :func:`cf.parse`) back: its relay must be exactly the one asked
     for, a client cf must not listen on the network and a server cf must listen, hardened, and
@@ -80,6 +84,10 @@ def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None
             problems.append(
                 f"HELP reads {parsed['options'].get('HelpFile')!r}, not the empty {help_file}"
             )
+    masquerade = parsed["macros"].get("M") or None
+    # A nullclient masquerades as its hub unless told otherwise (nullclient.m4).
+    if (masquerade_as or kind != "nullclient") and masquerade != masquerade_as:
+        problems.append(f"DM (masquerade) is {masquerade!r}, not {masquerade_as!r}")
     hop_settings = hop_settings or {"tls": None, "auth": None}
     problems.extend(hop.read_back(kind, parsed["options"], hop_settings))
     if parsed["repeated_macros"]:
@@ -96,6 +104,7 @@ def plan(build_request, lookup, run):
     """
     kind, relay_list, port = build_request["kind"], build_request["relays"], build_request["port"]
     limits, hop_settings = build_request["limits"], build_request["hop"]
+    masquerade_as = build_request.get("masquerade_as")
     mc_text = mc.for_host(build_request, lookup)
     cf_path, mc_path = platform.cf_pair(lookup, kind)
     old_mc, old_cf = files.read_text(mc_path), files.read_text(cf_path)
@@ -109,13 +118,17 @@ def plan(build_request, lookup, run):
     if (
         old_mc == mc_text
         and old_parsed
-        and not check_built(kind, old_parsed, relay_list, port, help_file, limits, hop_settings)
+        and not check_built(
+            kind, old_parsed, relay_list, port, help_file, limits, hop_settings, masquerade_as
+        )
         and not result["files"]
     ):
         return result
     cf_text = run_m4(run, mc_text)
     new_parsed = cf.parse(cf_text)
-    problems = check_built(kind, new_parsed, relay_list, port, help_file, limits, hop_settings)
+    problems = check_built(
+        kind, new_parsed, relay_list, port, help_file, limits, hop_settings, masquerade_as
+    )
     if problems:
         raise CommandExecutionError(f"the built cf is wrong: {'; '.join(problems)}")
     result["cf_text"] = cf_text

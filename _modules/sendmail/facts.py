@@ -7,7 +7,19 @@ switches, the role the host plays and the findings.
 import socket
 import time
 
-from . import binary, cf, crontabs, files, findings, processes, queues, relays, roles, switches
+from . import (
+    binary,
+    cf,
+    crontabs,
+    files,
+    findings,
+    local_mail,
+    processes,
+    queues,
+    relays,
+    roles,
+    switches,
+)
 
 
 def status(lookup, cache, max_queue_age):
@@ -41,6 +53,8 @@ def status(lookup, cache, max_queue_age):
     report["role"] = roles.observed(
         report, report["listeners"] + report["held_listeners"], report["relay"]
     )
+    aliases_now = files.read_text(local_mail.aliases_file(lookup, cfs["sendmail_cf"])[0])
+    report["local_mail"] = local_mail.root_route(report, cfs, aliases_now)
     report["findings"] = findings.find(report, max_queue_age)
     return report
 

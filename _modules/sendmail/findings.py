@@ -114,6 +114,19 @@ def mta_refusing(report, _max_queue_age):
     ]
 
 
+def local_mail_unrouted(report, _max_queue_age):
+    route = report.get("local_mail")
+    if not route or not route["returns_here"] or report["exposed"]:
+        return []
+    message = (
+        f"root's mail leaves as {route['address']} for {route['handed_to']}, which hands it back to "
+        "this host, where nothing listens: it waits in the relay's queue until it bounces (cron's "
+        "and root's mail is lost). Set sendmail:sites:SITE:masquerade_as and the relays' "
+        "sendmail:sites:SITE:aliases"
+    )
+    return [_finding("local-mail-unrouted", "high", message)]
+
+
 def msp_to_dead_mta(report, _max_queue_age):
     relay = report["relay"]
     if not (report["msp_split"] and relay["msp_local"]):
@@ -142,6 +155,7 @@ FINDERS = (
     queue_deferred,
     queue_unsafe_permissions,
     mta_refusing,
+    local_mail_unrouted,
     msp_to_dead_mta,
 )
 

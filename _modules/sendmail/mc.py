@@ -4,7 +4,7 @@ FEATURE(msp)), ``nullclient`` (a sendmail.mc that sends everything to the relay)
 listening, hardened sendmail.mc). Values must already have passed :mod:`allowlist`.
 """
 
-from . import allowlist, hop, platform, relays
+from . import allowlist, hop, local_mail, platform, relays
 
 # Hardened defaults of the server role (DISA STIG GEN004660/GEN004680: no EXPN/VRFY, GEN004560: no
 # version in the greeting, GEN004440: LogLevel 9); restrictqrun keeps users from running the queue.
@@ -35,13 +35,15 @@ LIMITS = {
 
 def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=None, domain=None,
            queue_dir=None, pid_file=None, relay_domains=(), help_file=None, limits=None,
-           hop_settings=None):  # fmt: skip
+           hop_settings=None, masquerade_as=None, virtuser_map=None, aliases_file=None):  # fmt: skip
     """
     The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
     ``queue_dir`` and ``pid_file`` override what the vendor's DOMAIN() sets; ``relay_domains``
     (server) are the domains and networks it relays for; ``help_file`` (server) is what HELP reads;
     ``limits`` (server) are :data:`allowlist.SERVER_LIMITS`; ``hop_settings`` the STARTTLS and
-    AUTH settings (:func:`hop.request`).
+    AUTH settings (:func:`hop.request`). With ``masquerade_as``, the host's mail (a client's, or a
+    server's own) leaves from that domain, and a server takes ``NAME@domain`` for the names in
+    its ``virtuser_map`` (the site's aliases) and relays the domain's other users on.
     """
     hop_lines, rulesets = hop.mc_lines(kind, hop_settings or {"tls": None, "auth": None}, relay_domains)
     allowlist.build_kind(kind)
@@ -63,16 +65,25 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         lines.append(f"define(`{macro}', `{queue_dir}')dnl")
     if pid_file:
         lines.append(f"define(`confPID_FILE', `{pid_file}')dnl")
+    if aliases_file and kind != "msp":
+        lines.append(f"define(`ALIAS_FILE', `{aliases_file}')dnl")
     if port and relay_list:
         lines.append(f"define(`RELAY_MAILER_ARGS', `TCP $h {port}')dnl")
         if kind != "msp":
             lines.append(f"define(`ESMTP_MAILER_ARGS', `TCP $h {port}')dnl")
     if kind != "server":
         lines.extend(hop_lines)
+    if masquerade_as and kind == "msp":
+        # Before FEATURE(msp): a bare "root" must leave as root@DOMAIN, never root@this-host.
+        lines.append(f"MASQUERADE_AS(`{masquerade_as}')dnl")
+        lines.extend(f"FEATURE(`{name}')dnl" for name in ("masquerade_envelope", "allmasquerade"))
     if kind == "msp":
         lines.append(f"FEATURE(`msp', `{relays.host_list(relay_list)}')dnl")
     elif kind == "nullclient":
         lines.append(f"FEATURE(`nullclient', `{relays.smart_host(relay_list)}')dnl")
+        if masquerade_as:
+            # After it: nullclient.m4 masquerades as the hub itself (and envelope, all headers).
+            lines.append(f"MASQUERADE_AS(`{masquerade_as}')dnl")
     else:
         lines.extend(SERVER_HARDENING)
         lines.extend(hop_lines)
@@ -84,6 +95,12 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         if relay_list:
             lines.append(f"define(`SMART_HOST', `{relays.smart_host(relay_list)}')dnl")
         lines.append("FEATURE(`no_default_msa')dnl")
+        if masquerade_as:
+            lines.append(f"MASQUERADE_AS(`{masquerade_as}')dnl")
+            lines.append("FEATURE(`masquerade_envelope')dnl")
+            lines.append(f"VIRTUSER_DOMAIN(`{masquerade_as}')dnl")
+            # -o: a missing map is no error (no alias of the domain yet).
+            lines.append(f"FEATURE(`virtusertable', `hash -o {virtuser_map}')dnl")
         lines.append("DAEMON_OPTIONS(`Family=inet, Name=MTA-v4, Port=smtp')dnl")
         lines.extend(f"RELAY_DOMAIN(`{name}')dnl" for name in relay_domains or ())
         lines.append("MAILER(`local')dnl")
@@ -101,7 +118,11 @@ def for_host(request, lookup):
     side = "msp" if kind == "msp" else "mta"
     overrides = {
         name: allowlist.path(lookup[key], f"sendmail:lookup:{key}")
-        for name, key in (("queue_dir", f"{side}_queue_dir"), ("pid_file", f"{side}_pid_file"))
+        for name, key in (
+            ("queue_dir", f"{side}_queue_dir"),
+            ("pid_file", f"{side}_pid_file"),
+            ("aliases_file", "aliases_file"),
+        )
         if lookup.get(key)
     }
     return render(
@@ -114,6 +135,8 @@ def for_host(request, lookup):
         relay_domains=request["relay_domains"],
         limits=request["limits"],
         hop_settings=request["hop"],
+        masquerade_as=request.get("masquerade_as"),
+        virtuser_map=allowlist.path(local_mail.virtuser_map(lookup), "sendmail:lookup:virtuser_map"),
         help_file=allowlist.path(platform.help_file(lookup), "sendmail:lookup:help_file")
         if kind == "server"
         else None,

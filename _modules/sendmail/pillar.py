@@ -72,9 +72,14 @@ def resolve(config, grains, role=None):
             resolved["queue_interval"] = config["server_queue_interval"]
         keys = SERVER_KEYS
     resolved.update({key: config[key] for key in keys if config.get(key) is not None})
-    for key in ("tls", "auth"):
+    for key in ("tls", "auth", "masquerade_as"):
         if site_config.get(key) is not None:
             resolved[key] = site_config[key]
+    if role == "server" and site_config.get("aliases") is not None:
+        # The loop check needs the site's domain: root@DOMAIN going to root@DOMAIN.
+        allowlist.aliases(site_config["aliases"], f"sendmail:sites:{site}:aliases",
+                          site_config.get("masquerade_as"))  # fmt: skip
+        resolved["aliases"] = site_config["aliases"]
     return resolved
 
 

@@ -53,6 +53,11 @@ DEFAULTS = {
     "msp_group": "smmsp",
     "tls_dir": None,
     "authinfo_map": None,
+    # Local mail (local_mail.py): the aliases file (None: the one the cf names, else /etc/aliases;
+    # set, the server and nullclient .mc name it) and the site's virtusertable (None:
+    # salt-virtusers beside sendmail.cf).
+    "aliases_file": None,
+    "virtuser_map": None,
 }
 
 FAMILIES = {
@@ -64,7 +69,9 @@ FAMILIES = {
         "sysv_rc_dir": "/etc/rc2.d",
         "debian_update_conf": "/usr/share/sendmail/update_conf",
         "switch_files": {"debian": "/etc/mail/sendmail.conf"},
-        "pkgs": ["sendmail-bin", "sendmail-cf", "m4"],
+        # sensible-mda: the local mailer Debian's cfs name (a relay's own mail to root fails
+        # without it, "Operating system error"); the sendmail metapackage brings it, -bin does not.
+        "pkgs": ["sendmail-bin", "sendmail-cf", "m4", "sensible-mda"],
     },
     "RedHat": {
         "user_crontabs": "/var/spool/cron",

@@ -6,12 +6,12 @@ kept by inode and come back from their ``.bak``: no secret leaves :mod:`secret_f
 
 from salt.exceptions import SaltInvocationError
 
-from . import errors, files, platform, secret_files, switches
+from . import cf, errors, files, local_mail, platform, secret_files, switches
 
 
 def saved(lookup):
     """Every file the role states write: its text (None: no file), a credential file its inode."""
-    texts = {path: files.read_text(path) for path in platform.managed_files(lookup)}
+    texts = {path: files.read_text(path) for path in _managed(lookup)}
     texts.update({path: secret_files.fingerprint(path) for path in secret_files.managed(lookup)})
     return texts
 
@@ -24,7 +24,7 @@ def restore(lookup, previous, run):
     """
     if not isinstance(previous, dict):
         raise SaltInvocationError(f"files must map paths to their previous text, not {previous!r}")
-    managed = platform.managed_files(lookup)
+    managed = _managed(lookup)
     secret = secret_files.managed(lookup)
     unknown = sorted(set(previous) - set(managed) - set(secret))
     if unknown:
@@ -36,7 +36,19 @@ def restore(lookup, previous, run):
     }
     with errors.os_errors("could not restore"):
         switches.write(lookup, differing, run)
+        # Their maps too: sendmail reads the .db files, not the texts.
+        local_mail.rebuild(lookup, _sendmail_cf(lookup), list(differing), run)
         put_back = [
             path for path in secret if path in previous and secret_files.put_back(path, previous[path])
         ]
     return list(differing) + put_back
+
+
+def _sendmail_cf(lookup):
+    return cf.load(lookup["sendmail_cf"])
+
+
+def _managed(lookup):
+    """The .mc files, cfs and switch files (in that order), then the aliases and virtusertable."""
+    ordered = platform.managed_files(lookup) + local_mail.managed(lookup, _sendmail_cf(lookup))
+    return list(dict.fromkeys(ordered))

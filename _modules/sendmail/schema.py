@@ -104,6 +104,8 @@ SITE = Mapping(
                 "require": Value((bool,)),
             }
         ),
+        "masquerade_as": Value((str, type(None)), allowlist.masquerade_domain),
+        "aliases": Value((dict, type(None)), allowlist.aliases),
         "auth": Mapping(
             {
                 "user": Value((str,)),

@@ -27,17 +27,23 @@ HOSTS = (
     # Mail for example.com waits in the relay's queue: the address has no route here.
     + "192.0.2.10\texample.com\n"
 )
+DOMAIN = "example.com"
+ALIAS = "mail@relay1-a.example.test"
 COMMON_PILLAR = {
     "sendmail": {
         "site_grain": "site",
         "sites": {
             # Address literals: sendmail looks a [name] up with a trailing dot, which /etc/hosts
             # never matches (only DNS would), and these test hosts have no DNS.
+            # Both sites' mail comes from example.com: root's (cron's) mail from every host goes to
+            # ALIAS, the mailbox of the user "mail" on the relay, which is final for its own name.
             "site-a": {
                 "relays": [f"[{NETWORK}.11]"],
                 "relay_domains": ["example.com", NETWORK],
+                "masquerade_as": DOMAIN,
+                "aliases": {"root": ALIAS, "postmaster": ALIAS},
             },
-            "site-b": {"relays": [f"[{NETWORK}.19]", f"[{NETWORK}.11]"]},
+            "site-b": {"relays": [f"[{NETWORK}.19]", f"[{NETWORK}.11]"], "masquerade_as": DOMAIN},
         },
         "msp_interval": "15m",
         # The test machine has the packages (scripts/setup.sh); pkg.installed would run apt-get

@@ -44,7 +44,7 @@ def relay_recipients(fleet):
 
 def queues(fleet):
     """Every queue's messages, for a failure message."""
-    return fleet["cli"].run("sendmail.queue", "messages=True", minion_tgt="*").data
+    return fleet["cli"].run("-L", "sendmail.queue", "messages=True", minion_tgt=MANAGED).data
 
 
 def wait_for(predicate, timeout=30):

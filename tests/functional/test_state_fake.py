@@ -30,6 +30,7 @@ def test_the_fake_returns_what_the_real_module_returns(world, sendmail):
         "services": (sendmail.services("client", test=True), fake.services("client", test=True)),
         "flush": (sendmail.flush("mta"), fake.flush("mta")),
         "restore": (sendmail.restore({}), fake.restore({})),
+        "aliases": (sendmail.aliases({"root": "ops@example.com"}, test=True), fake.aliases({"root": "x"}, test=True)),
     }  # fmt: skip
     for name, (real, faked) in pairs.items():
         assert shape(faked) == shape(real), f"the fake sendmail.{name} returns another shape"

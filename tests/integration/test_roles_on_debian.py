@@ -76,12 +76,15 @@ def test_server_with_queued_mail_becomes_a_client_and_loses_nothing(relay, tmp_p
             ("server-status", shlex.join(salt_call_argv("sendmail.status"))),
             ("queue", "printf 'Subject: t\\n\\nhi\\n' | sendmail -Am -odq a@example.com b@example.com"),
             ("before", snapshot_command()),
-            ("client-test", state("sendmail.client", relay="[198.51.100.1]", test=True)),
+            (
+                "client-test",
+                state("sendmail.client", relay="[198.51.100.1]", masquerade_as="example.com", test=True),
+            ),
             ("after-test", snapshot_command()),
-            ("client", state("sendmail.client", relay="[198.51.100.1]")),
+            ("client", state("sendmail.client", relay="[198.51.100.1]", masquerade_as="example.com")),
             ("client-status", shlex.join(salt_call_argv("sendmail.status"))),
             ("cron.d", "grep -v '^#' /etc/cron.d/sendmail || true"),
-            ("again", state("sendmail.client", relay="[198.51.100.1]")),
+            ("again", state("sendmail.client", relay="[198.51.100.1]", masquerade_as="example.com")),
         ],
     )
     server = result_of(out["server"])
@@ -125,9 +128,9 @@ def test_cron_runner_entries_are_replaced_not_added(tmp_path):
         tmp_path / "host",
         "smt-box",
         [
-            ("cron30", state("sendmail.client", relay="[198.51.100.1]", msp_runner="cron", msp_interval="30m")),
+            ("cron30", state("sendmail.client", relay="[198.51.100.1]", masquerade_as="example.com", msp_runner="cron", msp_interval="30m")),
             ("tab30", "crontab -l"),
-            ("cron15", state("sendmail.client", relay="[198.51.100.1]", msp_runner="cron", msp_interval="15m")),
+            ("cron15", state("sendmail.client", relay="[198.51.100.1]", masquerade_as="example.com", msp_runner="cron", msp_interval="15m")),
             ("tab15", "crontab -l"),
             ("status", shlex.join(salt_call_argv("sendmail.status"))),
         ],
@@ -217,7 +220,15 @@ def test_a_failed_service_step_puts_the_previous_configuration_back(tmp_path):
         [
             ("start", "/etc/init.d/sendmail start >/dev/null; chmod 0000 /var/spool/mqueue-client"),
             ("before", files),
-            ("client", state("sendmail.client", config_dir=config_dir, relay="[198.51.100.1]")),
+            (
+                "client",
+                state(
+                    "sendmail.client",
+                    config_dir=config_dir,
+                    relay="[198.51.100.1]",
+                    masquerade_as="example.com",
+                ),
+            ),
             ("after", files),
             ("status", shlex.join(salt_call_argv("sendmail.status"))),
         ],

@@ -116,6 +116,8 @@ class World:
             "switch_files": {"debian": str(self.sendmail_conf)},
             "mta_pid_file": str(self.run_dir / "mta.pid"),
             "msp_pid_file": str(self.run_dir / "msp.pid"),
+            # Never this machine's /etc/aliases.
+            "aliases_file": str(self.etc / "aliases"),
             # Debian's update_conf only knows /etc/mail: a world has no vendor tool to run.
             "debian_update_conf": None,
         }

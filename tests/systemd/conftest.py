@@ -14,6 +14,7 @@ from tests.support.netns import NETWORK, bridge, linked_netns
 from tests.support.systemd_host import RUN_TAG, SystemdHost
 
 RELAY = f"[{NETWORK}.1]"
+CLIENT_DOMAIN = "example.com"
 _numbers = itertools.count(41)
 
 
@@ -84,3 +85,20 @@ def assert_delivered_after_outage(host, relay, wait):
     waiting = host.salt_call("sendmail.queue", "msp", "messages=True")["messages"]
     assert len(relay.queued_ids("mta")) == 1, [(m["reason"], m["tries"]) for m in waiting]
     assert waiting == []
+
+
+def assert_root_mail_leaves_as_the_domain(host, relay):
+    """
+    A bare ``root`` (what cron mails to) leaves the host as root@CLIENT_DOMAIN, never as
+    root@this-host (where nothing listens), and reaches the relay at once.
+    """
+    before = set(relay.queued_ids("mta"))
+    host.run("sendmail", "root", input_text="Subject: to root\n\nfrom cron, say\n")
+    deadline = time.monotonic() + 30
+    while not set(relay.queued_ids("mta")) - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    [new] = set(relay.queued_ids("mta")) - before
+    qf = (relay.mqueue / f"qf{new}").read_bytes().decode("latin-1")
+    assert f"<root@{CLIENT_DOMAIN}>" in qf, qf
+    assert f"S<root@{CLIENT_DOMAIN}>" in qf, qf
+    assert host.salt_call("sendmail.status")["local_mail"]["address"] == f"root@{CLIENT_DOMAIN}"

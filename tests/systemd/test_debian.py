@@ -7,7 +7,16 @@ salt-call inside the host, and a reboot in the middle.
 import json
 
 from tests.support.snapshot import snapshot_command
-from tests.systemd.conftest import RELAY, assert_converged, assert_delivered_after_outage
+from tests.systemd.conftest import (
+    CLIENT_DOMAIN,
+    RELAY,
+    assert_converged,
+    assert_delivered_after_outage,
+    assert_root_mail_leaves_as_the_domain,
+)
+
+# A site's client: its relay, and the domain its mail comes from (root's too).
+CLIENT = {"relay": RELAY, "msp_interval": "10s", "masquerade_as": CLIENT_DOMAIN}
 
 
 def snapshot(host):
@@ -42,22 +51,24 @@ def test_client_server_client_across_a_reboot(make_systemd_host, relay):
     assert host.salt_call("grains.get", "init") == "systemd"
 
     before = snapshot(host)
-    predicted = host.state("sendmail.client", test=True, relay=RELAY, msp_interval="10s")
+    predicted = host.state("sendmail.client", test=True, **CLIENT)
     assert predicted["result"] is None
     assert predicted["changes"]
     assert snapshot(host) == before
 
-    client = host.state("sendmail.client", relay=RELAY, msp_interval="10s")
+    client = host.state("sendmail.client", **CLIENT)
     assert client["result"] is True, client["comment"]
     assert_client(host)
-    assert_converged(host, "sendmail.client", relay=RELAY, msp_interval="10s")
+    assert_converged(host, "sendmail.client", **CLIENT)
 
     host.reboot()
     assert_client(host)
-    assert_converged(host, "sendmail.client", relay=RELAY, msp_interval="10s")
+    assert_converged(host, "sendmail.client", **CLIENT)
 
     # Mail sent while the relay is down arrives once it is back.
     assert_delivered_after_outage(host, relay, wait=60)
+    # root's mail (cron's) leaves as the site's domain.
+    assert_root_mail_leaves_as_the_domain(host, relay)
 
     server = host.state("sendmail.server", relay_domains=["example.com"])
     assert server["result"] is True, server["comment"]
@@ -70,9 +81,9 @@ def test_client_server_client_across_a_reboot(make_systemd_host, relay):
     assert report["role"] == "server"
     assert_converged(host, "sendmail.server", relay_domains=["example.com"])
 
-    back = host.state("sendmail.client", relay=RELAY, msp_interval="10s")
+    back = host.state("sendmail.client", **CLIENT)
     assert back["result"] is True, back["comment"]
     assert_client(host)
     host.reboot()
     assert_client(host)
-    assert_converged(host, "sendmail.client", relay=RELAY, msp_interval="10s")
+    assert_converged(host, "sendmail.client", **CLIENT)

@@ -6,7 +6,10 @@ and leaves the MSP queue to a root cron entry, which survives a reboot without b
 """
 
 from tests.support.redhat import make_redhat
-from tests.systemd.conftest import RELAY, assert_converged, assert_delivered_after_outage
+from tests.systemd.conftest import CLIENT_DOMAIN, RELAY, assert_converged, assert_delivered_after_outage
+
+# A site's client: its relay, and the domain its mail comes from (root's too).
+CLIENT = {"relay": RELAY, "msp_interval": "1m", "masquerade_as": CLIENT_DOMAIN}
 
 
 def units(host):
@@ -53,14 +56,14 @@ def test_redhat_client_server_client_across_reboots(make_systemd_host, relay):
     assert units(host) == {"sendmail": ("enabled", "active"), "sm-client": ("enabled", "active")}
     assert host.salt_call("sendmail.status")["role"] == "local-only"
 
-    client = host.state("sendmail.client", relay=RELAY, msp_interval="1m")
+    client = host.state("sendmail.client", **CLIENT)
     assert client["result"] is True, client["comment"]
     assert "cron entry saltext-sendmail-msp-queue" in client["comment"]
     assert_client(host)
-    assert_converged(host, "sendmail.client", relay=RELAY, msp_interval="1m")
+    assert_converged(host, "sendmail.client", **CLIENT)
     host.reboot()
     assert_client(host)
-    assert_converged(host, "sendmail.client", relay=RELAY, msp_interval="1m")
+    assert_converged(host, "sendmail.client", **CLIENT)
 
     # Mail sent while the relay is down arrives once it is back.
     assert_delivered_after_outage(host, relay, wait=90)
@@ -74,12 +77,12 @@ def test_redhat_client_server_client_across_reboots(make_systemd_host, relay):
     assert_server(host)
     assert_converged(host, "sendmail.server", relay_domains=["example.com"])
 
-    back = host.state("sendmail.client", relay=RELAY, msp_interval="1m")
+    back = host.state("sendmail.client", **CLIENT)
     assert back["result"] is True, back["comment"]
     assert_client(host)
     host.reboot()
     assert_client(host)
-    assert_converged(host, "sendmail.client", relay=RELAY, msp_interval="1m")
+    assert_converged(host, "sendmail.client", **CLIENT)
     # ExecStartPre=-/etc/mail/make never had to rebuild a cf: each .mc was older than its cf.
     rebuilt = host.sh(
         "cat /var/log/mail-make.log; ls -l --time-style=full-iso /etc/mail/*.mc /etc/mail/*.cf",

@@ -18,3 +18,20 @@ def test_a_refusing_mta_is_a_medium_finding_with_sendmails_reason():
     [finding] = findings.mta_refusing(report, 86400)
     assert (finding["id"], finding["severity"]) == ("mta-refusing", "medium")
     assert "load average: 64" in finding["message"]
+
+
+def test_roots_mail_handed_back_to_a_host_where_nothing_listens_is_unrouted():
+    route = {"address": "root@client1.example.test", "handed_to": "[198.51.100.11]", "masquerade": None,
+             "returns_here": True}  # fmt: skip
+    [finding] = findings.local_mail_unrouted({"local_mail": route, "exposed": False}, 86400)
+    assert (finding["id"], finding["severity"]) == ("local-mail-unrouted", "high")
+    assert "sendmail:sites:SITE:masquerade_as" in finding["message"]
+    masqueraded = {
+        **route,
+        "address": "root@example.test",
+        "masquerade": "example.test",
+        "returns_here": False,
+    }
+    assert findings.local_mail_unrouted({"local_mail": masqueraded, "exposed": False}, 86400) == []
+    local = {**route, "handed_to": "this host", "returns_here": False}
+    assert findings.local_mail_unrouted({"local_mail": local, "exposed": False}, 86400) == []

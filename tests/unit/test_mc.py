@@ -13,3 +13,21 @@ def test_render_msp_mc_with_failover_and_port():
         lines.index("undefine(`esyscmd')undefine(`syscmd')dnl")
         == lines.index(f"include(`{platform.DEFAULT_CF_M4}')dnl") + 1
     )
+
+
+def test_masquerading_comes_before_the_msp_and_after_the_nullclient():
+    msp = mc.render("msp", ["[relay.example.com]"], masquerade_as="example.test").splitlines()
+    assert msp.index("MASQUERADE_AS(`example.test')dnl") < msp.index(
+        "FEATURE(`msp', `[relay.example.com]')dnl"
+    )
+    assert "FEATURE(`masquerade_envelope')dnl" in msp and "FEATURE(`allmasquerade')dnl" in msp
+    null = mc.render("nullclient", ["[relay.example.com]"], masquerade_as="example.test").splitlines()
+    assert null.index("MASQUERADE_AS(`example.test')dnl") > null.index(
+        "FEATURE(`nullclient', `[relay.example.com]')dnl"
+    )
+    server = mc.render(
+        "server", [], masquerade_as="example.test", virtuser_map="/etc/mail/salt-virtusers"
+    )
+    assert "VIRTUSER_DOMAIN(`example.test')dnl" in server
+    assert "FEATURE(`virtusertable', `hash -o /etc/mail/salt-virtusers')dnl" in server
+    assert "MASQUERADE_AS" not in mc.render("msp", ["[relay.example.com]"])

@@ -9,9 +9,6 @@ from sendmail import allowlist, hop, pillar
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-
-
 @pytest.fixture(scope="module")
 def example_pillar():
     import yaml
@@ -32,6 +29,7 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
         "flush_timeout": 300,
         "tls": example_pillar["sites"]["paris"]["tls"],
         "auth": example_pillar["sites"]["paris"]["auth"],
+        "masquerade_as": "paris.example.com",
     }
     # What the CLI shows: the password masked.
     assert pillar.masked(client)["auth"] == {**client["auth"], "password": "********"}
@@ -43,6 +41,10 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
     # Every relay of the example passes the allowlist.
     assert allowlist.relays(client["relay"]) == client["relay"]
     server = pillar.resolve(example_pillar, {"site": "paris"}, role="server")
+    # Only servers get the aliases; both get the domain.
+    assert "aliases" not in client
+    assert server["aliases"] == {"root": "ops@paris.example.com", "postmaster": "ops@paris.example.com"}
+    assert server["masquerade_as"] == "paris.example.com"
     assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
     assert allowlist.server_limits(server["limits"]) == allowlist.SERVER_LIMITS
     assert (server["relay"], server["port"], server["queue_interval"]) == (
@@ -103,3 +105,22 @@ def test_the_minion_config_goes_on_top_of_pillar_and_both_must_be_mappings():
     with pytest.raises(SaltInvocationError, match="expected a mapping in pillar"):
         pillar.merged("client", None)
     assert pillar.managed({"role": "server"}) and not pillar.managed({"sites": {}})
+
+
+@pytest.mark.parametrize(
+    ("site", "said"),
+    [
+        ({"masquerade_as": "paris"}, "sendmail:sites:paris:masquerade_as: 'paris' is not a domain"),
+        ({"masquerade_as": "dnl.example.com"}, "contains an m4 word"),
+        ({"aliases": {"root": "ops team@example.com"}}, "sendmail:sites:paris:aliases:root: 'ops team@example.com' is not an address"),
+        ({"aliases": {"root": "ops@example.com`"}}, "is not an address"),
+        ({"aliases": {"ro ot": "ops@example.com"}}, "'ro ot' is not a local name"),
+        ({"aliases": {"root": "root"}}, "root goes to itself: a mail loop"),
+        ({"masquerade_as": "example.com", "aliases": {"root": "root@example.com"}}, "root goes to itself"),
+    ],
+)  # fmt: skip
+def test_bad_local_mail_values_name_the_key(example_pillar, site, said):
+    sites = {"paris": {**example_pillar["sites"]["paris"], **site}}
+    with pytest.raises(SaltInvocationError) as err:
+        pillar.resolve({**example_pillar, "sites": sites}, {"site": "paris"}, role="server")
+    assert said in str(err.value)

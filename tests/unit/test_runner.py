@@ -31,6 +31,7 @@ RETURNS = {
     "typo": answer("client", "client", extra={"msp_intervall": "5m"}),
     "nomodule": "'sendmail.compliance' is not available.",
     "killed": "Minion did not return. [Not connected]",
+    "silent": False,  # Salt 3006: a minion the job expected and never heard from
 }
 
 
@@ -40,7 +41,7 @@ def test_report_sorts_every_minion_by_its_verdict():
         "compliant": ["client", "relay"],
         "drifted": ["drifted", "nomodule", "typo"],
         "unmanaged": ["unmanaged"],
-        "unreachable": ["gone", "killed"],
+        "unreachable": ["gone", "killed", "silent"],
         "not_sendmail": ["postfix"],
     }
     assert report["retcode"] == 1
@@ -48,6 +49,7 @@ def test_report_sorts_every_minion_by_its_verdict():
     assert report["minions"]["typo"]["problem"].endswith("did you mean msp_interval?")
     assert report["minions"]["killed"]["problem"] == "Minion did not return. [Not connected]"
     assert report["minions"]["gone"]["problem"] == "did not answer"
+    assert report["minions"]["silent"]["problem"] == "did not answer"
     assert report["minions"]["nomodule"]["problem"].startswith("sendmail.compliance failed")
 
 
@@ -63,7 +65,7 @@ def test_the_table_shows_why_and_counts_every_list():
     # A relay's own listener is its role: its row says nothing is wrong.
     [relay] = [line for line in lines if line.startswith("relay ")]
     assert relay.split() == ["relay", "compliant", "server", "server", "8.17.1.9"]
-    assert lines[-1] == ("compliant: 2  drifted: 3  unmanaged: 1  unreachable: 2  not sendmail: 1")
+    assert lines[-1] == ("compliant: 2  drifted: 3  unmanaged: 1  unreachable: 3  not sendmail: 1")
 
 
 def test_the_table_says_each_kind_of_finding_once():

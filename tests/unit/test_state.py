@@ -38,7 +38,7 @@ class FakeModule:
 
     def functions(self):
         names = ("check_role", "version", "services", "queue", "build_cf", "cron_runner", "switch",
-                 "flush", "config_files", "restore", "settings", "credentials")  # fmt: skip
+                 "flush", "config_files", "restore", "settings", "credentials", "aliases")  # fmt: skip
         return {f"sendmail.{name}": getattr(self, name) for name in names}
 
     def _call(self, name, *args, test=None):
@@ -77,7 +77,7 @@ class FakeModule:
                 "oldest_error": None, "runner": None, "runners": []}  # fmt: skip
 
     def build_cf(self, kind, relay=None, port=None, relay_domains=None, limits=None, tls=None,
-                 auth=None, test=False):  # fmt: skip
+                 auth=None, masquerade_as=None, test=False):  # fmt: skip
         self._call("build_cf", kind, test=test)
         if self.refuse:
             raise self.refuse
@@ -92,6 +92,12 @@ class FakeModule:
             "/etc/mail/salt-authinfo.db": {"old": None, "new": "authinfo for user u, password ********"}
         }
         return {"changed": self.hop_changed, "files": files if self.hop_changed else {}}
+
+    def aliases(self, names=None, domain=None, test=False):
+        self._call("aliases", names, test=test)
+        changed = self.changed and bool(names)
+        files = {"/etc/aliases": {"root": {"old": None, "new": "ops@example.com"}}}
+        return {"changed": changed, "files": files if changed else {}}
 
     def cron_runner(self, queue, interval=None, test=False):
         self._call("cron_runner", queue, interval, test=test)

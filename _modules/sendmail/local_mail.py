@@ -1,0 +1,219 @@
+"""
+Where mail to a local name goes: the site's aliases on its relays (``NAME@DOMAIN`` through a
+virtusertable, the relay's own ``NAME`` through the aliases file), and, for status, the address
+root's mail becomes on this host and the host it is handed to.
+
+Not Salt's ``aliases`` module: it rewrites the aliases file in place one entry per call and runs
+newaliases after each, so a bad entry cannot be refused before the live file changes, nor rolled
+back with the cfs. Here the whole new file is built by sendmail into a scratch map first.
+"""
+
+import os
+
+from . import cf, errors, files
+
+VIRTUSER_NAME = "salt-virtusers"
+DEFAULT_ALIASES = "/etc/aliases"
+
+
+def virtuser_map(lookup):
+    """The virtusertable (without ``.db``): ``virtuser_map``, else salt-virtusers beside sendmail.cf."""
+    return lookup.get("virtuser_map") or os.path.join(
+        os.path.dirname(lookup["sendmail_cf"]), VIRTUSER_NAME
+    )
+
+
+def aliases_file(lookup, sendmail_cf):
+    """
+    The aliases file the MTA reads (``aliases_file`` in the lookup, else the cf's ``AliasFile``,
+    else /etc/aliases) as ``(the file to edit, the path sendmail is given)``: Debian's
+    /etc/mail/aliases is a link to /etc/aliases, which is the file to edit.
+    """
+    configured = sendmail_cf["options"].get("AliasFile", "").split(",")[0].strip()
+    path = lookup.get("aliases_file") or configured.split(":", 1)[-1] or DEFAULT_ALIASES
+    return os.path.realpath(path), path
+
+
+def managed(lookup, sendmail_cf):
+    """The files :func:`install` writes: the aliases file (through its links), the virtusertable."""
+    return [aliases_file(lookup, sendmail_cf)[0], virtuser_map(lookup)]
+
+
+def parse_aliases(text):
+    """``{name: targets text}`` of an aliases file (continuation lines joined; comments skipped)."""
+    found, current = {}, None
+    for line in (text or "").splitlines():
+        if line[:1] in (" ", "\t") and current is not None:
+            found[current] += " " + line.strip()
+            continue
+        current = None
+        if not line.strip() or line.lstrip().startswith("#") or ":" not in line:
+            continue
+        name, _, targets = line.partition(":")
+        current = name.strip().lower()
+        found[current] = targets.strip()
+    return found
+
+
+def aliases_text(text, wanted):
+    """
+    ``text`` (an aliases file) with each name of ``wanted`` (``{name: [targets]}``) set: its line
+    replaced where it is (continuation lines with it), appended otherwise. Every other line stays,
+    and a file that already says it all is returned as it is.
+    """
+    current = parse_aliases(text)
+    if all(current.get(name) == ", ".join(targets) for name, targets in wanted.items()):
+        return text or ""
+    lines, skipping, placed = [], False, set()
+    for line in (text or "").splitlines():
+        if skipping and line[:1] in (" ", "\t"):
+            continue
+        skipping = False
+        name = line.partition(":")[0].strip().lower() if ":" in line and line[:1] not in "# \t" else None
+        if name in wanted:
+            if name not in placed:
+                lines.append(f"{name}: {', '.join(wanted[name])}")
+                placed.add(name)
+            skipping = True
+            continue
+        lines.append(line)
+    added = {name: targets for name, targets in wanted.items() if name not in placed}
+    lines.extend(f"{name}: {', '.join(targets)}" for name, targets in added.items())
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def virtuser_text(wanted, domain):
+    """The virtusertable source: ``NAME@DOMAIN<TAB>target`` per name (a list goes to its first)."""
+    if not domain:
+        return ""
+    return "".join(f"{name}@{domain}\t{targets[0]}\n" for name, targets in sorted(wanted.items()))
+
+
+def apply(lookup, wanted, domain, run, test):
+    """:func:`plan`, then :func:`install` unless ``test``: ``changed`` and ``files``."""
+    sendmail_cf = cf.load(lookup["sendmail_cf"])
+    planned = plan(lookup, sendmail_cf, wanted, domain)
+    if planned["writes"] and not test:
+        install(lookup, sendmail_cf, planned["writes"], run)
+    return {"changed": bool(planned["writes"]), "files": planned["files"]}
+
+
+def plan(lookup, sendmail_cf, wanted, domain):
+    """
+    What setting the site's aliases changes: ``writes`` (path: new text) and ``files`` (per path,
+    per name, ``old`` and ``new`` targets). Entries the site does not name are kept.
+    """
+    real_aliases, _ = aliases_file(lookup, sendmail_cf)
+    texts = {
+        real_aliases: aliases_text(files.read_text(real_aliases), wanted),
+        virtuser_map(lookup): virtuser_text(wanted, domain),
+    }
+    writes, changed = {}, {}
+    for path, new in texts.items():
+        old = files.read_text(path)
+        if (old or "") == new and (new == "" or old is not None):
+            continue
+        writes[path] = new
+        before, after = parse_aliases(old), parse_aliases(new)
+        if path != real_aliases:
+            before, after = _virtusers(old), _virtusers(new)
+        changed[path] = {
+            name: {"old": before.get(name), "new": after.get(name)}
+            for name in sorted(set(before) | set(after))
+            if before.get(name) != after.get(name)
+        }
+    return {"writes": writes, "files": changed}
+
+
+def _virtusers(text):
+    return dict(line.split("\t", 1) for line in (text or "").splitlines() if "\t" in line)
+
+
+def install(lookup, sendmail_cf, writes, run):
+    """
+    Write the planned files once sendmail took every one of them: the aliases file built into a
+    scratch map beside it (``sendmail -bi`` with that AliasFile), the virtusertable built by
+    makemap beside it. Only then is each renamed into place (the old one kept as ``.bak``) with
+    its map; a refusal leaves every live file as it was.
+    """
+    real_aliases, alias_option = aliases_file(lookup, sendmail_cf)
+    temps = {}
+    try:
+        for path, text in writes.items():
+            temps[path] = files.write_temp(path, text)
+            if path == real_aliases:
+                _newaliases(lookup, run, temps[path])
+            else:
+                _makemap(lookup, run, temps[path], text)
+        for path, tmp in temps.items():
+            if path != real_aliases:
+                files.install(tmp + ".db", path + ".db", backup=False)
+            files.install(tmp, path)
+    finally:
+        for tmp in temps.values():
+            files.discard(tmp, tmp + ".db")
+    if real_aliases in writes:
+        _newaliases(lookup, run, alias_option)
+
+
+def rebuild(lookup, sendmail_cf, paths, run):
+    """Rebuild the live map of each of ``paths`` that is the aliases file or the virtusertable."""
+    real_aliases, alias_option = aliases_file(lookup, sendmail_cf)
+    for path in paths:
+        if path == real_aliases:
+            _newaliases(lookup, run, alias_option)
+        elif path == virtuser_map(lookup):
+            _makemap(lookup, run, path, files.read_text(path) or "")
+
+
+def _newaliases(lookup, run, alias_path):
+    errors.run_checked(
+        run,
+        [lookup["sendmail_bin"], "-C", lookup["sendmail_cf"], "-bi", f"-OAliasFile={alias_path}"],
+        "newaliases",
+        timeout=int(lookup["validate_timeout"]),
+    )
+
+
+def _makemap(lookup, run, name, text):
+    ret = run([lookup["makemap_bin"], "hash", name], stdin=text, python_shell=False, ignore_retcode=True,
+              timeout=int(lookup["validate_timeout"]), output_loglevel="quiet")  # fmt: skip
+    if ret["retcode"] != 0:
+        detail = (ret["stderr"] or ret["stdout"]).strip().splitlines()[-1:] or ["no output"]
+        raise errors.CommandExecutionError(f"makemap refused the virtusertable: {detail[0]}")
+
+
+def root_route(report, cfs, aliases_now):
+    """
+    Where root's mail goes from this host (``report``: the status so far): ``address`` (what a
+    bare ``root`` becomes), ``handed_to`` (the relay, or ``this host``), ``masquerade`` (the
+    domain it leaves from, if any), ``alias`` (this host's aliases entry for root, when it
+    delivers itself; ``aliases_now`` is the aliases file's text) and ``returns_here``: the
+    address names this host, yet another host gets it, so it comes back to this one.
+    """
+    relay_facts = report["relay"]
+    hostname = report["hostname"]
+    if report["msp_split"] and cfs["submit_cf"]["exists"]:
+        relay, local = relay_facts["msp"], relay_facts["msp_local"]
+        masquerade = None if local else cfs["submit_cf"]["macros"].get("M") or None
+        address = f"root@{masquerade or hostname}"
+    elif relay_facts["mail_hub"] or relay_facts["mta"]:
+        # A nullclient (before 8.12): a local name goes to the hub as the hub's own (nullclient.m4).
+        relay, local = relay_facts["mail_hub"] or relay_facts["mta"], False
+        masquerade = cfs["sendmail_cf"]["macros"].get("M") or None
+        address = (
+            f"root@{relay_facts['mail_hub']}"
+            if relay_facts["mail_hub"]
+            else f"root@{masquerade or hostname}"
+        )
+    else:
+        relay, local, masquerade, address = None, True, None, f"root@{hostname}"
+    if local:
+        masquerade = cfs["sendmail_cf"]["macros"].get("M") or None
+    return {
+        "address": address,
+        "handed_to": "this host" if local else relay,
+        "masquerade": masquerade,
+        "alias": parse_aliases(aliases_now).get("root") if local else None,
+        "returns_here": not local and address == f"root@{hostname}",
+    }
