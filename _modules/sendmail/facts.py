@@ -53,7 +53,7 @@ def status(lookup, cache, max_queue_age):
     report["role"] = roles.observed(
         report, report["listeners"] + report["held_listeners"], report["relay"]
     )
-    aliases_now = files.read_text(local_mail.aliases_file(lookup, cfs["sendmail_cf"])[0])
+    aliases_now = files.read_text(local_mail.aliases_file(lookup)[0])
     report["local_mail"] = local_mail.root_route(report, cfs, aliases_now)
     report["findings"] = findings.find(report, max_queue_age)
     return report

@@ -10,7 +10,7 @@ back with the cfs. Here the whole new file is built by sendmail into a scratch m
 
 import os
 
-from . import cf, errors, files
+from . import errors, files
 
 VIRTUSER_NAME = "salt-virtusers"
 DEFAULT_ALIASES = "/etc/aliases"
@@ -23,20 +23,20 @@ def virtuser_map(lookup):
     )
 
 
-def aliases_file(lookup, sendmail_cf):
+def aliases_file(lookup):
     """
-    The aliases file the MTA reads (``aliases_file`` in the lookup, else the cf's ``AliasFile``,
-    else /etc/aliases) as ``(the file to edit, the path sendmail is given)``: Debian's
-    /etc/mail/aliases is a link to /etc/aliases, which is the file to edit.
+    The aliases file a server's cf names (``aliases_file`` in the lookup: the vendor's, which the
+    server .mc defines) as ``(the file to edit, the path sendmail is given)``: Debian's
+    /etc/mail/aliases is a link to /etc/aliases, which is the file to edit. Taken from the lookup,
+    never from the installed cf, so that what a rollback may restore does not change with the cf.
     """
-    configured = sendmail_cf["options"].get("AliasFile", "").split(",")[0].strip()
-    path = lookup.get("aliases_file") or configured.split(":", 1)[-1] or DEFAULT_ALIASES
+    path = lookup.get("aliases_file") or DEFAULT_ALIASES
     return os.path.realpath(path), path
 
 
-def managed(lookup, sendmail_cf):
+def managed(lookup):
     """The files :func:`install` writes: the aliases file (through its links), the virtusertable."""
-    return [aliases_file(lookup, sendmail_cf)[0], virtuser_map(lookup)]
+    return [aliases_file(lookup)[0], virtuser_map(lookup)]
 
 
 def parse_aliases(text):
@@ -91,19 +91,18 @@ def virtuser_text(wanted, domain):
 
 def apply(lookup, wanted, domain, run, test):
     """:func:`plan`, then :func:`install` unless ``test``: ``changed`` and ``files``."""
-    sendmail_cf = cf.load(lookup["sendmail_cf"])
-    planned = plan(lookup, sendmail_cf, wanted, domain)
+    planned = plan(lookup, wanted, domain)
     if planned["writes"] and not test:
-        install(lookup, sendmail_cf, planned["writes"], run)
+        install(lookup, planned["writes"], run)
     return {"changed": bool(planned["writes"]), "files": planned["files"]}
 
 
-def plan(lookup, sendmail_cf, wanted, domain):
+def plan(lookup, wanted, domain):
     """
     What setting the site's aliases changes: ``writes`` (path: new text) and ``files`` (per path,
     per name, ``old`` and ``new`` targets). Entries the site does not name are kept.
     """
-    real_aliases, _ = aliases_file(lookup, sendmail_cf)
+    real_aliases, _ = aliases_file(lookup)
     texts = {
         real_aliases: aliases_text(files.read_text(real_aliases), wanted),
         virtuser_map(lookup): virtuser_text(wanted, domain),
@@ -129,14 +128,14 @@ def _virtusers(text):
     return dict(line.split("\t", 1) for line in (text or "").splitlines() if "\t" in line)
 
 
-def install(lookup, sendmail_cf, writes, run):
+def install(lookup, writes, run):
     """
     Write the planned files once sendmail took every one of them: the aliases file built into a
     scratch map beside it (``sendmail -bi`` with that AliasFile), the virtusertable built by
     makemap beside it. Only then is each renamed into place (the old one kept as ``.bak``) with
     its map; a refusal leaves every live file as it was.
     """
-    real_aliases, alias_option = aliases_file(lookup, sendmail_cf)
+    real_aliases, alias_option = aliases_file(lookup)
     temps = {}
     try:
         for path, text in writes.items():
@@ -156,9 +155,9 @@ def install(lookup, sendmail_cf, writes, run):
         _newaliases(lookup, run, alias_option)
 
 
-def rebuild(lookup, sendmail_cf, paths, run):
+def rebuild(lookup, paths, run):
     """Rebuild the live map of each of ``paths`` that is the aliases file or the virtusertable."""
-    real_aliases, alias_option = aliases_file(lookup, sendmail_cf)
+    real_aliases, alias_option = aliases_file(lookup)
     for path in paths:
         if path == real_aliases:
             _newaliases(lookup, run, alias_option)

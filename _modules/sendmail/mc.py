@@ -65,7 +65,7 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         lines.append(f"define(`{macro}', `{queue_dir}')dnl")
     if pid_file:
         lines.append(f"define(`confPID_FILE', `{pid_file}')dnl")
-    if aliases_file and kind != "msp":
+    if aliases_file and kind == "server":
         lines.append(f"define(`ALIAS_FILE', `{aliases_file}')dnl")
     if port and relay_list:
         lines.append(f"define(`RELAY_MAILER_ARGS', `TCP $h {port}')dnl")

@@ -53,10 +53,9 @@ DEFAULTS = {
     "msp_group": "smmsp",
     "tls_dir": None,
     "authinfo_map": None,
-    # Local mail (local_mail.py): the aliases file (None: the one the cf names, else /etc/aliases;
-    # set, the server and nullclient .mc name it) and the site's virtusertable (None:
-    # salt-virtusers beside sendmail.cf).
-    "aliases_file": None,
+    # Local mail (local_mail.py): the aliases file a server's .mc names (ALIAS_FILE) and the
+    # site's aliases edit, and the site's virtusertable (None: salt-virtusers beside sendmail.cf).
+    "aliases_file": "/etc/aliases",
     "virtuser_map": None,
 }
 
@@ -68,6 +67,8 @@ FAMILIES = {
         "mta_domain": "debian-mta",
         "sysv_rc_dir": "/etc/rc2.d",
         "debian_update_conf": "/usr/share/sendmail/update_conf",
+        # What Debian's DOMAIN(debian-mta) names: a link to /etc/aliases.
+        "aliases_file": "/etc/mail/aliases",
         "switch_files": {"debian": "/etc/mail/sendmail.conf"},
         # sensible-mda: the local mailer Debian's cfs name (a relay's own mail to root fails
         # without it, "Operating system error"); the sendmail metapackage brings it, -bin does not.

@@ -6,7 +6,7 @@ kept by inode and come back from their ``.bak``: no secret leaves :mod:`secret_f
 
 from salt.exceptions import SaltInvocationError
 
-from . import cf, errors, files, local_mail, platform, secret_files, switches
+from . import errors, files, local_mail, platform, secret_files, switches
 
 
 def saved(lookup):
@@ -37,18 +37,14 @@ def restore(lookup, previous, run):
     with errors.os_errors("could not restore"):
         switches.write(lookup, differing, run)
         # Their maps too: sendmail reads the .db files, not the texts.
-        local_mail.rebuild(lookup, _sendmail_cf(lookup), list(differing), run)
+        local_mail.rebuild(lookup, list(differing), run)
         put_back = [
             path for path in secret if path in previous and secret_files.put_back(path, previous[path])
         ]
     return list(differing) + put_back
 
 
-def _sendmail_cf(lookup):
-    return cf.load(lookup["sendmail_cf"])
-
-
 def _managed(lookup):
     """The .mc files, cfs and switch files (in that order), then the aliases and virtusertable."""
-    ordered = platform.managed_files(lookup) + local_mail.managed(lookup, _sendmail_cf(lookup))
+    ordered = platform.managed_files(lookup) + local_mail.managed(lookup)
     return list(dict.fromkeys(ordered))

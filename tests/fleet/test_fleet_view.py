@@ -185,5 +185,7 @@ def test_a_minion_that_does_not_answer_is_unreachable(fleet, outsider):
     ret = fleet["master"].salt_run_cli(timeout=180).run("sendmail.report", "timeout=10")
     assert ret.returncode != 0
     assert ret.data["summary"]["unreachable"] == [OUTSIDER], ret.data["minions"][OUTSIDER]
-    assert ret.data["minions"][OUTSIDER]["problem"].startswith("Minion did not return")
+    # Salt 3008 says "Minion did not return. [...]"; 3006's LocalClient gives False: no answer.
+    problem = ret.data["minions"][OUTSIDER]["problem"]
+    assert problem.startswith("Minion did not return") or problem == "did not answer", problem
     assert ret.data["summary"]["compliant"] == list(MINIONS)

@@ -34,9 +34,11 @@ def test_the_plan_names_each_changed_alias_and_writes_nothing(tmp_path):
     aliases = tmp_path / "aliases"
     aliases.write_text(DEBIAN_ALIASES)
     (tmp_path / "aliases-link").symlink_to(aliases)
-    lookup = platform.lookup("Debian", {"sendmail_cf": str(tmp_path / "sendmail.cf")})
-    sendmail_cf = cf.parse(f"O AliasFile={tmp_path / 'aliases-link'}\n")
-    planned = local_mail.plan(lookup, sendmail_cf, {"root": ["ops@example.com"]}, "example.test")
+    lookup = platform.lookup(
+        "Debian",
+        {"sendmail_cf": str(tmp_path / "sendmail.cf"), "aliases_file": str(tmp_path / "aliases-link")},
+    )
+    planned = local_mail.plan(lookup, {"root": ["ops@example.com"]}, "example.test")
     # The link's target is the file to edit.
     assert planned["files"] == {
         str(aliases): {"root": {"old": None, "new": "ops@example.com"}},

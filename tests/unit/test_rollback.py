@@ -31,3 +31,19 @@ def test_what_was_saved_comes_back_and_only_what_differs_is_written(lookup, tmp_
 def test_files_this_package_does_not_manage_are_refused(lookup):
     with pytest.raises(SaltInvocationError, match="not files of this module, not restored: /etc/passwd"):
         rollback.restore(lookup, {"/etc/passwd": "root::0:0::/:/bin/sh\n"}, run=None)
+
+
+def test_the_files_a_rollback_may_restore_do_not_depend_on_the_installed_cf(lookup, tmp_path):
+    # A client's nullclient cf names no alias file, Debian's names /etc/mail/aliases: what was saved
+    # before the first step must still be accepted after the cf changed.
+    aliases = tmp_path / "etc" / "aliases"
+    aliases.write_text("root: ops@example.com\n")
+    lookup = {**lookup, "aliases_file": str(aliases)}
+    saved = rollback.saved(lookup)
+    assert saved[str(aliases)] == "root: ops@example.com\n"
+    (tmp_path / "etc" / "sendmail.cf").write_text("O AliasFile=/somewhere/else\n")
+    aliases.write_text("root: other@example.com\n")
+    assert str(aliases) in rollback.restore(
+        lookup, saved, run=lambda *a, **k: {"retcode": 0, "stdout": "", "stderr": ""}
+    )
+    assert aliases.read_text() == "root: ops@example.com\n"
