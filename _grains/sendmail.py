@@ -70,10 +70,14 @@ def sendmail(grains=None):
         platform = importlib.import_module(f"{package}.platform")
         relays = importlib.import_module(f"{package}.relays")
         roles = importlib.import_module(f"{package}.roles")
+        patch_level = importlib.import_module(f"{package}.patch_level")
         lookup = platform.lookup((grains or {}).get("os_family", ""), overrides)
         found = roles.for_grain(lookup, {}, relays.this_host_names(socket.gethostname()))
+        # What the last sendmail.status read from the package manager (a grain cannot ask it).
+        found["package"] = patch_level.cached_package(opts.get("cachedir"))
     except Exception as err:  # pylint: disable=broad-except
         # A grain must never keep the minion from starting: say so, and say the role is unknown.
         log.warning("the sendmail grain could not be computed: %s", err)
-        return {"sendmail": {"installed": None, "provider": None, "version": None, "role": "unknown"}}
+        return {"sendmail": {"installed": None, "provider": None, "version": None, "role": "unknown",
+                             "package": None}}  # fmt: skip
     return {"sendmail": found}

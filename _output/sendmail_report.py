@@ -4,7 +4,7 @@ minion (state, expected and observed role, version, and for a minion that is not
 its problem or its high findings), then the summary.
 """
 
-COLUMNS = ("minion", "state", "expected", "observed", "version", "why")
+COLUMNS = ("minion", "state", "expected", "observed", "package", "why")
 
 
 def _why(entry, state):
@@ -23,14 +23,23 @@ def _why(entry, state):
     return "; ".join(said) or "the roles differ"
 
 
+def _package(entry):
+    """The package's version, with the newer one offered (``8.17.1.9-2 -> 8.17.1.9-3``)."""
+    package = entry.get("package") or {}
+    version = package.get("version") or entry.get("version") or "-"
+    return f"{version}->{package['candidate']}" if package.get("candidate") else str(version)
+
+
 def output(data, **kwargs):  # pylint: disable=unused-argument
     """The table; any other data (an error string) as it is."""
     if not isinstance(data, dict) or "minions" not in data:
         return str(data)
-    states = {minion: kind for kind, minions in data["summary"].items() for minion in minions}
+    # A minion's state is its verdict; "unpatched" is a list beside the verdicts.
+    states = {minion: kind for kind, minions in data["summary"].items() if kind != "unpatched"
+              for minion in minions}  # fmt: skip
     rows = [
         (minion, states.get(minion, "?").replace("_", " "), str(entry.get("expected") or "-"),
-         str(entry.get("observed") or "-"), str(entry.get("version") or "-"),
+         str(entry.get("observed") or "-"), _package(entry),
          _why(entry, states.get(minion)))
         for minion, entry in sorted(data["minions"].items())
     ]  # fmt: skip

@@ -20,7 +20,8 @@ SUMMARY = ("compliant", "drifted", "unmanaged", "unreachable", "not_sendmail")
 # "Minion did not return. [Not connected]" or "... [No response]", or False (Salt 3006, for a
 # minion the job expected and never heard from).
 NO_RETURN = "Minion did not return"
-FIELDS = ("expected", "observed", "findings", "other_findings", "problem", "version")
+FIELDS = ("expected", "observed", "findings", "other_findings", "problem", "version", "package",
+          "advisories")  # fmt: skip
 
 
 def __virtual__():
@@ -45,11 +46,14 @@ def _entry(answer):
 
 def _summarize(targeted, returns):
     """The report for the ``targeted`` minion ids from the job's ``returns`` ({id: answer})."""
-    report = {"minions": {}, "summary": {kind: [] for kind in SUMMARY}}
+    report = {"minions": {}, "summary": {**{kind: [] for kind in SUMMARY}, "unpatched": []}}
     for minion in sorted(set(targeted) | set(returns)):
-        entry, kind = _entry(returns.get(minion))
+        answer = returns.get(minion)
+        entry, kind = _entry(answer)
         report["minions"][minion] = entry
         report["summary"][kind].append(minion)
+        if isinstance(answer, dict) and answer.get("unpatched"):
+            report["summary"]["unpatched"].append(minion)
     # salt-run exits with this: non-zero only when a managed minion drifted or one did not answer.
     report["retcode"] = 1 if report["summary"]["drifted"] or report["summary"]["unreachable"] else 0
     return report
@@ -59,9 +63,10 @@ def report(tgt="*", tgt_type="glob", timeout=None):
     """
     The fleet's judgement, one job: per minion ``expected`` (pillar's role), ``observed``,
     ``compliant``, ``findings`` (those that count), ``other_findings``, ``problem`` and
-    ``version``; a ``summary`` (minion ids by verdict: ``compliant``, ``drifted``,
-    ``unmanaged``, ``unreachable``, ``not_sendmail``) and a ``retcode``, non-zero only when a
-    minion drifted or did not answer. Shown as a table by the ``sendmail_report`` outputter
+    ``version``, ``package`` and ``advisories`` (the patch level); a ``summary`` (minion ids by
+    verdict: ``compliant``, ``drifted``, ``unmanaged``, ``unreachable``, ``not_sendmail``, and
+    ``unpatched``: an update pending or an advisory open) and a ``retcode``, non-zero only when
+    a minion drifted or did not answer. Shown as a table by the ``sendmail_report`` outputter
     (``--out=json`` or ``--out=yaml`` give the data).
 
     tgt, tgt_type

@@ -3,8 +3,9 @@ Benchmark what the fleet view costs a minion, side by side in one run: one check
 beacon (all five checks) against one sendmail.status call, on an idle host and on one whose MTA
 queue holds 100,000 messages, as CPU time (this process and its children) and as the share of one
 core at the beacon's default interval; and loading every grain with and without the sendmail
-grain. Run it with benchmarks/run.sh: it needs an isolated Debian host (scripts/host-run), whose
-MTA queue it fills.
+grain; and sendmail.status with the patch level (package, advisories: the package manager asked
+once, then read from the cache file) against sendmail.status without it. Run it with
+benchmarks/run.sh: it needs an isolated Debian host (scripts/host-run), whose MTA queue it fills.
 """
 
 import pathlib
@@ -74,6 +75,11 @@ def measure(root, qf_bytes, df_bytes):
     print("one sendmail beacon check (all five) vs one sendmail.status (median CPU seconds of 5)")
     print(f"{'messages':>9} {'status':>8} {'beacon':>8} {'beacon/status':>14} "
           f"{'share of one core at interval ' + str(INTERVAL) + ' s':>38}")  # fmt: skip
+    # The same module with the patch level off (no package to ask about).
+    without_patch = salt.loader.minion_mods(
+        {**opts, "sendmail": {"lookup": {"sendmail_package": None}}}, context={}
+    )
+    patch_rows = []
     for size in SIZES:
         fill_queue(size, qf_bytes, df_bytes)
         check(config)  # the first check: its baseline, and the version probe, cached after
@@ -81,7 +87,13 @@ def measure(root, qf_bytes, df_bytes):
         beacon_s = median_cpu(lambda: check(config), 5)
         print(f"{size:>9} {status_s:>8.4f} {beacon_s:>8.4f} {beacon_s / status_s:>13.2f}x "
               f"{100 * beacon_s / INTERVAL:>37.3f}%")  # fmt: skip
+        patch_rows.append((size, *status_with_and_without_patch_level(mods, without_patch)))
     fill_queue(0, qf_bytes, df_bytes)
+
+    print("\nsendmail.status with the patch level vs without it (median wall seconds of 9, in turns)")
+    print(f"{'messages':>9} {'without':>8} {'with':>8} {'with/without':>13}")
+    for size, without_s, with_s in patch_rows:
+        print(f"{size:>9} {without_s:>8.4f} {with_s:>8.4f} {with_s / without_s:>12.2f}x")
 
     with_grain = {**opts, "grains_dirs": [str(REPO / "_grains")]}
     times = {"without": [], "with": []}
@@ -96,6 +108,22 @@ def measure(root, qf_bytes, df_bytes):
     print("\nloading every grain (salt.loader.grains, median of 7 runs each, taken in turns, seconds)")
     print(f"without the sendmail grain {without_s:.3f}  with it {with_s:.3f}  "
           f"the grain itself {with_s - without_s:.3f}  ratio {with_s / without_s:.2f}x")  # fmt: skip
+
+
+def status_with_and_without_patch_level(mods, without_patch):
+    """Median wall seconds of status without and with the patch level (its cache warm)."""
+    if mods["sendmail.status"]()["package"] is None:
+        raise SystemExit("the patch level is missing from sendmail.status")
+    times = {"without": [], "with": []}
+    for _ in range(9):
+        for name, status in (
+            ("without", without_patch["sendmail.status"]),
+            ("with", mods["sendmail.status"]),
+        ):
+            start = time.perf_counter()
+            status()
+            times[name].append(time.perf_counter() - start)
+    return statistics.median(times["without"]), statistics.median(times["with"])
 
 
 if __name__ == "__main__":

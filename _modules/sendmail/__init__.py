@@ -100,13 +100,14 @@ def queue(name=None, messages=False, limit=100):
     return report if name is None else report[name]
 
 
-def status(max_queue_age=None):
+def status(max_queue_age=None, refresh=False):
     """
     Everything about sendmail on this host in one dictionary (README, "sendmail.status"): the
     binary and ``version``; ``daemons`` (accepting, or above RefuseLA ``refusing``); ``listeners``,
     ``exposed`` and ``held_listeners``; ``queues``; ``relay``; ``switches``; ``local_mail`` (where
-    root's mail goes); ``role`` and ``findings``. ``max_queue_age``: seconds before a queued message
-    is old (default ``sendmail:max_queue_age``, else 86400).
+    root's mail goes); ``package`` and ``advisories`` (the patch level); ``role`` and ``findings``.
+    ``max_queue_age``: seconds before a queued message is old (default ``sendmail:max_queue_age``,
+    else 86400); ``refresh``: refresh the package lists first (network).
 
     CLI Example:
 
@@ -115,7 +116,7 @@ def status(max_queue_age=None):
         salt '*' sendmail.status
         salt '*' sendmail.status max_queue_age=3600
     """
-    from . import facts
+    from . import facts, patch_level
 
     if max_queue_age is None:
         max_queue_age = __salt__["config.get"]("sendmail:max_queue_age", DEFAULT_MAX_QUEUE_AGE)
@@ -125,7 +126,9 @@ def status(max_queue_age=None):
         raise SaltInvocationError(
             f"max_queue_age must be a number of seconds, not {max_queue_age!r}"
         ) from err
-    return facts.status(_lookup(), __context__, max_queue_age)
+    packages = {"ask": patch_level.asker(__salt__, bool(refresh)), "run": __salt__["cmd.run_all"],
+                "cache_dir": __opts__.get("cachedir"), "refresh": bool(refresh)}  # fmt: skip
+    return facts.status(_lookup(), __context__, max_queue_age, packages)
 
 
 def lookup():

@@ -14,6 +14,7 @@ from . import (
     files,
     findings,
     local_mail,
+    patch_level,
     processes,
     queues,
     relays,
@@ -22,8 +23,12 @@ from . import (
 )
 
 
-def status(lookup, cache, max_queue_age):
-    """The status report (see ``sendmail.status``); ``cache`` keeps the version probe."""
+def status(lookup, cache, max_queue_age, packages=None):
+    """
+    The status report (see ``sendmail.status``); ``cache`` keeps the version probe. ``packages``
+    (``ask``, ``run``, ``cache_dir``, ``refresh``: see :func:`patch_level.facts`) reads the patch
+    level; without it, ``package`` and ``advisories`` are null.
+    """
     now = time.time()
     report = binary.info(lookup["sendmail_bin"], cache)
     hostname = socket.gethostname()
@@ -55,6 +60,9 @@ def status(lookup, cache, max_queue_age):
     )
     aliases_now = files.read_text(local_mail.aliases_file(lookup)[0])
     report["local_mail"] = local_mail.root_route(report, cfs, aliases_now)
+    report.update(package=None, advisories=None)
+    if packages and report["provider"] == "sendmail":
+        report.update(patch_level.facts(lookup, report["version"], **packages))
     report["findings"] = findings.find(report, max_queue_age)
     return report
 

@@ -127,6 +127,35 @@ def local_mail_unrouted(report, _max_queue_age):
     return [_finding("local-mail-unrouted", "high", message)]
 
 
+def _exposure(report):
+    """A host that listens on the network is attacked first: its patch findings are high."""
+    return "high" if report["exposed"] or report.get("held_listeners") else "medium"
+
+
+def security_update_pending(report, _max_queue_age):
+    package = report.get("package")
+    if not package or not package.get("candidate"):
+        return []
+    message = (
+        f"{package['name']} {package['version']} is installed and {package['candidate']} is "
+        "offered: salt-run sendmail.patch_relays, or pkg.install on this host"
+    )
+    return [_finding("security-update-pending", _exposure(report), message)]
+
+
+def advisory_open(report, _max_queue_age):
+    advisories = report.get("advisories") or {}
+    return [
+        _finding(
+            "advisory-open",
+            _exposure(report),
+            f"{cve} applies to sendmail {report['version']} and {report['package']['name']} "
+            f"{report['package']['version']} does not say it fixed it",
+        )
+        for cve in advisories.get("open") or []
+    ]
+
+
 def msp_to_dead_mta(report, _max_queue_age):
     relay = report["relay"]
     if not (report["msp_split"] and relay["msp_local"]):
@@ -156,6 +185,8 @@ FINDERS = (
     queue_unsafe_permissions,
     mta_refusing,
     local_mail_unrouted,
+    security_update_pending,
+    advisory_open,
     msp_to_dead_mta,
 )
 

@@ -15,6 +15,8 @@ from salt.exceptions import CommandExecutionError, SaltInvocationError
 from . import pillar, schema
 
 VERDICTS = ("compliant", "drifted", "unmanaged", "not_sendmail")
+# The findings that say the host's sendmail lacks a fix: the report lists these hosts as unpatched.
+PATCH_FINDINGS = frozenset({"security-update-pending", "advisory-open"})
 # What a role does on purpose: a relay listens on the network.
 EXCUSED = {"server": frozenset({"exposed-listener"})}
 
@@ -30,7 +32,8 @@ def judge(status, managed, expected=None, problem=None):
     The verdict on a host from its ``sendmail.status`` report and its pillar: ``managed`` (it
     names a role), ``expected`` (the role from ``sendmail.settings``, None when that failed) and
     ``problem`` (why it failed). Returns ``verdict``, ``expected``, ``observed``, ``findings``
-    (those that count), ``other_findings``, ``problem``, ``provider`` and ``version``.
+    (those that count), ``other_findings``, ``problem``, ``provider``, ``version``, ``package``,
+    ``advisories`` and ``unpatched`` (a patch finding, counted or not).
     """
     findings = status.get("findings") or []
     verdict = {
@@ -42,6 +45,9 @@ def judge(status, managed, expected=None, problem=None):
         "problem": None,
         "provider": status.get("provider"),
         "version": status.get("version"),
+        "package": status.get("package"),
+        "advisories": status.get("advisories"),
+        "unpatched": any(f["id"] in PATCH_FINDINGS for f in findings),
     }
     if status.get("provider") != "sendmail":
         what = status.get("provider") or "none"

@@ -57,6 +57,12 @@ DEFAULTS = {
     # site's aliases edit, and the site's virtusertable (None: salt-virtusers beside sendmail.cf).
     "aliases_file": "/etc/aliases",
     "virtuser_map": None,
+    # The patch level (patch_level.py): the package that provides sendmail, where the
+    # distribution lists the CVEs it fixed ("rpm": rpm -q --changelog), and the files whose
+    # change means a package was installed or the lists refreshed.
+    "sendmail_package": None,
+    "package_changelog": None,
+    "package_state": [],
 }
 
 FAMILIES = {
@@ -69,6 +75,9 @@ FAMILIES = {
         "debian_update_conf": "/usr/share/sendmail/update_conf",
         # What Debian's DOMAIN(debian-mta) names: a link to /etc/aliases.
         "aliases_file": "/etc/mail/aliases",
+        "sendmail_package": "sendmail-bin",
+        "package_changelog": "/usr/share/doc/{package}/changelog.Debian.gz",
+        "package_state": ["/var/lib/dpkg/status", "/var/lib/apt/lists"],
         "switch_files": {"debian": "/etc/mail/sendmail.conf"},
         # sensible-mda: the local mailer Debian's cfs name (a relay's own mail to root fails
         # without it, "Operating system error"); the sendmail metapackage brings it, -bin does not.
@@ -87,6 +96,9 @@ FAMILIES = {
         "service_model": "units",
         "msp_service": "sm-client",
         "msp_service_binds_mta": True,
+        "sendmail_package": "sendmail",
+        "package_changelog": "rpm",
+        "package_state": ["/var/lib/rpm"],
         "pkgs": ["sendmail", "sendmail-cf", "m4"],
     },
     "Solaris": {

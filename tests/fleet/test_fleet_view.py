@@ -55,7 +55,12 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
         "unmanaged": [],
         "unreachable": [],
         "not_sendmail": [],
+        "unpatched": [],
     }
+    # The patch level of each: this machine's Debian 12 package, which fixed CVE-2023-51765.
+    for entry in ret.data["minions"].values():
+        assert entry["package"]["name"] == "sendmail-bin"
+        assert entry["advisories"] == {"open": [], "fixed": ["CVE-2023-51765"]}
     roles = {
         minion: (entry["expected"], entry["observed"]) for minion, entry in ret.data["minions"].items()
     }
@@ -68,10 +73,13 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
         "state",
         "expected",
         "observed",
-        "version",
+        "package",
         "why",
     ]
-    assert "compliant: 3  drifted: 0  unmanaged: 0  unreachable: 0  not sendmail: 0" in table.stdout
+    assert (
+        "compliant: 3  drifted: 0  unmanaged: 0  unreachable: 0  not sendmail: 0  unpatched: 0"
+        in table.stdout
+    )
 
 
 def test_grains_target_what_each_host_is(fleet):

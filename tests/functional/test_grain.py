@@ -18,9 +18,12 @@ def grains(base_opts, lookup, module_dirs=(REPO / "_modules",)):
 
 
 def test_the_grain_is_the_role_status_sees_and_follows_it(base_opts, sendmail, world):
+    status = sendmail.status()
     quiet = grains(base_opts, world.lookup)["sendmail"]
+    # The package as the last status read it from dpkg (this machine's sendmail-bin).
     assert quiet == {"installed": True, "provider": "sendmail", "version": "8.17.1.9",
-                     "role": sendmail.status()["role"]}  # fmt: skip
+                     "role": status["role"], "package": status["package"]}  # fmt: skip
+    assert status["package"]["name"] == "sendmail-bin"
     assert quiet["role"] != "server"
     world.start_daemon("-bD", "-ODaemonPortOptions=Name=MTA,Addr=0.0.0.0,Port=25", wait_port=25)
     assert grains(base_opts, world.lookup)["sendmail"]["role"] == "server"
@@ -41,5 +44,5 @@ def test_a_grain_that_fails_still_loads_and_says_unknown(base_opts, world, tmp_p
     (tmp_path / "sendmail" / "__init__.py").write_text("raise RuntimeError('half synced')\n")
     loaded = grains(base_opts, world.lookup, module_dirs=[tmp_path])
     assert loaded["sendmail"] == {"installed": None, "provider": None, "version": None,
-                                  "role": "unknown"}  # fmt: skip
+                                  "role": "unknown", "package": None}  # fmt: skip
     assert loaded["os_family"] == "Debian"  # every other grain is there

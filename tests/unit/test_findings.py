@@ -35,3 +35,23 @@ def test_roots_mail_handed_back_to_a_host_where_nothing_listens_is_unrouted():
     assert findings.local_mail_unrouted({"local_mail": masqueraded, "exposed": False}, 86400) == []
     local = {**route, "handed_to": "this host", "returns_here": False}
     assert findings.local_mail_unrouted({"local_mail": local, "exposed": False}, 86400) == []
+
+
+def test_patch_findings_are_high_on_a_host_that_listens_and_medium_elsewhere():
+    package = {"name": "sendmail-bin", "version": "8.17.1.9-2", "candidate": "8.17.1.9-3"}
+    report = {"version": "8.17.1.9", "package": package, "advisories": {"open": ["CVE-2023-51765"], "fixed": []},
+              "exposed": True, "held_listeners": []}  # fmt: skip
+    [pending] = findings.security_update_pending(report, 86400)
+    [advisory] = findings.advisory_open(report, 86400)
+    assert (pending["severity"], advisory["severity"]) == ("high", "high")
+    assert "8.17.1.9-3 is offered" in pending["message"] and "CVE-2023-51765" in advisory["message"]
+    client = {**report, "exposed": False}
+    assert findings.security_update_pending(client, 86400)[0]["severity"] == "medium"
+    patched = {
+        **report,
+        "package": {**package, "candidate": None},
+        "advisories": {"open": [], "fixed": []},
+    }
+    assert (
+        findings.security_update_pending(patched, 86400) == findings.advisory_open(patched, 86400) == []
+    )

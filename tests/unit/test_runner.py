@@ -15,15 +15,24 @@ LISTENER = {
 SITES = {"a": {"relays": ["[198.51.100.11]"]}}
 
 
-def answer(observed, role=None, findings=(), provider="sendmail", extra=None):
+PENDING = {"id": "security-update-pending", "severity": "high",
+           "message": "sendmail-bin 8.17.1.9-2 is installed and 8.17.1.9-3 is offered"}  # fmt: skip
+PACKAGE = {"name": "sendmail-bin", "version": "8.17.1.9-2", "candidate": None}
+
+
+def answer(observed, role=None, findings=(), provider="sendmail", extra=None, package=PACKAGE):
     """What sendmail.compliance returns on a minion with this pillar role and this status."""
-    status = {"role": observed, "provider": provider, "version": "8.17.1.9", "findings": list(findings)}
+    status = {"role": observed, "provider": provider, "version": "8.17.1.9", "findings": list(findings),
+              "package": package, "advisories": {"open": [], "fixed": ["CVE-2023-51765"]}}  # fmt: skip
     config = {"sites": SITES, **({"role": role} if role else {}), **(extra or {})}
     return judgement.for_config(status, config, {"site": "a"})
 
 
 RETURNS = {
     "relay": answer("server", "server", [LISTENER]),
+    "relay2": answer(
+        "server", "server", [LISTENER, PENDING], package={**PACKAGE, "candidate": "8.17.1.9-3"}
+    ),
     "client": answer("client", "client"),
     "drifted": answer("server", "client", [LISTENER]),
     "postfix": answer("unknown", "client", provider="postfix"),
@@ -39,12 +48,16 @@ def test_report_sorts_every_minion_by_its_verdict():
     report = runner._summarize([*RETURNS, "gone"], RETURNS)
     assert report["summary"] == {
         "compliant": ["client", "relay"],
-        "drifted": ["drifted", "nomodule", "typo"],
+        "drifted": ["drifted", "nomodule", "relay2", "typo"],
         "unmanaged": ["unmanaged"],
         "unreachable": ["gone", "killed", "silent"],
         "not_sendmail": ["postfix"],
+        "unpatched": ["relay2"],
     }
     assert report["retcode"] == 1
+    # A relay with an update pending: drifted (a high finding), listed as unpatched, the package shown.
+    assert report["minions"]["relay2"]["findings"] == [PENDING]
+    assert report["minions"]["relay2"]["package"]["candidate"] == "8.17.1.9-3"
     assert report["minions"]["drifted"]["findings"] == [LISTENER]
     assert report["minions"]["typo"]["problem"].endswith("did you mean msp_interval?")
     assert report["minions"]["killed"]["problem"] == "Minion did not return. [Not connected]"
@@ -56,7 +69,7 @@ def test_report_sorts_every_minion_by_its_verdict():
 def test_the_table_shows_why_and_counts_every_list():
     table = outputter.output(runner._summarize([*RETURNS, "gone"], RETURNS))
     lines = table.splitlines()
-    assert lines[0].split() == ["minion", "state", "expected", "observed", "version", "why"]
+    assert lines[0].split() == ["minion", "state", "expected", "observed", "package", "why"]
     [line] = [line for line in lines if line.startswith("drifted ")]
     assert line.split()[:4] == ["drifted", "drifted", "client", "server"]
     assert "exposed-listener: sendmail listens on 0.0.0.0 port 25" in line
@@ -64,8 +77,13 @@ def test_the_table_shows_why_and_counts_every_list():
     assert "no sendmail:role in its pillar" in unmanaged
     # A relay's own listener is its role: its row says nothing is wrong.
     [relay] = [line for line in lines if line.startswith("relay ")]
-    assert relay.split() == ["relay", "compliant", "server", "server", "8.17.1.9"]
-    assert lines[-1] == ("compliant: 2  drifted: 3  unmanaged: 1  unreachable: 3  not sendmail: 1")
+    assert relay.split() == ["relay", "compliant", "server", "server", "8.17.1.9-2"]
+    [relay2] = [line for line in lines if line.startswith("relay2 ")]
+    assert relay2.split()[:5] == ["relay2", "drifted", "server", "server", "8.17.1.9-2->8.17.1.9-3"]
+    assert "security-update-pending" in relay2
+    assert lines[-1] == (
+        "compliant: 2  drifted: 4  unmanaged: 1  unreachable: 3  not sendmail: 1  unpatched: 1"
+    )
 
 
 def test_the_table_says_each_kind_of_finding_once():

@@ -1,0 +1,32 @@
+"""
+The patch level through Salt's real loader (``pkg`` is Salt's aptpkg here) on this machine's own
+package database: Debian 12's sendmail-bin, its changelog, and the advisory it fixed.
+"""
+
+import subprocess
+
+
+def dpkg_version(package):
+    return subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+
+
+def test_status_says_which_package_provides_sendmail_and_what_it_fixed(sendmail):
+    status = sendmail.status()
+    assert status["package"]["name"] == "sendmail-bin"
+    assert status["package"]["version"] == dpkg_version("sendmail-bin")
+    # The smuggling fix upstream made in 8.18.1 is in Debian's +deb12u1: fixed, not open.
+    assert status["advisories"] == {"open": [], "fixed": ["CVE-2023-51765"]}
+    assert not {"advisory-open", "security-update-pending"} & {f["id"] for f in status["findings"]}
+
+
+def test_a_changelog_that_does_not_name_the_fix_leaves_the_advisory_open(world, set_lookup, tmp_path):
+    module = set_lookup({**world.lookup, "package_changelog": str(tmp_path / "missing.gz"),
+                         "package_state": [str(tmp_path / "state")]})  # fmt: skip
+    status = module.status()
+    assert status["advisories"] == {"open": ["CVE-2023-51765"], "fixed": []}
+    [finding] = [f for f in status["findings"] if f["id"] == "advisory-open"]
+    # The world listens on nothing: medium; a relay would make it high.
+    assert finding["severity"] == "medium"
+    judged = module.compliance(report=status)
+    assert judged["unpatched"] is True
