@@ -134,10 +134,15 @@ def facts(lookup, upstream_version, ask, run, cache_dir, refresh=False):
                   "changelog": changelog_cves(lookup, name, run) if version else []}  # fmt: skip
         if cache_path:
             _write_cache(cache_path, cached)
+    package = {"name": name, "version": cached["version"], "candidate": cached["candidate"]}
+    if not cached["version"]:
+        # The package manager does not know this package (sendmail installed another way): what
+        # it fixed cannot be read, so nothing is said of the advisories.
+        return {"package": package, "advisories": None}
     named = set(cached["changelog"])
     applying = [row["id"] for row in affecting(upstream_version)]
     return {
-        "package": {"name": name, "version": cached["version"], "candidate": cached["candidate"]},
+        "package": package,
         "advisories": {
             "open": [cve for cve in applying if cve not in named],
             "fixed": [cve for cve in applying if cve in named],

@@ -73,3 +73,12 @@ def test_an_advisory_the_changelog_does_not_name_is_open(tmp_path):
     assert patch_level.facts({"sendmail_package": None}, "8.17.1.9", None, None, None) == {
         "package": None, "advisories": None
     }  # fmt: skip
+
+
+def test_a_package_the_package_manager_does_not_know_says_nothing_of_advisories(tmp_path):
+    lookup = {"sendmail_package": "sendmail", "package_changelog": "rpm", "package_state": []}
+    found = patch_level.facts(lookup, "8.17.1.9", lambda name: (None, None), None, None)
+    assert found == {
+        "package": {"name": "sendmail", "version": None, "candidate": None},
+        "advisories": None,
+    }
