@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.support.release import SENDMAIL_VERSION
 from tests.support.world import SENDMAIL
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
@@ -21,7 +22,7 @@ def test_version_of_the_real_binary(sendmail):
     info = sendmail.version()
     assert info["installed"] is True
     assert info["provider"] == "sendmail"
-    assert info["version"] == "8.17.1.9"
+    assert info["version"] == SENDMAIL_VERSION
     assert info["msp_split"] is True
 
 

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from tests.support.release import SENDMAIL_VERSION
 from tests.support.saltcall import REPO, salt_call_argv
 
 
@@ -42,7 +43,7 @@ def test_status_on_a_debian_host_started_by_its_init_script(host_root):
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)["local"]
     assert report["hostname"] == "box.example.test"
-    assert report["version"] == "8.17.1.9"
+    assert report["version"] == SENDMAIL_VERSION
     assert report["role"] == "local-only"
     assert [(entry["address"], entry["port"]) for entry in report["listeners"]] == [
         ("127.0.0.1", 25),
@@ -77,4 +78,4 @@ def test_unqualified_hostname_is_a_finding(host_root):
     assert report["hostname_qualified"] is False
     assert "hostname-unqualified" in {finding["id"] for finding in report["findings"]}
     # The version probe reads the first line and stops: no 60-second wait.
-    assert report["version"] == "8.17.1.9"
+    assert report["version"] == SENDMAIL_VERSION

@@ -15,6 +15,7 @@ import sys
 
 import salt.version
 
+from tests.support.release import SENDMAIL_VERSION
 from tests.support.saltcall import REPO, write_minion_config
 
 # What a source distribution holds; built from a copy so no build/ or *.egg-info lands in the
@@ -93,7 +94,7 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     states = salt_call("sys.list_state_functions", "sendmail")
     assert set(states) == {"sendmail.client", "sendmail.server", "sendmail.role"}
     assert salt_call("sendmail.check_role", "client", 'relay="[mail.example.com]"') == []
-    assert salt_call("sendmail.version")["version"] == "8.17.1.9"
+    assert salt_call("sendmail.version")["version"] == SENDMAIL_VERSION
     # The fleet view's parts: the grain and the beacon on a minion, the runner and its outputter
     # on a master, all from the entry point.
     master_dir = tmp_path / "master"
