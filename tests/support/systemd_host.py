@@ -21,7 +21,9 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-ROOTFS = REPO / ".cache" / "rootfs" / "debian12"
+# The root file systems scripts/rootfs.sh builds, by release; the tests name the release they ran on.
+ROOTFS = {"debian12": REPO / ".cache" / "rootfs" / "debian12"}
+DEFAULT_RELEASE = "debian12"
 CGROUP_HIERARCHIES = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
 # Cgroups are this machine's, not the test host's: suites running at once (scripts/test.sh runs
 # one per Salt line) name their hosts apart with this.
@@ -60,8 +62,8 @@ def _rmdir_tree(path):
 class SystemdHost:
     """One container: ``boot``, ``run`` commands in it, ``poweroff``/``reboot``, ``destroy``."""
 
-    def __init__(self, name, work_dir, hostname, netns=None, hosts_text=None):
-        self.name, self.hostname, self.netns = name, hostname, netns
+    def __init__(self, name, work_dir, hostname, netns=None, hosts_text=None, release=DEFAULT_RELEASE):
+        self.name, self.hostname, self.netns, self.release = name, hostname, netns, release
         self.dir = pathlib.Path(work_dir) / name
         self.upper, self.work, self.root = self.dir / "upper", self.dir / "work", self.dir / "root"
         self.proc = None
@@ -70,7 +72,7 @@ class SystemdHost:
             path.mkdir(parents=True)
         subprocess.run(
             ["mount", "-t", "overlay", "overlay", "-o",
-             f"lowerdir={ROOTFS},upperdir={self.upper},workdir={self.work}", str(self.root)],
+             f"lowerdir={ROOTFS[release]},upperdir={self.upper},workdir={self.work}", str(self.root)],
             check=True, capture_output=True,
         )  # fmt: skip
         self.write("/etc/hostname", f"{hostname}\n")

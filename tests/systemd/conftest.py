@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.support.netns import NETWORK, bridge, linked_netns
-from tests.support.systemd_host import RUN_TAG, SystemdHost
+from tests.support.systemd_host import ROOTFS, RUN_TAG, SystemdHost
 
 RELAY = f"[{NETWORK}.1]"
 CLIENT_DOMAIN = "example.com"
@@ -36,8 +36,14 @@ def relay(make_world):
     return world
 
 
+@pytest.fixture(params=sorted(ROOTFS))
+def release(request):
+    """The Debian release the systemd hosts boot: in each test's id (``[debian12]``)."""
+    return request.param
+
+
 @pytest.fixture
-def make_systemd_host():
+def make_systemd_host(release):
     """Make hosts that boot systemd; each is powered off and removed after the test."""
     work = tempfile.mkdtemp(prefix="smh-", dir="/tmp")
     made, links = [], []
@@ -49,7 +55,8 @@ def make_systemd_host():
         links.append(link)
         link.__enter__()
         hostname = f"host{number}.example.test"
-        host = SystemdHost(name, work, hostname, netns=name, hosts_text=hosts_text(hostname))
+        host = SystemdHost(name, work, hostname, netns=name, hosts_text=hosts_text(hostname),
+                           release=release)  # fmt: skip
         made.append(host)
         if prepare:
             prepare(host)
