@@ -31,6 +31,7 @@ __virtualname__ = "sendmail"
 CHECKS = ("listeners", "daemons", "runners", "findings", "cf")
 CONTEXT_KEY = "sendmail.beacon.last"
 CHECKED_KEY = "sendmail.beacon.checked"
+INTERVAL_KEY = "sendmail.beacon.interval"
 # Seconds between checks when the configuration names no interval. Salt itself would then call
 # the beacon every loop_interval (1 s): ~18% of a core on a relay with 100,000 queued messages
 # (a check takes 0.18 s of CPU there, benchmarks/beacon_and_grain.py).
@@ -54,10 +55,14 @@ def validate(config):
     """Refuse unknown settings and checks, a bad interval, a non-boolean ``emit_at_startup``."""
     if not isinstance(config, (list, dict)):
         return False, "the sendmail beacon's configuration must be a list of settings"
+    merged = _merged(config)
     # One place knows every setting: the execution module's schema.
-    problems = __salt__["sendmail.validate"](_merged(config), part="beacon")
+    problems = __salt__["sendmail.validate"](merged, part="beacon")
     if problems:
         return False, "; ".join(problems)
+    # Salt validates the whole configuration right before each call of beacon(), which then
+    # gets it without its interval: see _due.
+    __context__[INTERVAL_KEY] = merged.get("interval")
     return True, "valid sendmail beacon configuration"
 
 
@@ -89,19 +94,15 @@ def _snapshot(checks, status=None, listeners=None, lookup=None):
     return seen
 
 
-def _salt_interval(name):
+def _due():
     """
-    The ``interval`` this beacon was configured with: Salt takes it out of the configuration it
-    passes to :func:`beacon`, so it is read again where the minion reads it (minion config and
-    pillar, merged as the minion merges them).
+    Whether to check now: at every call when Salt spaces the calls (the configuration it just
+    validated named an ``interval``), else every DEFAULT_INTERVAL. Salt takes ``interval`` out
+    of what it passes to :func:`beacon`, but calls :func:`validate` with the whole configuration
+    right before each call: that is where the interval is seen (the minion's config and pillar
+    do not hold a beacon added at run time with beacons.add).
     """
-    configured = __salt__["config.merge"]("beacons", __opts__.get("beacons") or {}, omit_opts=True)
-    return _merged((configured or {}).get(name) or []).get("interval")
-
-
-def _due(name):
-    """Whether to check now: always when Salt spaces the calls, else every DEFAULT_INTERVAL."""
-    if _salt_interval(name):
+    if __context__.get(INTERVAL_KEY):
         return True
     now = time.monotonic()
     last = __context__.get(CHECKED_KEY)
@@ -114,7 +115,7 @@ def _due(name):
 def beacon(config):
     """The events of this interval: none unless something changed (or at start-up, if asked)."""
     merged = _merged(config)
-    if not _due(merged.get("_beacon_name", __virtualname__)):
+    if not _due():
         return []
     checks = merged.get("checks", list(CHECKS))
     lookup = __salt__["sendmail.lookup"]()

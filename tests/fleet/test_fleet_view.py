@@ -31,6 +31,24 @@ def grain_targets(fleet, role):
     return sorted(ret.data) if isinstance(ret.data, dict) else []
 
 
+def beacon_first_look(fleet, event_listener, minion):
+    """
+    Add the sendmail beacon to ``minion`` and wait for its first look (what later looks are
+    compared with), announced by its start-up event: on a loaded machine that look can come
+    seconds after beacons.add returns, and a change made before it would go unseen.
+    """
+    added_at = time.time()
+    added = fleet["cli"].run(
+        "beacons.add", "sendmail", "[{interval: 2}, {emit_at_startup: true}]", minion_tgt=minion
+    )
+    assert added.data["result"] is True, added.data
+    first = event_listener.wait_for_events(
+        [(fleet["master"].id, f"salt/beacon/{minion}/sendmail/")], timeout=90, after_time=added_at
+    )
+    assert first.found_all_events, f"the sendmail beacon of {minion} never took its first look"
+    assert next(iter(first.matches)).data["startup"] is True
+
+
 def start_mta_by_hand(fleet):
     """What an operator does on a client: a listening MTA, started by hand (no init script)."""
     fleet["client-a"].host("/usr/sbin/sendmail", "-bd", "-q15m")
@@ -111,9 +129,7 @@ def test_an_mta_started_by_hand_is_drift_until_the_highstate(fleet):
 
 
 def test_the_beacon_and_the_reactor_undo_drift_without_anyone(fleet, event_listener):
-    added = fleet["cli"].run("beacons.add", "sendmail", "[{interval: 2}]", minion_tgt="client-a")
-    assert added.data["result"] is True, added.data
-    time.sleep(5)  # the beacon's first look: what it compares with
+    beacon_first_look(fleet, event_listener, "client-a")
     start = time.time()
     start_mta_by_hand(fleet)
     events = event_listener.wait_for_events(
@@ -161,9 +177,7 @@ def outsider(fleet):
 def test_a_host_without_a_role_is_unmanaged_and_its_beacon_never_calls_for_the_role(
     fleet, outsider, event_listener
 ):
-    added = fleet["cli"].run("beacons.add", "sendmail", "[{interval: 2}]", minion_tgt=OUTSIDER)
-    assert added.data["result"] is True, added.data
-    time.sleep(5)  # the beacon's first look
+    beacon_first_look(fleet, event_listener, OUTSIDER)
     start = time.time()
     # Debian's default cf listens on loopback only: this operator opened it to the network.
     outsider.host(

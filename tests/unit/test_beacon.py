@@ -36,7 +36,6 @@ def host(monkeypatch, tmp_path):
     monkeypatch.setattr(beacon, "__opts__", {"beacons": {}}, raising=False)
     monkeypatch.setattr(beacon, "__context__", {}, raising=False)
     monkeypatch.setattr(beacon, "__salt__", {
-        "config.merge": lambda key, default, omit_opts: {"sendmail": [{"interval": 2}]},
         "sendmail.lookup": lambda: {"sendmail_cf": str(tmp_path / "no.cf"), "submit_cf": str(tmp_path / "no.cf")},
         "sendmail.status": lambda: state["status"],
         "sendmail.listeners": lambda: state["status"]["listeners"],
@@ -50,11 +49,19 @@ def host(monkeypatch, tmp_path):
 CONFIG = [{"checks": ["listeners", "daemons", "runners", "findings"]}, {"_beacon_name": "sendmail"}]
 
 
+def salt_calls(config, interval=2):
+    """What Salt's beacon loop does each time: validate the whole configuration (with its
+    interval), then call the beacon with the interval taken out."""
+    whole = [*config, {"interval": interval}] if interval else list(config)
+    assert beacon.validate([item for item in whole if "_beacon_name" not in item])[0] is True
+    return beacon.beacon(config)
+
+
 def test_nothing_fires_until_something_changes_then_only_what_changed(host):
-    assert beacon.beacon(CONFIG) == []  # the first look: what it compares with
-    assert beacon.beacon(CONFIG) == []
+    assert salt_calls(CONFIG) == []  # the first look: what it compares with
+    assert salt_calls(CONFIG) == []
     host["status"] = status("server", [LISTENER], listening=True)
-    [event] = beacon.beacon(CONFIG)
+    [event] = salt_calls(CONFIG)
     assert set(event["changes"]) == {"listeners", "daemons", "findings"}
     assert event["changes"]["listeners"] == {"old": [], "new": ["0.0.0.0:25"]}
     assert (event["role"], event["expected"], event["verdict"], event["drifted"]) == (
@@ -71,9 +78,9 @@ def test_the_event_carries_the_one_judgement_and_drifted_only_for_a_managed_send
     host, pillar_role, provider, verdict
 ):
     host["role"] = pillar_role
-    beacon.beacon(CONFIG)
+    salt_calls(CONFIG)
     host["status"] = status("server", [LISTENER], provider=provider, listening=True)
-    [event] = beacon.beacon(CONFIG)
+    [event] = salt_calls(CONFIG)
     assert event["verdict"] == verdict
     assert event["drifted"] is (verdict == "drifted")
     # The report's runner says the same of the same minion.
@@ -119,14 +126,13 @@ def test_the_beacons_default_checks_are_the_schemas():
 
 
 @pytest.mark.parametrize("configured", [None, 2])
-def test_the_beacon_checks_every_call_salt_spaces_else_every_60_seconds(host, configured, monkeypatch):
+def test_the_beacon_checks_every_call_salt_spaces_else_every_60_seconds(host, configured):
     # Salt strips `interval` from what it passes, and without one calls a beacon every
-    # loop_interval (1 s): the beacon then spaces its own checks.
+    # loop_interval (1 s): the beacon then spaces its own checks. It learns the interval from
+    # the validate call Salt makes right before each call (beacons.add leaves no other trace).
     calls = []
-    beacons = {"sendmail": [{"interval": configured}] if configured else [{"checks": ["listeners"]}]}
-    beacon.__salt__["config.merge"] = lambda key, default, omit_opts: beacons
     beacon.__salt__["sendmail.listeners"] = lambda: calls.append("listeners") or []
     for now in (1000.0, 1001.0, 1059.0, 1061.0):
         host["now"] = now
-        beacon.beacon([{"checks": ["listeners"]}, {"_beacon_name": "sendmail"}])
+        salt_calls([{"checks": ["listeners"]}, {"_beacon_name": "sendmail"}], interval=configured)
     assert len(calls) == (4 if configured else 2)
