@@ -30,13 +30,20 @@ def mailbox(fleet):
 
 @pytest.fixture
 def cron_on_client_a(fleet):
-    """client-a's cron daemon, reading only the host's own tables (not this machine's /etc/crontab)."""
+    """
+    client-a's cron daemon, reading only the host's own tables (not this machine's /etc/crontab)
+    and writing its pid file (/run/crond.pid, fixed in Debian's cron) to a /run of the host's own:
+    a tmpfs, with the host's /run/sendmail bound back into it.
+    """
     client = fleet["client-a"]
     client.host("mount", "--bind", "/dev/null", "/etc/crontab")
+    client.host("bash", "-c", 'mount -t tmpfs host-run /run && mkdir /run/sendmail && '
+                'mount --bind "$0/run/sendmail" /run/sendmail', str(client.host_root))  # fmt: skip
     client.host("/usr/sbin/cron")
     yield client
     client.host("pkill", "-x", "cron", check=False)
     client.host("rm", "-f", "/etc/cron.d/fleet-job")
+    # (The host's own /run stays: the MSP runner holds files there; it ends with the host.)
     client.host("umount", "/etc/crontab")
 
 
@@ -102,6 +109,8 @@ def test_a_site_without_masquerade_as_is_told_where_roots_mail_goes(fleet):
         for minion in ("client-a", "relay1-a"):
             assert "local-mail-unrouted" not in [f["id"] for f in status[minion]["findings"]]
         assert status["client-a"]["local_mail"]["address"] == f"root@{DOMAIN}"
+        # The master's runner, synced from file_roots (test_fleet_view.py does it too).
+        fleet["master"].salt_run_cli(timeout=120).run("saltutil.sync_all")
         report = fleet["master"].salt_run_cli(timeout=120).run("sendmail.report")
         assert report.data["summary"]["drifted"] == ["client-b"], report.data
         assert "local-mail-unrouted" in [f["id"] for f in report.data["minions"]["client-b"]["findings"]]
