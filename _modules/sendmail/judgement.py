@@ -74,8 +74,10 @@ def for_config(status, config, grains):
     names a role, or when it has unknown keys or wrong types: a mistyped ``role`` must not hide
     a host from the fleet view.
     """
-    managed = pillar.managed(config) or bool(schema.problems(config))
-    if not managed:
+    problems = schema.problems(config)
+    if problems:
+        return judge(status, True, problem="; ".join(problems))
+    if not pillar.managed(config):
         return judge(status, False)
     try:
         expected = pillar.resolve(config, grains)["role"]

@@ -175,11 +175,8 @@ def _newaliases(lookup, run, alias_path):
 
 
 def _makemap(lookup, run, name, text):
-    ret = run([lookup["makemap_bin"], "hash", name], stdin=text, python_shell=False, ignore_retcode=True,
-              timeout=int(lookup["validate_timeout"]), output_loglevel="quiet")  # fmt: skip
-    if ret["retcode"] != 0:
-        detail = (ret["stderr"] or ret["stdout"]).strip().splitlines()[-1:] or ["no output"]
-        raise errors.CommandExecutionError(f"makemap refused the virtusertable: {detail[0]}")
+    errors.run_checked(run, [lookup["makemap_bin"], "hash", name], "makemap refused the virtusertable:",
+                       timeout=int(lookup["validate_timeout"]), stdin=text)  # fmt: skip
 
 
 def root_route(report, cfs, aliases_now):

@@ -12,6 +12,9 @@ def held_listeners(daemon_list, sendmail_cf):
     opens them again when the load falls, so they still say what the host is. Read from the
     ``DaemonPortOptions`` of the daemon named in its title, with ``refusing``: sendmail's reason.
     """
+    refusing_daemons = [d for d in daemon_list if d["kind"] == "mta" and d.get("refusing")]
+    if not refusing_daemons:
+        return []  # the common case: no cf reading on status's path
     configured = cf.daemon_listeners(sendmail_cf)
     held = []
     for daemon in daemon_list:
