@@ -32,6 +32,15 @@ def pytest_collection_modifyitems(config, items):
         )
 
 
+@pytest.fixture(scope="session")
+def salt_factories_config():
+    """pytest-salt-factories' root (tests/fleet, tests/systemd/test_patch_relays.py)."""
+    # A short root: the daemons' AF_UNIX socket paths must stay under 108 characters.
+    root = tempfile.mkdtemp(prefix="sf-", dir="/tmp")
+    yield {"root_dir": root, "slow_stop": False}
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture
 def make_world():
     """Make private sendmail hosts; each is removed, its daemons stopped, after the test."""

@@ -61,6 +61,9 @@ DEFAULTS = {
     # distribution lists the CVEs it fixed ("rpm": rpm -q --changelog), and the files whose
     # change means a package was installed or the lists refreshed.
     "sendmail_package": None,
+    # What `salt-run sendmail.patch_relays` upgrades together: the packages built from sendmail's
+    # source, which depend on each other at one exact version (empty: sendmail_package alone).
+    "upgrade_packages": [],
     "package_changelog": None,
     "package_state": [],
 }
@@ -76,6 +79,7 @@ FAMILIES = {
         # What Debian's DOMAIN(debian-mta) names: a link to /etc/aliases.
         "aliases_file": "/etc/mail/aliases",
         "sendmail_package": "sendmail-bin",
+        "upgrade_packages": ["sendmail-base", "sendmail-bin", "sendmail-cf"],
         "package_changelog": "/usr/share/doc/{package}/changelog.Debian.gz",
         "package_state": ["/var/lib/dpkg/status", "/var/lib/apt/lists"],
         "switch_files": {"debian": "/etc/mail/sendmail.conf"},
@@ -97,6 +101,7 @@ FAMILIES = {
         "msp_service": "sm-client",
         "msp_service_binds_mta": True,
         "sendmail_package": "sendmail",
+        "upgrade_packages": ["sendmail", "sendmail-cf"],
         "package_changelog": "rpm",
         "package_state": ["/var/lib/rpm"],
         "pkgs": ["sendmail", "sendmail-cf", "m4"],

@@ -61,14 +61,6 @@ PILLAR_TOP = {
 }
 
 
-@pytest.fixture(scope="session")
-def salt_factories_config():
-    # A short root: the daemons' AF_UNIX socket paths must stay under 108 characters.
-    root = tempfile.mkdtemp(prefix="sf-", dir="/tmp")
-    yield {"root_dir": root, "slow_stop": False}
-    shutil.rmtree(root, ignore_errors=True)
-
-
 class Pillar:
     """The master's pillar files; ``override`` holds what client-b gets on top of the rest."""
 

@@ -48,15 +48,16 @@ def make_systemd_host(release):
     work = tempfile.mkdtemp(prefix="smh-", dir="/tmp")
     made, links = [], []
 
-    def make(prepare=None):
-        number = next(_numbers)  # 41...49: their names are in tests/data/hosts, for the relay
+    def make(prepare=None, number=None, hostname=None, extra_hosts=""):
+        # 41...49 by default: their names are in tests/data/hosts, for the relay.
+        number = number or next(_numbers)
         name = f"smh{number}-{RUN_TAG}"
         link = linked_netns(name, number)
         links.append(link)
         link.__enter__()
-        hostname = f"host{number}.example.test"
-        host = SystemdHost(name, work, hostname, netns=name, hosts_text=hosts_text(hostname),
-                           release=release)  # fmt: skip
+        hostname = hostname or f"host{number}.example.test"
+        host = SystemdHost(name, work, hostname, netns=name,
+                           hosts_text=hosts_text(hostname) + extra_hosts, release=release)  # fmt: skip
         made.append(host)
         if prepare:
             prepare(host)

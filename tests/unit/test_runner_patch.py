@@ -1,0 +1,190 @@
+"""
+``salt-run sendmail.patch_relays`` (_runners/sendmail.py) with a fake LocalClient and fake SMTP
+looks: the order, the refusals and the stop at the first failure. The real run (real minions, real
+apt and dpkg, real sendmail restarts) is tests/systemd/test_patch_relays.py.
+"""
+
+import pytest
+
+from tests.unit.support import load
+
+runner = load("_runners/sendmail.py")
+OLD, NEW = "8.17.1.9-2+deb12u2", "8.17.1.9-2+deb12u3"
+PACKAGES = ["sendmail-base", "sendmail-bin", "sendmail-cf"]
+
+
+def answers(role, address, candidate=NEW, site="a"):
+    """What one minion answers to the plan's job (runner.PLAN_FUNCTIONS)."""
+    return {
+        "sendmail.compliance": {"verdict": "compliant", "expected": role,
+                                "package": {"name": "sendmail-bin", "version": OLD, "candidate": candidate}},
+        "sendmail.settings": {"role": role, "site": site, "relay_domains": ["example.com", "198.51.100"]},
+        "sendmail.listeners": [{"address": "0.0.0.0", "port": 25}, {"address": "127.0.0.1", "port": 587}],
+        "sendmail.lookup": {"upgrade_packages": PACKAGES},
+        "grains.item": {"ipv4": ["127.0.0.1", address]},
+    }  # fmt: skip
+
+
+class FakeClient:
+    """LocalClient: the plan's answers, then each call recorded and answered by ``results``."""
+
+    def __init__(self, plan, results=None):
+        self.plan, self.results, self.calls = plan, results or {}, []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def cmd(self, tgt, fun, arg=(), tgt_type="glob", timeout=None, full_return=False, kwarg=None):
+        if isinstance(fun, list):
+            return self.plan
+        self.calls.append((tgt, fun))
+        ret = self.results.get((tgt, fun))
+        if ret is None:
+            ret = {"sendmail.compliance": {"verdict": "compliant", "package": {"version": NEW}},
+                   "state.apply": {"id": {"result": True, "changes": {}, "comment": "ok"}},
+                   "pkg.install": {"sendmail-bin": {"old": OLD, "new": NEW}}}[fun]  # fmt: skip
+        return {tgt: {"ret": ret, "retcode": 1 if str(ret).startswith("ERROR") else 0}}
+
+
+@pytest.fixture
+def fleet(monkeypatch):
+    """The runner against a fake fleet: set ``plan``/``results``, read ``calls``; SMTP answers."""
+    state = {"down": set()}
+
+    def run(plan, results=None, **kwargs):
+        client = FakeClient(plan, results)
+        monkeypatch.setattr(runner.salt.client, "get_local_client", lambda mopts: client)
+        ret = runner.patch_relays(**kwargs)
+        return ret, client.calls
+
+    def greets(address, port=25, timeout=5):
+        up = address not in state["down"]
+        return up, f"answers SMTP on {address}" if up else f"{address}:{port} does not answer SMTP"
+
+    monkeypatch.setattr(runner, "__opts__", {"timeout": 5}, raising=False)
+    monkeypatch.setattr(runner, "_greets", greets)
+    monkeypatch.setattr(runner, "_accepts", lambda *a, **k: (True, "accepts"))
+    monkeypatch.setattr(runner, "WATCH_EVERY", 0.01)
+    monkeypatch.setattr(runner, "CHECK_WAIT", 0.1)
+    return run, state
+
+
+PLAN = {
+    "relay2": answers("server", "198.51.100.12"),
+    "relay1": answers("server", "198.51.100.11"),
+    "client": answers("client", "198.51.100.13"),
+    "other-site": answers("server", "203.0.113.5", site="b"),
+    "dead": "Minion did not return. [Not connected]",
+}
+
+
+def test_the_plan_lists_a_sites_relays_in_order_and_changes_nothing(fleet):
+    run, _ = fleet
+    ret, calls = run(PLAN, site="a", test=True)
+    assert [(r["minion"], r["address"], r["installed"], r["candidate"], r["result"])
+            for r in ret["relays"]] == [("relay1", "198.51.100.11", OLD, NEW, None),
+                                        ("relay2", "198.51.100.12", OLD, NEW, None)]  # fmt: skip
+    assert ret["relays"][0]["packages"] == PACKAGES
+    assert ret["silent"] == ["dead"]
+    assert (ret["result"], ret["retcode"]) == (None, 0)
+    assert calls == []
+
+
+def test_relays_are_patched_one_after_the_other_each_checked(fleet):
+    run, _ = fleet
+    ret, calls = run(PLAN, site="a")
+    assert [c for c in calls if c[0] != "other-site"] == [
+        (relay, fun) for relay in ("relay1", "relay2")
+        for fun in ("pkg.install", "state.apply", "sendmail.compliance")
+    ]  # fmt: skip
+    assert [r["result"] for r in ret["relays"]] == [True, True]
+    assert (ret["result"], ret["retcode"]) == (True, 0)
+    assert ret["comment"] == "patched 2 relay(s), 0 already up to date"
+
+
+def test_every_site_in_turn_when_no_site_is_named(fleet):
+    run, _ = fleet
+    ret, _ = run(PLAN)
+    assert [(r["site"], r["minion"]) for r in ret["relays"]] == [
+        ("a", "relay1"),
+        ("a", "relay2"),
+        ("b", "other-site"),
+    ]
+
+
+def test_a_relay_already_down_stops_the_run_before_anything_changes(fleet):
+    run, smtp = fleet
+    smtp["down"].add("198.51.100.12")
+    ret, calls = run(PLAN, site="a")
+    assert calls == []
+    assert ret["relays"][0]["result"] is False
+    assert (
+        "another relay is down (relay2: 198.51.100.12:25 does not answer" in ret["relays"][0]["comment"]
+    )
+    assert ret["relays"][1]["comment"] == "not patched: the run stopped at relay1"
+    assert ret["retcode"] == 1
+    # force=True takes the risk.
+    forced, calls = run(PLAN, site="a", force=True)
+    assert ("relay1", "pkg.install") in calls
+    assert forced["relays"][0]["result"] is True
+    # relay2 was down before and still is after its upgrade: that fails, and says so.
+    assert "does not answer SMTP" in forced["relays"][1]["comment"]
+
+
+def test_a_failed_upgrade_stops_the_run_and_says_why(fleet):
+    run, _ = fleet
+    failure = ("ERROR: Problem encountered installing package(s). Additional info follows:\n\nerrors:\n"
+               "    - Running scope as unit\n    - E: Sub-process /usr/bin/dpkg returned an error code (1)")  # fmt: skip
+    results = {("relay1", "pkg.install"): failure,
+               ("relay1", "pkg.version"): {"sendmail-bin": OLD, "sendmail-base": NEW}}  # fmt: skip
+    ret, calls = run(PLAN, results, site="a")
+    first, second = ret["relays"]
+    assert first["result"] is False
+    assert "E: Sub-process /usr/bin/dpkg returned an error code (1)" in first["comment"]
+    assert f"installed now: sendmail-base {NEW}, sendmail-bin {OLD}" in first["comment"]
+    assert "Running scope" not in first["comment"]
+    assert second["result"] is None and not [c for c in calls if c[0] == "relay2"]
+    assert ret["comment"].startswith("stopped at relay1: the upgrade failed")
+
+
+def test_a_relay_that_is_not_compliant_after_its_upgrade_stops_the_run(fleet):
+    run, _ = fleet
+    drifted = {
+        "verdict": "drifted",
+        "findings": [{"id": "exposed-listener"}],
+        "package": {"version": NEW},
+    }
+    ret, _ = run(PLAN, {("relay1", "sendmail.compliance"): drifted}, site="a")
+    assert "but it is drifted: ['exposed-listener']" in ret["relays"][0]["comment"]
+    assert ret["relays"][1]["result"] is None
+
+
+def test_nothing_to_patch_changes_nothing(fleet):
+    run, _ = fleet
+    plan = {"relay1": answers("server", "198.51.100.11", candidate=None)}
+    ret, calls = run(plan, site="a")
+    assert calls == []
+    assert ret["relays"][0]["comment"] == f"up to date ({OLD})"
+    assert (ret["result"], ret["retcode"]) == (True, 0)
+
+
+def test_an_unknown_site_is_an_error(fleet):
+    run, _ = fleet
+    ret, _ = run(PLAN, site="nowhere")
+    assert ret["retcode"] == 1 and "no relay" in ret["comment"] and "site nowhere" in ret["comment"]
+
+
+def test_where_clients_reach_a_relay():
+    assert runner._endpoint([{"address": "0.0.0.0", "port": 25}], ["198.51.100.11"]) == (
+        "198.51.100.11",
+        25,
+    )
+    assert runner._endpoint([{"address": "198.51.100.9", "port": 25}], ["198.51.100.11"]) == (
+        "198.51.100.9",
+        25,
+    )
+    assert runner._endpoint([{"address": "127.0.0.1", "port": 25}], ["198.51.100.11"]) == (None, 25)
+    assert runner._endpoint([], []) == (None, 25)
