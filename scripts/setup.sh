@@ -6,7 +6,8 @@
 #     libsasl2-modules and openssl for the tests' STARTTLS and AUTH relay
 #   - a virtualenv per Salt line asked for (default 3008: .venv; 3006: .venv-salt3006) with the
 #     pinned Salt and test tools (requirements-saltNNNN.txt, requirements.txt)
-#   - the Debian 12 root file system those test hosts boot (scripts/rootfs.sh, cached in .cache/)
+#   - the Debian 12 and Debian 13 root file systems those test hosts boot (scripts/rootfs.sh, cached
+#     in .cache/; Debian 13's holds Salt 3008.4 built for its Python 3.13)
 # It never starts a mail daemon on this machine, never binds port 25 and leaves /etc/hosts as it was.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

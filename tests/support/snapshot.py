@@ -37,9 +37,9 @@ def snapshot(*paths):
     return files
 
 
-def snapshot_command(*paths):
+def snapshot_command(*paths, python=sys.executable):
     """The shell command that prints :func:`snapshot` of ``paths`` (default: HOST_DIRS)."""
-    return shlex.join([sys.executable, os.path.abspath(__file__), *(paths or HOST_DIRS)])
+    return shlex.join([str(python), os.path.abspath(__file__), *(paths or HOST_DIRS)])
 
 
 if __name__ == "__main__":

@@ -20,10 +20,18 @@ import subprocess
 import sys
 import time
 
+import salt.version
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # The root file systems scripts/rootfs.sh builds, by release; the tests name the release they ran on.
-ROOTFS = {"debian12": REPO / ".cache" / "rootfs" / "debian12"}
+ROOTFS = {release: REPO / ".cache" / "rootfs" / release for release in ("debian12", "debian13")}
 DEFAULT_RELEASE = "debian12"
+# Salt inside a host: the tests' own virtualenv, bound in (Debian 12: the same Python 3.11), or
+# one built in the root file system for its own Python (Debian 13's 3.13: Salt 3008.4 only).
+SALT_VENVS = {"debian13": "/opt/salt"}
+# The releases a suite's systemd tests boot: Debian 13 on the Salt line its root file system holds
+# (3008), so that CI runs it once (README, "Tests": what runs where).
+RELEASES = ["debian12"] + (["debian13"] if salt.version.__saltstack_version__.major >= 3008 else [])
 CGROUP_HIERARCHIES = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
 # Cgroups are this machine's, not the test host's: suites running at once (scripts/test.sh runs
 # one per Salt line) name their hosts apart with this.
@@ -32,8 +40,13 @@ RUN_TAG = os.environ.get("SM_TEST_RUN") or str(os.getpid() % 1000)
 SALT_DIR = "/root/salt-call"
 
 
-def _read_only_binds():
-    """The checkout, the test venv and the Python it was made from, at the paths they have here."""
+def _read_only_binds(release):
+    """
+    The checkout at its path here; for a release without Salt of its own, the test venv and the
+    Python it was made from too.
+    """
+    if release in SALT_VENVS:
+        return [f"--bind-ro={REPO}"]
     venv = pathlib.Path(sys.prefix)
     home = next(
         (line.split("=", 1)[1].strip() for line in (venv / "pyvenv.cfg").read_text().splitlines()
@@ -68,6 +81,8 @@ class SystemdHost:
         self.upper, self.work, self.root = self.dir / "upper", self.dir / "work", self.dir / "root"
         self.proc = None
         self.pid1 = None
+        # Where salt-call and salt-minion are, inside the host.
+        self.salt_bin = pathlib.Path(SALT_VENVS.get(release) or sys.prefix, "bin")
         for path in (self.upper, self.work, self.root):
             path.mkdir(parents=True)
         subprocess.run(
@@ -105,7 +120,7 @@ class SystemdHost:
             else ["--private-network"]
         )
         nspawn = ["systemd-nspawn", "-D", str(self.root), "-M", self.name, "--boot", "--register=no",
-                  "--keep-unit", "--console=pipe", *network, *_read_only_binds()]  # fmt: skip
+                  "--keep-unit", "--console=pipe", *network, *_read_only_binds(self.release)]  # fmt: skip
         # The launching shell moves into the container's own cgroups first (see the module doc);
         # pdeathsig ends the container (nspawn powers it off) if pytest dies.
         enter = " ".join(
@@ -158,7 +173,7 @@ class SystemdHost:
 
     def salt_call(self, *args, states=False, check=True):
         """``salt-call --local`` inside the host with this repository's modules; the JSON result."""
-        argv = [str(pathlib.Path(sys.executable).with_name("salt-call")), "--local", "-c", SALT_DIR,
+        argv = [str(self.salt_bin / "salt-call"), "--local", "-c", SALT_DIR,
                 "-m", str(REPO / "_modules"), "--out=json"]  # fmt: skip
         if states:
             argv.append(f"--states-dir={REPO / '_states'}")

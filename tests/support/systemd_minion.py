@@ -1,13 +1,11 @@
 """
 A real salt-minion inside a systemd test host, started by the host's own systemd at boot (a unit
 like Salt's own: KillMode=process, so a job's children outlive a restart), talking to a real
-salt-master on the test network. It runs the test virtualenv's salt-minion (bound read-only into
-the host at its own path) with its own root_dir in the host's disk.
+salt-master on the test network. It runs the host's Salt (``SystemdHost.salt_bin``) with its own
+root_dir in the host's disk.
 """
 
 import json
-import pathlib
-import sys
 
 MINION_DIR = "/root/salt-minion"
 UNIT = """\
@@ -42,7 +40,7 @@ def add_minion(host, minion_id, master, grains=None):
         "log_level_logfile": "info",
     }
     host.write(f"{MINION_DIR}/minion", json.dumps(config))  # JSON is YAML
-    salt_minion = pathlib.Path(sys.executable).with_name("salt-minion")
+    salt_minion = host.salt_bin / "salt-minion"
     host.write("/etc/systemd/system/salt-minion.service",
                UNIT.format(salt_minion=salt_minion, minion_dir=MINION_DIR))  # fmt: skip
     wants = host.path("/etc/systemd/system/multi-user.target.wants")
