@@ -145,13 +145,31 @@ def answers(name):
         return False
 
 
-class Outages:
+class Background:
+    """A loop (``_run``, until ``_stop`` is set) in a thread for as long as the context lasts."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+class Outages(Background):
     """Looks at each relay's greeting every 0.2 s from the test network; records when it had none."""
 
     def __init__(self):
+        super().__init__()
         self.down = {name: [] for name in RELAYS}  # [start, end] of each outage
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         since = dict.fromkeys(RELAYS)
@@ -173,22 +191,13 @@ class Outages:
         return [(a, b) for a in self.down["relay1-p"] for b in self.down["relay2-p"]
                 if a[0] < b[1] and b[0] < a[1]]  # fmt: skip
 
-    def __enter__(self):
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
-class Sender:
+class Sender(Background):
     """The client sends one message a second (``Subject: seq N``) through its MSP until stopped."""
 
     def __init__(self, client):
+        super().__init__()
         self.client, self.sent, self.failed = client, 0, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.is_set():
@@ -200,14 +209,6 @@ class Sender:
                 self.failed.append((number, proc.stderr))
             self.sent = number
             self._stop.wait(max(1 - (time.monotonic() - started), 0))
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def arrived(site):

@@ -7,6 +7,7 @@ and tests/integration/test_client_tls_auth_on_debian.py.
 """
 
 import smtplib
+import socket
 import ssl
 import time
 
@@ -46,6 +47,25 @@ def smtp_from_outside(ca):
     return before_tls, after_tls, refused
 
 
+def smuggled_end():
+    """
+    What the relay answers to a message ended by a bare ``<LF>.<CR><LF>`` (SMTP smuggling,
+    CVE-2023-51765): 8.18 refuses bare line feeds by default, and the server role keeps that.
+    """
+    with socket.create_connection((RELAY_ADDRESS, 25), timeout=20) as sock:
+        replies = sock.makefile("rb")
+        said = [replies.readline()]
+        for line in (b"EHLO outside.example.test", b"MAIL FROM:<a@example.org>", b"RCPT TO:<ops@example.com>",
+                     b"DATA"):  # fmt: skip
+            sock.sendall(line + b"\r\n")
+            said.append(replies.readline())
+            while said[-1][3:4] == b"-":  # a multi-line reply
+                said.append(replies.readline())
+        sock.sendall(b"Subject: smuggled\r\n\r\nfirst\n.\r\nMAIL FROM:<spoof@example.com>\r\n")
+        said.append(replies.readline())
+    return said
+
+
 @pytest.mark.parametrize("release", ["debian13"])
 def test_mail_goes_through_starttls_and_auth_on_sendmail_8_18(make_systemd_host, tmp_path, release):
     pki = tmp_path / "pki"
@@ -70,6 +90,9 @@ def test_mail_goes_through_starttls_and_auth_on_sendmail_8_18(make_systemd_host,
     assert "STARTTLS" in before_tls and "AUTH" not in before_tls
     assert "AUTH PLAIN LOGIN" in after_tls.splitlines()
     assert refused[0] >= 500, refused
+    said = smuggled_end()
+    assert said[-2].startswith(b"354"), said
+    assert said[-1][:1] in (b"4", b"5") and b"Bare linefeed" in said[-1], said
 
     # The client role: STARTTLS (the site's CA) and its login; cron's mail to root, say, goes out.
     hop = {"tls": {"ca": ca.read_text(), "require": True}, "auth": {"user": USER, "password": PASSWORD}}
