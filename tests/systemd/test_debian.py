@@ -8,6 +8,7 @@ default, with salt-call inside the host, and a reboot in the middle.
 import json
 
 from tests.support.snapshot import snapshot_command
+from tests.support.systemd_host import REPO
 from tests.systemd.conftest import (
     CLIENT_DOMAIN,
     RELAY,
@@ -103,3 +104,12 @@ def test_client_server_client_across_a_reboot(make_systemd_host, relay, release)
     host.reboot()
     assert_client(host)
     assert_converged(host, "sendmail.client", **CLIENT)
+
+    # The grain and the one judgement (what the report shows) read this release's sendmail too.
+    site = {"relays": [RELAY], "masquerade_as": CLIENT_DOMAIN}
+    host.configure_salt(module_dirs=[str(REPO / "_modules")], grains_dirs=[str(REPO / "_grains")],
+                        sendmail={"role": "client", "site": "s", "sites": {"s": site}})  # fmt: skip
+    grain = host.salt_call("grains.get", "sendmail")
+    assert (grain["role"], grain["version"]) == ("client", report["version"]), grain
+    judged = host.salt_call("sendmail.compliance")
+    assert (judged["verdict"], judged["findings"]) == ("compliant", []), judged
