@@ -69,6 +69,9 @@ DEFAULTS = {
 }
 
 FAMILIES = {
+    # Debian 12 (8.17.1.9, a unit generated from the init script) and 13 (8.18.1, a native
+    # sendmail.service running the same init script, disabled after install) alike: the same
+    # paths, switch file, pid files and process titles (both run for real, tests/systemd).
     "Debian": {
         "msp_queue_dir": "/var/spool/mqueue-client",
         "mc_ostype": "debian",
