@@ -106,6 +106,6 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     assert json.loads(loaders.stdout.splitlines()[-1]) == {
         "grains": "sendmail",
         "beacons": ["sendmail.beacon", "sendmail.validate"],
-        "runners": ["sendmail.report"],
+        "runners": ["sendmail.patch_relays", "sendmail.report"],
         "output": True,
     }
