@@ -403,6 +403,7 @@ def patch_relays(site=None, test=False, force=False, tgt="*", tgt_type="glob", t
     elif test:
         due = sum(r["comment"].startswith("would") for r in relays)
         comment = f"would patch {due} relay(s), {len(relays) - due} up to date"
+        test = bool(due)  # as Salt's test=True: None when something would change, else True
     else:
         patched = sum(r["out_of_service"] is not None for r in relays)
         comment = f"patched {patched} relay(s), {len(relays) - patched} already up to date"

@@ -169,6 +169,9 @@ def test_nothing_to_patch_changes_nothing(fleet):
     assert calls == []
     assert ret["relays"][0]["comment"] == f"up to date ({OLD})"
     assert (ret["result"], ret["retcode"]) == (True, 0)
+    planned, calls = run(plan, site="a", test=True)
+    assert calls == []
+    assert (planned["result"], planned["comment"]) == (True, "would patch 0 relay(s), 1 up to date")
 
 
 def test_an_unknown_site_is_an_error(fleet):
