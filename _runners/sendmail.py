@@ -121,7 +121,7 @@ def _progress(text):
 
 
 def _greets(address, port=25, timeout=5):
-    """Whether ``address`` answers SMTP with a 220 greeting; the greeting or the error."""
+    """Whether ``address`` answers SMTP (a greeting, then NOOP); and what to say of it."""
     # smtplib: the standard library's SMTP client (connect reads the greeting; RSET/QUIT polite).
     try:
         with smtplib.SMTP(address, port, timeout=timeout) as smtp:
@@ -182,8 +182,7 @@ def _endpoint(listeners, addresses):
         address = str(entry.get("address", ""))
         if address in WILDCARDS:
             address = next(iter(addresses), None)
-        with_loopback = address and ipaddress.ip_address(address).is_loopback
-        if address and not with_loopback:
+        if address and not ipaddress.ip_address(address).is_loopback:
             return address, entry.get("port", 25)
     return None, 25
 
