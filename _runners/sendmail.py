@@ -120,15 +120,22 @@ def _progress(text):
         event.fire_event({"message": text}, "progress")
 
 
-def _greets(address, port=25, timeout=5):
-    """Whether ``address`` answers SMTP (a greeting, then NOOP); and what to say of it."""
-    # smtplib: the standard library's SMTP client (connect reads the greeting; RSET/QUIT polite).
+def _smtp(address, port, timeout, talk):
+    """
+    ``talk(smtp)`` -> (ok, what to say) over one SMTP connection to ``address`` (smtplib, the
+    standard library's client: connecting reads the greeting); (False, why) when it fails.
+    """
     try:
         with smtplib.SMTP(address, port, timeout=timeout) as smtp:
-            code, _ = smtp.noop()
-            return code == 250, f"answers SMTP on {address}:{port}"
+            return talk(smtp)
     except (OSError, smtplib.SMTPException) as err:
         return False, f"{address}:{port} does not answer SMTP ({err})"
+
+
+def _greets(address, port=25, timeout=5):
+    """Whether ``address`` answers SMTP (a greeting, then NOOP); and what to say of it."""
+    return _smtp(address, port, timeout,
+                 lambda smtp: (smtp.noop()[0] == 250, f"answers SMTP on {address}:{port}"))  # fmt: skip
 
 
 def _accepts(address, domain, port=25, timeout=10):
@@ -136,18 +143,18 @@ def _accepts(address, domain, port=25, timeout=10):
     Whether the relay at ``address`` accepts a message for ``postmaster@domain`` (MAIL and RCPT,
     then RSET: nothing is sent). Returns (accepted, what it said).
     """
-    try:
-        with smtplib.SMTP(address, port, timeout=timeout) as smtp:
-            smtp.ehlo_or_helo_if_needed()
-            code, text = smtp.mail("<>")
-            if code == 250:
-                code, text = smtp.rcpt(f"<postmaster@{domain}>")
-            smtp.rset()
-    except (OSError, smtplib.SMTPException) as err:
-        return False, f"{address}:{port} does not answer SMTP ({err})"
-    said = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
-    verb = "accepts" if code == 250 else "refuses"
-    return code == 250, f"{verb} a message for postmaster@{domain} ({code} {said})"
+
+    def talk(smtp):
+        smtp.ehlo_or_helo_if_needed()
+        code, text = smtp.mail("<>")
+        if code == 250:
+            code, text = smtp.rcpt(f"<postmaster@{domain}>")
+        smtp.rset()
+        said = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        verb = "accepts" if code == 250 else "refuses"
+        return code == 250, f"{verb} a message for postmaster@{domain} ({code} {said})"
+
+    return _smtp(address, port, timeout, talk)
 
 
 class _Watch:
@@ -321,7 +328,7 @@ def _others_answer(relay, relays):
 def _patch_one(client, relay, relays, test, force, timeout):
     """One relay: refuse, predict, skip, or upgrade and check. Returns whether to go on."""
     name = relay["minion"]
-    if not relay["candidate"] or relay["candidate"] == relay["installed"]:
+    if not relay["candidate"]:  # the package module offers none newer (patch_level.asker)
         relay["result"], relay["comment"] = True, f"up to date ({relay['installed']})"
         return True
     if relay["address"] is None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the root file systems that the systemd test hosts boot (systemd-nspawn), once each:
-#   .cache/rootfs/debian12  Debian 12 "bookworm": systemd, sendmail 8.17, m4, cron and python3
-#                           (the tests' own virtualenv is bound into its hosts: same Python 3.11)
+#   .cache/rootfs/debian12  Debian 12 "bookworm": systemd, sendmail 8.17, sensible-mda (the local
+#                           mailer: a relay delivers into mailboxes), m4, cron and python3 (the
+#                           tests' own virtualenv is bound into its hosts: same Python 3.11)
 #   .cache/rootfs/debian13  Debian 13 "trixie": the same with sendmail 8.18, plus STARTTLS and AUTH
 #                           (sasl2-bin, openssl) and Salt 3008.4 in /opt/salt, built for trixie's
 #                           Python 3.13 (the tests' virtualenv cannot run there; salt's timelib
@@ -16,11 +17,11 @@
 # policy-rc.d keeps sendmail from starting.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-common=systemd,systemd-sysv,dbus,sendmail-bin,sendmail-cf,m4,cron,python3,iproute2,procps
+common=systemd,systemd-sysv,dbus,sendmail-bin,sendmail-cf,sensible-mda,m4,cron,python3,iproute2,procps
 declare -A suite=([debian12]=bookworm [debian13]=trixie)
 declare -A include=(
   [debian12]=$common
-  [debian13]=$common,sensible-mda,sasl2-bin,libsasl2-modules,openssl,ca-certificates,python3-venv,python3-dev,gcc,libc6-dev
+  [debian13]=$common,sasl2-bin,libsasl2-modules,openssl,ca-certificates,python3-venv,python3-dev,gcc,libc6-dev
 )
 # Salt for the releases whose Python is not the tests' own (requirements-salt3008.txt's pin).
 salt_pin=$(grep -E '^salt==' "$here/requirements-salt3008.txt")

@@ -270,7 +270,7 @@ def aliases(value, field="aliases", domain=None):
         if not listed:
             raise SaltInvocationError(f"{field}:{name}: no address")
         checked[name] = [_alias_target(target, f"{field}:{name}") for target in listed]
-        itself = {name, f"{name}@{domain}"} if domain else {name}
-        if itself & {target.lower() for target in checked[name]} or name in checked[name]:
+        itself = {name.lower(), f"{name}@{domain}".lower()} if domain else {name.lower()}
+        if itself & {target.lower() for target in checked[name]}:
             raise SaltInvocationError(f"{field}:{name}: {name} goes to itself: a mail loop")
     return checked

@@ -39,6 +39,13 @@ def managed(lookup):
     return [aliases_file(lookup)[0], virtuser_map(lookup)]
 
 
+def _entry_name(line):
+    """The name an aliases line starts an entry for, or None (blank, comment or continuation)."""
+    if line[:1] in ("", "#", " ", "\t") or ":" not in line:
+        return None
+    return line.partition(":")[0].strip().lower()
+
+
 def parse_aliases(text):
     """``{name: targets text}`` of an aliases file (continuation lines joined; comments skipped)."""
     found, current = {}, None
@@ -46,12 +53,9 @@ def parse_aliases(text):
         if line[:1] in (" ", "\t") and current is not None:
             found[current] += " " + line.strip()
             continue
-        current = None
-        if not line.strip() or line.lstrip().startswith("#") or ":" not in line:
-            continue
-        name, _, targets = line.partition(":")
-        current = name.strip().lower()
-        found[current] = targets.strip()
+        current = _entry_name(line)
+        if current is not None:
+            found[current] = line.partition(":")[2].strip()
     return found
 
 
@@ -69,7 +73,7 @@ def aliases_text(text, wanted):
         if skipping and line[:1] in (" ", "\t"):
             continue
         skipping = False
-        name = line.partition(":")[0].strip().lower() if ":" in line and line[:1] not in "# \t" else None
+        name = _entry_name(line)
         if name in wanted:
             if name not in placed:
                 lines.append(f"{name}: {', '.join(wanted[name])}")

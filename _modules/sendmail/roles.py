@@ -12,20 +12,16 @@ def held_listeners(daemon_list, sendmail_cf):
     opens them again when the load falls, so they still say what the host is. Read from the
     ``DaemonPortOptions`` of the daemon named in its title, with ``refusing``: sendmail's reason.
     """
-    refusing_daemons = [d for d in daemon_list if d["kind"] == "mta" and d.get("refusing")]
-    if not refusing_daemons:
+    refusing = [d for d in daemon_list if d["kind"] == "mta" and d.get("refusing")]
+    if not refusing:
         return []  # the common case: no cf reading on status's path
     configured = cf.daemon_listeners(sendmail_cf)
-    held = []
-    for daemon in daemon_list:
-        refusing = daemon.get("refusing")
-        if daemon["kind"] != "mta" or not refusing:
-            continue
-        for socket in configured.get(refusing["daemon"], []):
-            held.append({**socket, "pid": daemon["pid"], "process": "sendmail",
-                         "exposed": processes.is_exposed(socket["address"]),
-                         "refusing": refusing["reason"]})  # fmt: skip
-    return held
+    return [
+        {**socket, "pid": daemon["pid"], "process": "sendmail",
+         "exposed": processes.is_exposed(socket["address"]), "refusing": daemon["refusing"]["reason"]}
+        for daemon in refusing
+        for socket in configured.get(daemon["refusing"]["daemon"], [])
+    ]  # fmt: skip
 
 
 def observed(version_info, listeners, relay):
