@@ -355,7 +355,15 @@ class _Steps:
                 f"{self._verb('installed', 'would install')} a {result['kind']} configuration"
                 f"{relay} in {result['cf']}"
             )
+            self._said_in_place(result)
         return result["changed"]
+
+    def _said_in_place(self, result):
+        for path in result.get("in_place") or ():
+            self.said.append(
+                f"wrote {path} in place, after its .bak: it is a mount point of its own, which a "
+                "rename cannot replace"
+            )
 
     def credentials(self, role, tls, auth):
         result = __salt__["sendmail.credentials"](role, tls=tls, auth=auth, test=self.test)
@@ -369,6 +377,7 @@ class _Steps:
         if result["changed"]:
             self.changes.update(result["files"])
             self.said.append(f"{self._verb('set', 'would set')} aliases in {', '.join(result['files'])}")
+            self._said_in_place(result)
 
     def cron_runner(self, queue, interval):
         result = __salt__["sendmail.cron_runner"](queue, interval, test=self.test)

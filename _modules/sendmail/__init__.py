@@ -281,8 +281,9 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, tls=N
     .mc, build the cf with m4, check it (sendmail must load it, its relay and hardening must read
     back as asked), then rename both into place, keeping ``.bak`` copies; on any failure nothing
     is replaced. ``kind`` and the values as for :func:`render_mc`; ``test`` writes nothing (m4
-    runs into memory). Returns ``kind``, ``cf``, ``relay``, ``changed`` and ``files`` (per changed
-    file, ``old``/``new`` summaries and a unified ``diff``).
+    runs into memory). Returns ``kind``, ``cf``, ``relay``, ``changed``, ``files`` (per changed
+    file, ``old``/``new`` summaries and a unified ``diff``) and ``in_place`` (files written in
+    place: mount points of their own, which a rename cannot replace).
 
     CLI Example:
 
@@ -297,16 +298,18 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, tls=N
     hop = {"tls": tls, "auth": auth}
     request = build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as)
     run = __salt__["cmd.run_all"]
+    in_place = []
     with errors.os_errors(f"could not build the {kind} configuration"):
         planned = build.plan(request, lookup, run)
         if planned["files"] and not test:
-            build.install(planned, lookup, run)
+            in_place = build.install(planned, lookup, run)
     return {
         "kind": kind,
         "cf": planned["cf"],
         "relay": planned["relay"] or None,
         "changed": bool(planned["files"]),
         "files": planned["files"],
+        "in_place": in_place,
     }
 
 
@@ -343,7 +346,8 @@ def aliases(names=None, domain=None, test=False):
     Set the site's aliases on this relay (README, "Local mail"): each name of ``names`` (a target
     or a list) in the aliases file the MTA reads and, with ``domain``, ``NAME@domain`` in the
     virtusertable. Other entries are kept; each new file is built by sendmail into a scratch map
-    before it replaces the live one. Returns ``changed`` and ``files`` (per name ``old``/``new``).
+    before it replaces the live one. Returns ``changed``, ``files`` (per name ``old``/``new``) and
+    ``in_place`` (files written in place: mount points of their own).
 
     CLI Example:
 

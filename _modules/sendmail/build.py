@@ -153,6 +153,7 @@ def install(build_plan, lookup, run):
     the cf into place (the old ones kept as ``.bak``). Raises before any rename if sendmail refuses
     it. The .mc is written first: a rename keeps a file's mtime, and a vendor's start script
     rebuilds a cf from an .mc that is newer (Red Hat's ExecStartPre=-/etc/mail/make, with plain m4).
+    Returns the paths written in place (mount points of their own, see :func:`files.install`).
     """
     cf_path, mc_path = build_plan["cf"], build_plan["mc"]
     files.remove_stale_temps(cf_path, mc_path)
@@ -164,12 +165,13 @@ def install(build_plan, lookup, run):
     try:
         tmp_cf = files.write_temp(cf_path, build_plan["cf_text"])
         validate(run, lookup["sendmail_bin"], tmp_cf, int(lookup["validate_timeout"]))
-        files.install(tmp_mc, mc_path)
+        in_place = [mc_path] if files.install(tmp_mc, mc_path) else []
         tmp_mc = None
-        files.install(tmp_cf, cf_path)
+        in_place += [cf_path] if files.install(tmp_cf, cf_path) else []
         tmp_cf = None
     finally:
         files.discard(tmp_cf, tmp_mc)
+    return in_place
 
 
 def run_m4(run, mc_text, timeout=60):

@@ -1,14 +1,23 @@
 """
 Reading and writing files. The only place in the package that writes: each file is replaced
 atomically (a temp file in the target directory, fsync, rename, fsync of the directory), with the
-same mode and owner, and where asked the previous file kept as ``.bak``.
+same mode and owner, and where asked the previous file kept as ``.bak``. A file that is a mount
+point of its own (bind-mounted into a container) cannot be renamed over: it is written in place,
+after its backup, and fsync'd. A full or read-only file system is named with the space asked for.
 """
 
 import contextlib
+import errno
 import glob
 import os
+import shutil
 import stat
 import tempfile
+
+# rename(2) over a file that is a mount point of its own: EXDEV (another file system), EBUSY (the
+# same one bind-mounted); link(2) for the backup fails the same way.
+_MOUNTED_FILE = (errno.EXDEV, errno.EBUSY)
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 def read_text(path):
@@ -26,36 +35,116 @@ def write_temp(path, text):
     fsync'd, with ``path``'s mode and owner (0644 root for a new file). Returns the temp path.
     """
     directory, name = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+    data = text.encode("utf-8")
+    with _naming_space(path, len(data)):
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
         try:
-            st = os.stat(path)
-            os.chmod(tmp, stat.S_IMODE(st.st_mode))
-            os.chown(tmp, st.st_uid, st.st_gid)
-        except FileNotFoundError:
-            os.chmod(tmp, 0o644)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                st = os.stat(path)
+                os.chmod(tmp, stat.S_IMODE(st.st_mode))
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except FileNotFoundError:
+                os.chmod(tmp, 0o644)
+        except BaseException:
+            os.unlink(tmp)
+            raise
     return tmp
 
 
+def mount_point(path):
+    """The mount point of the file system that holds ``path`` (or would hold it)."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
+
+
+@contextlib.contextmanager
+def _naming_space(path, needed):
+    """A full, over-quota or read-only file system raises an OSError naming it and the space asked."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in _NO_SPACE:
+            raise
+        where = mount_point(path)
+        detail = f"{err.strerror} on the file system mounted at {where}"
+        if err.errno != errno.EROFS:
+            with contextlib.suppress(OSError):
+                st = os.statvfs(where)
+                detail += f" ({st.f_bavail * st.f_frsize} bytes free, {needed} needed)"
+        raise OSError(err.errno, detail, path) from err
+
+
 def install(tmp, target, backup=True):
-    """Rename ``tmp`` over ``target`` (and fsync the directory), keeping the old one as ``.bak``."""
+    """
+    Rename ``tmp`` over ``target`` (and fsync the directory), keeping the old one as ``.bak``.
+    A ``target`` that is a mount point of its own is written in place instead (after the backup),
+    and ``tmp`` removed. Returns True when it was written in place.
+    """
     if backup and os.path.exists(target):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(target + ".bak")
-        os.link(target, target + ".bak")
-    os.replace(tmp, target)
-    dir_fd = os.open(os.path.dirname(target) or ".", os.O_RDONLY)
+        _keep_backup(target)
+    try:
+        os.replace(tmp, target)
+    except OSError as err:
+        if err.errno not in _MOUNTED_FILE:
+            raise
+        _write_in_place(tmp, target)
+        return True
+    _fsync_dir(os.path.dirname(target))
+    return False
+
+
+def _fsync_dir(directory):
+    dir_fd = os.open(directory or ".", os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _keep_backup(target):
+    """``target.bak``: a hard link, or a copy where ``target`` is a mount point of its own."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target + ".bak")
+    try:
+        os.link(target, target + ".bak")
+    except OSError as err:
+        if err.errno not in _MOUNTED_FILE:
+            raise
+        with _naming_space(target + ".bak", os.stat(target).st_size):
+            shutil.copy2(target, target + ".bak")
+            with open(target + ".bak", "rb+") as handle:
+                os.fsync(handle.fileno())
+        _fsync_dir(os.path.dirname(target))
+
+
+def _write_in_place(tmp, target):
+    """Copy ``tmp``'s bytes into ``target`` itself (its inode, owner and mode stay), fsync'd."""
+    with open(tmp, "rb") as source:
+        data = source.read()
+    with _naming_space(target, len(data)), open(target, "rb+") as handle:
+        old = handle.read()
+        try:
+            _overwrite(handle, data)
+        except OSError:
+            _overwrite(handle, old)  # fits: it was there, in the blocks it had
+            raise
+    os.unlink(tmp)
+
+
+def _overwrite(handle, data):
+    handle.seek(0)
+    handle.write(data)
+    handle.truncate()
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def discard(*temps):
@@ -75,14 +164,17 @@ def remove_stale_temps(*targets):
 
 
 def replace(path, text):
-    """Replace ``path`` atomically with ``text``, or remove it when ``text`` is None. No backup."""
+    """
+    Replace ``path`` atomically with ``text`` (in place when it is a mount point of its own: then
+    True), or remove it when ``text`` is None. No backup.
+    """
     if text is None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         return
     tmp = write_temp(path, text)
     try:
-        install(tmp, path, backup=False)
+        return install(tmp, path, backup=False)
     except BaseException:
         discard(tmp)
         raise

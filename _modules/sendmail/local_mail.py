@@ -94,11 +94,15 @@ def virtuser_text(wanted, domain):
 
 
 def apply(lookup, wanted, domain, run, test):
-    """:func:`plan`, then :func:`install` unless ``test``: ``changed`` and ``files``."""
+    """
+    :func:`plan`, then :func:`install` unless ``test``: ``changed``, ``files`` and ``in_place``
+    (the files written in place: mount points of their own).
+    """
     planned = plan(lookup, wanted, domain)
+    in_place = []
     if planned["writes"] and not test:
-        install(lookup, planned["writes"], run)
-    return {"changed": bool(planned["writes"]), "files": planned["files"]}
+        in_place = install(lookup, planned["writes"], run)
+    return {"changed": bool(planned["writes"]), "files": planned["files"], "in_place": in_place}
 
 
 def plan(lookup, wanted, domain):
@@ -137,10 +141,11 @@ def install(lookup, writes, run):
     Write the planned files once sendmail took every one of them: the aliases file built into a
     scratch map beside it (``sendmail -bi`` with that AliasFile), the virtusertable built by
     makemap beside it. Only then is each renamed into place (the old one kept as ``.bak``) with
-    its map; a refusal leaves every live file as it was.
+    its map; a refusal leaves every live file as it was. Returns the paths written in place
+    (mount points of their own, see :func:`files.install`).
     """
     real_aliases, alias_option = aliases_file(lookup)
-    temps = {}
+    temps, in_place = {}, []
     try:
         for path, text in writes.items():
             temps[path] = files.write_temp(path, text)
@@ -151,12 +156,14 @@ def install(lookup, writes, run):
         for path, tmp in temps.items():
             if path != real_aliases:
                 files.install(tmp + ".db", path + ".db", backup=False)
-            files.install(tmp, path)
+            if files.install(tmp, path):
+                in_place.append(path)
     finally:
         for tmp in temps.values():
             files.discard(tmp, tmp + ".db")
     if real_aliases in writes:
         _newaliases(lookup, run, alias_option)
+    return in_place
 
 
 def rebuild(lookup, paths, run):

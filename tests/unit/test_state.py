@@ -84,7 +84,7 @@ class FakeModule:
         cf = "/etc/mail/submit.cf" if kind == "msp" else "/etc/mail/sendmail.cf"
         files = {cf: {"old": "relay [127.0.0.1]", "new": f"relay {relay}", "diff": "-a\n+b\n"}}
         return {"kind": kind, "cf": cf, "relay": relay, "changed": self.changed,
-                "files": files if self.changed else {}}  # fmt: skip
+                "files": files if self.changed else {}, "in_place": []}  # fmt: skip
 
     def credentials(self, role, tls=None, auth=None, test=False):
         self._call("credentials", role, test=test)
@@ -97,7 +97,7 @@ class FakeModule:
         self._call("aliases", names, test=test)
         changed = self.changed and bool(names)
         files = {"/etc/aliases": {"root": {"old": None, "new": "ops@example.com"}}}
-        return {"changed": changed, "files": files if changed else {}}
+        return {"changed": changed, "files": files if changed else {}, "in_place": []}
 
     def cron_runner(self, queue, interval=None, test=False):
         self._call("cron_runner", queue, interval, test=test)
