@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "sendmail"
 FUNCTION = "sendmail.compliance"
-SUMMARY = ("compliant", "drifted", "unmanaged", "unreachable", "not_sendmail")
+SUMMARY = ("compliant", "at_risk", "drifted", "unmanaged", "unreachable", "not_sendmail")
 # What Salt's LocalClient.cmd returns for a targeted minion that did not answer: text such as
 # "Minion did not return. [Not connected]" or "... [No response]", or False (Salt 3006, for a
 # minion the job expected and never heard from).
@@ -64,8 +64,10 @@ def _summarize(targeted, returns):
         report["summary"][kind].append(minion)
         if isinstance(answer, dict) and answer.get("unpatched"):
             report["summary"]["unpatched"].append(minion)
-    # salt-run exits with this: non-zero only when a managed minion drifted or one did not answer.
-    report["retcode"] = 1 if report["summary"]["drifted"] or report["summary"]["unreachable"] else 0
+    # salt-run exits with this: non-zero only when a managed minion drifted or has mail at risk,
+    # or one did not answer.
+    failing = ("drifted", "at_risk", "unreachable")
+    report["retcode"] = 1 if any(report["summary"][kind] for kind in failing) else 0
     return report
 
 
@@ -74,10 +76,11 @@ def report(tgt="*", tgt_type="glob", timeout=None):
     The fleet's judgement, one job: per minion ``expected`` (pillar's role), ``observed``,
     ``compliant``, ``findings`` (those that count), ``other_findings``, ``problem`` and
     ``version``, ``package`` and ``advisories`` (the patch level); a ``summary`` (minion ids by
-    verdict: ``compliant``, ``drifted``, ``unmanaged``, ``unreachable``, ``not_sendmail``, and
-    ``unpatched``: an update pending or an advisory open) and a ``retcode``, non-zero only when
-    a minion drifted or did not answer. Shown as a table by the ``sendmail_report`` outputter
-    (``--out=json`` or ``--out=yaml`` give the data).
+    verdict: ``compliant``, ``at_risk``, ``drifted``, ``unmanaged``, ``unreachable``,
+    ``not_sendmail``, and ``unpatched``: an update pending or an advisory open) and a
+    ``retcode``, non-zero only when a minion drifted, has mail at risk or did not answer. Shown
+    as a table by the ``sendmail_report`` outputter (``--out=json`` or ``--out=yaml`` give the
+    data).
 
     tgt, tgt_type
         The minions, as for ``salt`` (default every minion).

@@ -203,57 +203,88 @@ def _apply(name, role, **args):
     read before the first one are put back and the daemons brought back to what ran before.
     """
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    # One run at a time on a host; test mode writes nothing and takes no lock.
+    locked = not __opts__.get("test")
     try:
-        problems = __salt__["sendmail.check_role"](
-            role,
-            relay=args["relay"],
-            msp_runner=args["msp_runner"],
-            queue_interval=args["queue_interval"],
-            msp_interval=args["msp_interval"],
-        )
-        if problems:
-            raise CommandExecutionError(f"refused, nothing changed: {'; '.join(problems)}")
-        version = __salt__["sendmail.version"]()
-        if version["provider"] != "sendmail":
-            raise CommandExecutionError(
-                f"{version['binary']} is {version['provider']}, not sendmail: nothing changed"
-            )
-        daemons = __salt__["sendmail.services"](role, args["msp_runner"], test=True)
-        facts = {
-            "msp_split": version["msp_split"],
-            # The daemons as they run before anything changes (and as a failure brings them back).
-            "running": daemons["running"],
-            # What runs the MSP queue here: cron where the vendor's MSP unit needs the MTA.
-            "msp_runner": daemons["msp_runner"],
-            "mta_queued": __salt__["sendmail.queue"]("mta")["count"] if role == "client" else 0,
-        }
-        predicted = _Steps(test=True)
-        _run_steps(predicted, role, args, facts)
+        interrupted = __salt__["sendmail.lock"]() if locked else None
+        facts, predicted = _predict(role, args)
     except (CommandExecutionError, SaltInvocationError) as err:
+        if locked:
+            __salt__["sendmail.finish"](completed=False)
         ret.update(result=False, comment=str(err))
         return ret
     if not predicted.changes:
         ret["comment"] = f"sendmail already plays the {role} role"
+        if interrupted:
+            ret["comment"] += f"; {interrupted}: nothing was left to do, its record is cleared"
+        if locked:
+            __salt__["sendmail.finish"]()
         return ret
     if __opts__.get("test"):
         ret.update(result=None, changes=predicted.changes, comment="; ".join(predicted.said))
         return ret
-    saved = __salt__["sendmail.config_files"]()
-    steps = _Steps(test=False)
+    completed = False
     try:
-        _run_steps(steps, role, args, facts)
-    # Any failure at all, foreseen or not, must leave the previous configuration in place.
-    except Exception as err:
-        ret["result"] = False
-        steps.said.append(str(err) or type(err).__name__)
-        steps.said.append(_put_back(steps, saved, facts["running"]))
-    else:
-        # The sendmail grain says what the host plays, so that -G targeting follows the change.
-        # refresh_grains also refreshes pillar, which sends the new grains to the master's cache.
-        if "saltutil.refresh_grains" in __salt__:
-            __salt__["saltutil.refresh_grains"]()
+        # Written before the first change: what a failure, or the run after a kill, puts back.
+        journal = __salt__["sendmail.begin"](role, facts["running"])
+        steps = _Steps(test=False)
+        if interrupted:
+            steps.said.append(f"{interrupted}: rolled forward")
+            steps.services_touched = True  # the killed run may have stopped or started daemons
+        try:
+            _run_steps(steps, role, args, facts)
+        # Any failure at all, foreseen or not, must leave the previous configuration in place.
+        except Exception as err:
+            ret["result"] = False
+            steps.said.append(str(err) or type(err).__name__)
+            completed, done = _put_back(steps, journal["files"], journal["running"])
+            steps.said.append(done)
+        else:
+            completed = True
+            # The sendmail grain says what the host plays, so that -G targeting follows the change.
+            # refresh_grains also refreshes pillar, which sends the new grains to the master's cache.
+            if "saltutil.refresh_grains" in __salt__:
+                __salt__["saltutil.refresh_grains"]()
+    except (CommandExecutionError, SaltInvocationError) as err:
+        ret.update(result=False, comment=f"nothing changed: {err}")
+        return ret
+    finally:
+        __salt__["sendmail.finish"](completed=completed)
     ret.update(changes=steps.changes, comment="; ".join(steps.said))
     return ret
+
+
+def _predict(role, args):
+    """
+    Every step with ``test=True``: the values checked, the builds tried, the change known. Returns
+    the facts the real run needs and the predicted :class:`_Steps`. Raises on a refusal.
+    """
+    problems = __salt__["sendmail.check_role"](
+        role,
+        relay=args["relay"],
+        msp_runner=args["msp_runner"],
+        queue_interval=args["queue_interval"],
+        msp_interval=args["msp_interval"],
+    )
+    if problems:
+        raise CommandExecutionError(f"refused, nothing changed: {'; '.join(problems)}")
+    version = __salt__["sendmail.version"]()
+    if version["provider"] != "sendmail":
+        raise CommandExecutionError(
+            f"{version['binary']} is {version['provider']}, not sendmail: nothing changed"
+        )
+    daemons = __salt__["sendmail.services"](role, args["msp_runner"], test=True)
+    facts = {
+        "msp_split": version["msp_split"],
+        # The daemons as they run before anything changes (and as a failure brings them back).
+        "running": daemons["running"],
+        # What runs the MSP queue here: cron where the vendor's MSP unit needs the MTA.
+        "msp_runner": daemons["msp_runner"],
+        "mta_queued": __salt__["sendmail.queue"]("mta")["count"] if role == "client" else 0,
+    }
+    predicted = _Steps(test=True)
+    _run_steps(predicted, role, args, facts)
+    return facts, predicted
 
 
 def _run_steps(steps, role, args, facts):
@@ -314,8 +345,9 @@ def _put_back(steps, saved, running):
     """
     After a failed step: every managed file gets its text from before the first step back (the
     module rewrites only those that differ) and, when the services were touched, the daemons are
-    brought back to what ran before. Returns what was done. (Flushed mail stays delivered; a cron
-    runner set for a queue that holds mail stays: both are safe.)
+    brought back to what ran before. Returns whether it all went back, and what was done.
+    (Flushed mail stays delivered; a cron runner set for a queue that holds mail stays: both
+    are safe.)
     """
     try:
         restored = __salt__["sendmail.restore"](saved)["restored"]
@@ -326,10 +358,10 @@ def _put_back(steps, saved, running):
             __salt__["sendmail.services"](old_role, old_runner, restart=True)
             done += " and restarted the daemons as they ran before"
     except Exception as err:  # reported: the state has failed already
-        return f"could not put the previous configuration back: {err}"
+        return False, f"could not put the previous configuration back: {err}"
     for path in saved:
         steps.changes.pop(path, None)
-    return done
+    return True, done
 
 
 class _Steps:

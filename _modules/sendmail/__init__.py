@@ -2,14 +2,13 @@
 See and run sendmail on a host: its version, daemons, listeners, queues, relay and vendor switches,
 and the steps the ``sendmail`` states take to make it a mail client or a mail relay.
 
-This file is what Salt loads: ``__virtual__``, the public functions and every use of ``__salt__``,
-``__grains__``, ``__opts__``, ``__pillar__`` and ``__context__``, each function a few lines handing
-them to the plain submodule of its concept (README, "How the code is organised"). Salt's loader
-runs this file before it registers it as a package, so the submodules are imported inside the
-functions. Paths, services and timeouts come from ``sendmail.lookup``: the per-OS-family table with
-``sendmail:lookup`` (minion config, grains or pillar) on top.
+This file is what Salt loads: ``__virtual__``, the public functions and every use of Salt's
+dunders, each function a few lines handing them to the plain submodule of its concept (README,
+"How the code is organised"), imported inside the functions (Salt's loader runs this file before
+it registers it as a package). Paths, services and timeouts come from ``sendmail.lookup``.
 """
 
+import os
 import socket
 
 from salt.exceptions import SaltInvocationError
@@ -91,13 +90,9 @@ def queue(name=None, messages=False, limit=100):
         salt '*' sendmail.queue
         salt '*' sendmail.queue msp messages=True limit=10
     """
-    from . import allowlist, facts
+    from . import facts
 
-    if name is not None:
-        allowlist.queue_name(name)
-    limit = allowlist.whole_number(limit, "limit")
-    report = facts.queues_now(_lookup(), limit if messages else None)
-    return report if name is None else report[name]
+    return facts.queue_report(_lookup(), name, messages, limit)
 
 
 def status(max_queue_age=None, refresh=False):
@@ -116,16 +111,11 @@ def status(max_queue_age=None, refresh=False):
         salt '*' sendmail.status
         salt '*' sendmail.status max_queue_age=3600
     """
-    from . import facts, patch_level
+    from . import allowlist, facts, patch_level
 
     if max_queue_age is None:
         max_queue_age = __salt__["config.get"]("sendmail:max_queue_age", DEFAULT_MAX_QUEUE_AGE)
-    try:
-        max_queue_age = int(max_queue_age)
-    except (TypeError, ValueError) as err:
-        raise SaltInvocationError(
-            f"max_queue_age must be a number of seconds, not {max_queue_age!r}"
-        ) from err
+    max_queue_age = allowlist.whole_number(max_queue_age, "max_queue_age")
     packages = {"ask": patch_level.asker(__salt__, bool(refresh)), "run": __salt__["cmd.run_all"],
                 "cache_dir": __opts__.get("cachedir"), "refresh": bool(refresh)}  # fmt: skip
     return facts.status(_lookup(), __context__, max_queue_age, packages)
@@ -235,14 +225,9 @@ def flush(name=None, timeout=300):
         salt '*' sendmail.flush
         salt '*' sendmail.flush msp
     """
-    from . import allowlist, cf, queues
+    from . import queues
 
-    if name is not None:
-        allowlist.queue_name(name)
-    lookup = _lookup()
-    queue_dirs = queues.directories(cf.load_both(lookup), lookup)
-    names = allowlist.QUEUES if name is None else (name,)
-    return queues.flush(queue_dirs, lookup, __salt__["cmd.run_all"], names, timeout)
+    return queues.flush_now(_lookup(), __salt__["cmd.run_all"], name, timeout)
 
 
 def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None,
@@ -270,8 +255,9 @@ def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=
 
     lookup = _lookup()
     hop = {"tls": tls, "auth": auth}
-    request = build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as)
-    return mc.for_host(request, lookup)
+    return mc.for_host(
+        build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as), lookup
+    )
 
 
 def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None,
@@ -292,25 +278,12 @@ def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, tls=N
         salt '*' sendmail.build_cf msp relay='"[mail.example.com]"' test=True
         salt '*' sendmail.build_cf server relay_domains='["example.com"]'
     """
-    from . import build, errors
+    from . import build
 
     lookup = _lookup()
     hop = {"tls": tls, "auth": auth}
     request = build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as)
-    run = __salt__["cmd.run_all"]
-    in_place = []
-    with errors.os_errors(f"could not build the {kind} configuration"):
-        planned = build.plan(request, lookup, run)
-        if planned["files"] and not test:
-            in_place = build.install(planned, lookup, run)
-    return {
-        "kind": kind,
-        "cf": planned["cf"],
-        "relay": planned["relay"] or None,
-        "changed": bool(planned["files"]),
-        "files": planned["files"],
-        "in_place": in_place,
-    }
+    return build.apply(request, lookup, __salt__["cmd.run_all"], test)
 
 
 def credentials(role, tls=None, auth=None, test=False):
@@ -328,17 +301,9 @@ def credentials(role, tls=None, auth=None, test=False):
 
         salt '*' sendmail.credentials client auth='{user: host1, password: secret}' test=True
     """
-    from . import allowlist, errors, hop, secret_files
+    from . import secret_files
 
-    allowlist.role(role)
-    lookup = _lookup()
-    hop_settings = hop.request("server" if role == "server" else "msp", lookup, tls, auth)
-    run = __salt__["cmd.run_all"]
-    with errors.os_errors("could not write the hop's credentials"):
-        planned = secret_files.plan(role, hop_settings, lookup, run)
-        if planned["writes"] and not test:
-            secret_files.install(planned["writes"], lookup, run)
-    return {"changed": bool(planned["files"]), "files": planned["files"]}
+    return secret_files.apply(role, tls, auth, _lookup(), __salt__["cmd.run_all"], test)
 
 
 def aliases(names=None, domain=None, test=False):
@@ -376,18 +341,9 @@ def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_i
 
         salt '*' sendmail.check_role client relay='"[mail.example.com]"'
     """
-    from . import allowlist, crontabs, roles
+    from . import roles
 
-    allowlist.role(role)
-    allowlist.msp_runner(msp_runner)
-    relay_list = allowlist.relays(relay) if role == "client" else allowlist.optional_relays(relay)
-    # Intervals that cron will run must be ones cron can space evenly: known now, not mid-apply.
-    cron_intervals = {"queue_interval": queue_interval if role == "client" else None}
-    cron_intervals["msp_interval"] = msp_interval if msp_runner == "cron" else None
-    for field, interval in cron_intervals.items():
-        if interval is not None:
-            crontabs.schedule(allowlist.interval(interval, field), "", field)
-    return roles.problems(role, relay_list, _hostnames())
+    return roles.check(role, relay, msp_runner, queue_interval, msp_interval, _hostnames())
 
 
 def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", test=False):
@@ -407,17 +363,10 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
         salt '*' sendmail.switch client
         salt '*' sendmail.switch server queue_interval=30m test=True
     """
-    from . import allowlist, switches
+    from . import switches
 
-    allowlist.role(role)
-    allowlist.msp_runner(msp_runner)
-    allowlist.interval(queue_interval, "queue_interval")
-    allowlist.interval(msp_interval, "msp_interval")
-    lookup = _lookup()
-    edits = switches.plan(lookup, role, queue_interval, msp_interval, msp_runner)
-    if edits and not test:
-        switches.apply(lookup, edits, role, __salt__["cmd.run_all"])
-    return {"role": role, "changed": bool(edits), "files": {e["path"]: e["changes"] for e in edits}}
+    intervals = (queue_interval, msp_interval)
+    return switches.run(_lookup(), role, intervals, msp_runner, __salt__["cmd.run_all"], test)
 
 
 def config_files():
@@ -450,6 +399,58 @@ def restore(files):
     from . import rollback
 
     return {"restored": rollback.restore(_lookup(), files, __salt__["cmd.run_all"])}
+
+
+def lock(wait=None):
+    """
+    Take this host's lock for a role change, waiting up to ``wait`` seconds (lookup
+    ``lock_timeout``) for a run that holds it, then failing with the holder's name (README, "What
+    happens when things go wrong"). Returns ``interrupted``: a sentence on what an earlier run
+    that did not finish changed, or None.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.lock wait=0
+    """
+    from . import transaction
+
+    holder = f"pid {os.getpid()}, job {__opts__.get('jid') or 'salt-call'}"
+    return transaction.lock(_lookup(), holder, wait)
+
+
+def begin(role, running):
+    """
+    Journal the configuration to come back to before a run toward ``role`` writes (after
+    :func:`lock`): the files and the daemons ``running``, or those an unfinished run started from.
+    Returns ``files`` and ``running``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.begin client '{mta: true, msp_runner: true}'
+    """
+    from . import transaction
+
+    return transaction.begin(_lookup(), role, running, f"pid {os.getpid()}")
+
+
+def finish(completed=True):
+    """
+    End a role change: its journal goes when it ``completed`` (converged or put back), the lock
+    is released.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.finish
+    """
+    from . import transaction
+
+    return transaction.finish(_lookup(), bool(completed))
 
 
 def services(role, msp_runner="daemon", restart=False, test=False, timeout=None):
@@ -492,12 +493,8 @@ def cron_runner(queue, interval=None, test=False):  # pylint: disable=redefined-
         salt '*' sendmail.cron_runner mta 1h
         salt '*' sendmail.cron_runner msp 15m test=True
     """
-    from . import allowlist, crontabs
+    from . import crontabs
 
-    allowlist.queue_name(queue)
-    binary = allowlist.path(_lookup()["sendmail_bin"], "sendmail:lookup:sendmail_bin")
-    if interval is not None:
-        allowlist.interval(interval, "interval")
     # sendmail:cron_seed groups hosts on one minute on purpose; the minion id spreads them.
     seed = __salt__["config.get"]("sendmail:cron_seed", None) or __opts__["id"]
-    return crontabs.keep(queue, interval, seed, binary, __salt__, test)
+    return crontabs.keep(queue, interval, seed, _lookup()["sendmail_bin"], __salt__, test)

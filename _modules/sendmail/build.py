@@ -10,7 +10,7 @@ import difflib
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import allowlist, cf, files, hop, mc, platform, relays
+from . import allowlist, cf, errors, files, hop, mc, platform, relays
 
 DIFF_LINES = 120
 
@@ -145,6 +145,26 @@ def plan(build_request, lookup, run):
             "diff": diff(old_cf, cf_text),
         }
     return result
+
+
+def apply(build_request, lookup, run, test):
+    """
+    ``sendmail.build_cf``: :func:`plan`, then :func:`install` unless ``test``. Returns ``kind``,
+    ``cf``, ``relay``, ``changed``, ``files`` and ``in_place``.
+    """
+    in_place = []
+    with errors.os_errors(f"could not build the {build_request['kind']} configuration"):
+        planned = plan(build_request, lookup, run)
+        if planned["files"] and not test:
+            in_place = install(planned, lookup, run)
+    return {
+        "kind": build_request["kind"],
+        "cf": planned["cf"],
+        "relay": planned["relay"] or None,
+        "changed": bool(planned["files"]),
+        "files": planned["files"],
+        "in_place": in_place,
+    }
 
 
 def install(build_plan, lookup, run):

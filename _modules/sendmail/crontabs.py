@@ -124,6 +124,10 @@ def keep(queue, interval, seed, binary, cron, test):
     ``changed``, ``old`` and ``new``; the table is read back after a write (Salt's cron module
     reports in words).
     """
+    allowlist.queue_name(queue)
+    binary = allowlist.path(binary, "sendmail:lookup:sendmail_bin")
+    if interval is not None:
+        allowlist.interval(interval, "interval")
     identifier = IDENTIFIERS[queue]
     queue_command = command(binary, queue)
     wanted = None

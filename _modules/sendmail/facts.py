@@ -8,6 +8,7 @@ import socket
 import time
 
 from . import (
+    allowlist,
     binary,
     cf,
     crontabs,
@@ -20,6 +21,7 @@ from . import (
     relays,
     roles,
     switches,
+    transaction,
 )
 
 
@@ -53,6 +55,8 @@ def status(lookup, cache, max_queue_age, packages=None):
         now,
         bytes_limit=int(lookup["status_bytes_limit"]),
     )
+    for name, queue in report["queues"].items():
+        queue.update(queues.cf_limits(cfs[queues.QUEUES[name]["cf"]]))
     report["relay"] = cf.relay_facts(cfs, relays.this_host_names(hostname))
     report["switches"] = switches.facts(lookup)
     report["role"] = roles.observed(
@@ -60,11 +64,22 @@ def status(lookup, cache, max_queue_age, packages=None):
     )
     aliases_now = files.read_text(local_mail.aliases_file(lookup)[0])
     report["local_mail"] = local_mail.root_route(report, cfs, aliases_now)
+    # A role change killed half-way left its journal: said here until the next run heals it.
+    report["interrupted_run"] = transaction.interrupted(lookup)
     report.update(package=None, advisories=None)
     if packages and report["provider"] == "sendmail":
         report.update(patch_level.facts(lookup, report["version"], **packages))
     report["findings"] = findings.find(report, max_queue_age)
     return report
+
+
+def queue_report(lookup, name, messages, limit):
+    """``sendmail.queue``: queue ``name`` (both when None), with messages if asked, values checked."""
+    if name is not None:
+        allowlist.queue_name(name)
+    limit = allowlist.whole_number(limit, "limit")
+    report = queues_now(lookup, limit if messages else None)
+    return report if name is None else report[name]
 
 
 def queues_now(lookup, limit=None):

@@ -3,6 +3,15 @@ The findings of a status report: one small function per finding id (README's tab
 the report and returning its findings. :func:`find` runs them all.
 """
 
+import re
+
+# The deferral reasons (a qf file's M line) that say the next hop cannot be reached at all.
+_UNREACHABLE = re.compile(
+    r"Connection refused|Connection timed out|Network is unreachable|No route to host|"
+    r"Host is down|Connection reset",
+    re.IGNORECASE,
+)
+
 
 def _finding(finding_id, severity, message):
     return {"id": finding_id, "severity": severity, "message": message}
@@ -78,6 +87,23 @@ def queue_old_message(report, max_queue_age):
     ]
 
 
+def _unreachable(queue):
+    return bool(
+        queue["count"] and queue.get("oldest_error") and _UNREACHABLE.search(queue["oldest_error"])
+    )
+
+
+def duration(seconds):
+    """``2 d 3 h``, ``4 h 10 min``, ``12 min``: how long, as a person reads it."""
+    seconds = max(0, int(seconds))
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
+
+
 def queue_deferred(report, _max_queue_age):
     return [
         _finding(
@@ -87,8 +113,55 @@ def queue_deferred(report, _max_queue_age):
             f"{queue['oldest_error']}",
         )
         for name, queue in report["queues"].items()
-        if queue["count"] and queue.get("oldest_error")
+        if queue["count"] and queue.get("oldest_error") and not _unreachable(queue)
     ]
+
+
+def relay_unreachable(report, _max_queue_age):
+    found = []
+    for name, queue in report["queues"].items():
+        if not _unreachable(queue):
+            continue
+        age = queue["oldest_age"] or 0
+        returned = queue.get("queue_return")
+        when = (
+            f"; it bounces back to its sender in {duration(returned - age)} (Timeout.queuereturn "
+            f"{duration(returned)})"
+            if returned
+            else ""
+        )
+        message = (
+            f"{queue['count']} message(s) wait in the {name.upper()} queue for a relay that cannot "
+            f"be reached ({queue['oldest_error']}); the oldest is {duration(age)} old{when}. Nothing "
+            "is lost while they wait: bring a relay back, then run sendmail.flush"
+        )
+        found.append(_finding("relay-unreachable", "high", message))
+    return found
+
+
+def queue_disk_low(report, _max_queue_age):
+    found = []
+    for name, queue in report["queues"].items():
+        minimum = queue.get("min_free_blocks")
+        for directory in queue["directories"]:
+            free = directory.get("free_blocks")
+            if free is None or minimum is None or free >= 2 * minimum:
+                continue
+            free_mib = free * directory["block_size"] / 1048576
+            said = (
+                f"the file system of the {name.upper()} queue {directory['path']} has {free} blocks "
+                f"({free_mib:.1f} MiB) free"
+            )
+            if free < minimum:
+                said += (
+                    f", below MinFreeBlocks {minimum}: sendmail refuses new mail there (452 "
+                    "Insufficient disk space) and cron's and users' mail fails to submit"
+                )
+                found.append(_finding("queue-disk-low", "high", said))
+            else:
+                said += f", near MinFreeBlocks {minimum}, where sendmail starts refusing new mail"
+                found.append(_finding("queue-disk-low", "medium", said))
+    return found
 
 
 def queue_unsafe_permissions(report, _max_queue_age):
@@ -175,6 +248,16 @@ def msp_to_dead_mta(report, _max_queue_age):
     return [_finding("msp-to-dead-mta", "high", message)]
 
 
+def run_interrupted(report, _max_queue_age):
+    if not report.get("interrupted_run"):
+        return []
+    message = (
+        f"{report['interrupted_run']}: the next run of the role rolls it forward, or back to the "
+        "files it started from if that run fails too"
+    )
+    return [_finding("run-interrupted", "high", message)]
+
+
 FINDERS = (
     hostname_unqualified,
     cf_invalid,
@@ -182,12 +265,15 @@ FINDERS = (
     queue_stranded,
     queue_old_message,
     queue_deferred,
+    relay_unreachable,
+    queue_disk_low,
     queue_unsafe_permissions,
     mta_refusing,
     local_mail_unrouted,
     security_update_pending,
     advisory_open,
     msp_to_dead_mta,
+    run_interrupted,
 )
 
 

@@ -6,25 +6,38 @@ The fleet's one judgement of a host, which ``sendmail.compliance`` returns and b
   pillar says: the formula cannot act on it;
 - ``unmanaged``: no ``sendmail:role`` in pillar or minion config: the formula does not manage it;
 - ``drifted``: managed, and its pillar is wrong (``problem``), or the role it plays is not the
-  role pillar gives it, or a high finding counts (a relay's own exposed listener does not);
-- ``compliant``: managed, playing its role, no high finding that counts.
+  role pillar gives it, or a high finding counts (a relay's own exposed listener does not):
+  applying the role would change this host, and the drift reactor does;
+- ``at_risk``: managed and playing its role as pillar says, but its mail is at risk for a reason
+  the role cannot fix (:data:`AT_RISK`: root's mail unrouted by the site's pillar, mail waiting on
+  relays that cannot be reached, a queue's disk nearly full, an MTA refusing for load): a person
+  must act; never sent to the reactor;
+- ``compliant``: managed, playing its role, no finding that counts.
 """
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from . import pillar, schema
 
-VERDICTS = ("compliant", "drifted", "unmanaged", "not_sendmail")
+VERDICTS = ("compliant", "at_risk", "drifted", "unmanaged", "not_sendmail")
 # The findings that say the host's sendmail lacks a fix: the report lists these hosts as unpatched.
 PATCH_FINDINGS = frozenset({"security-update-pending", "advisory-open"})
 # What a role does on purpose: a relay listens on the network.
 EXCUSED = {"server": frozenset({"exposed-listener"})}
+# Mail at risk on a host that plays its role as pillar says: applying the role would not change
+# it (the site's pillar, the relays, the disk, the load must), so it is no drift. Any severity.
+AT_RISK = frozenset({"local-mail-unrouted", "relay-unreachable", "queue-disk-low", "mta-refusing"})
 
 
 def counted(findings, expected):
-    """The findings that make a managed host drifted: high ones its role does not excuse."""
+    """
+    The findings that count on a managed host: high ones its role does not excuse, and every
+    :data:`AT_RISK` one.
+    """
     excused = EXCUSED.get(expected, frozenset())
-    return [f for f in findings if f["severity"] == "high" and f["id"] not in excused]
+    return [
+        f for f in findings if f["id"] in AT_RISK or (f["severity"] == "high" and f["id"] not in excused)
+    ]
 
 
 def judge(status, managed, expected=None, problem=None):
@@ -63,8 +76,11 @@ def judge(status, managed, expected=None, problem=None):
         verdict["problem"] = f"pillar: {problem}"
         verdict["verdict"] = "drifted"
         return verdict
-    agrees = expected == verdict["observed"] and not verdict["findings"]
-    verdict["verdict"] = "compliant" if agrees else "drifted"
+    drift = [f for f in verdict["findings"] if f["id"] not in AT_RISK]
+    if expected != verdict["observed"] or drift:
+        verdict["verdict"] = "drifted"
+    else:
+        verdict["verdict"] = "at_risk" if verdict["findings"] else "compliant"
     return verdict
 
 

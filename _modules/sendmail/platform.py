@@ -66,6 +66,11 @@ DEFAULTS = {
     "upgrade_packages": [],
     "package_changelog": None,
     "package_state": [],
+    # One role change at a time (transaction.py): the lock a run holds, the seconds a second run
+    # waits for it, and the journal of the run under way (kept across a reboot).
+    "lock_file": "/run/sendmail/saltext-sendmail.lock",
+    "lock_timeout": 120,
+    "journal_file": "/var/lib/sendmail/saltext-sendmail-run.json",
 }
 
 FAMILIES = {

@@ -9,8 +9,11 @@ import glob
 import heapq
 import os
 import pwd
+import re
 import stat
 import time
+
+from . import allowlist, cf
 
 # Each queue: the cf that names its directory, the lookup key of its default directory, and the
 # sendmail mode that runs it.
@@ -18,6 +21,11 @@ QUEUES = {
     "mta": {"cf": "sendmail_cf", "default_dir": "mta_queue_dir", "mode": "-Am"},
     "msp": {"cf": "submit_cf", "default_dir": "msp_queue_dir", "mode": "-Ac"},
 }
+
+# sendmail's own defaults (cf/m4/proto.m4) when a cf does not set the option.
+DEFAULT_MIN_FREE_BLOCKS = 100
+DEFAULT_QUEUE_WARN = "4h"
+DEFAULT_QUEUE_RETURN = "5d"
 
 # sendmail's queue ids start with six characters of this alphabet: year % 60, month, day, hour,
 # minute, second of the creation time (sendmail/queue.c, QueueIdChars).
@@ -253,6 +261,7 @@ def scan_dir(path, now, queue_name, bytes_limit=None):
         result["problems"] = []
         return result, [], (path, path)
     result["exists"] = True
+    result.update(disk_space(path))
     result["owner"] = _user_name(st.st_uid)
     result["mode"] = f"{stat.S_IMODE(st.st_mode):04o}"
     result["problems"] = dir_problems(st.st_mode, queue_name)
@@ -272,6 +281,35 @@ def scan_dir(path, now, queue_name, bytes_limit=None):
         result["error"] = err.strerror
         return result, [], (qf_dir, df_dir)
     return result, names, (qf_dir, df_dir)
+
+
+def disk_space(path):
+    """
+    The free space of a queue directory's file system as sendmail counts it (statvfs: blocks
+    free to non-root users, of ``f_frsize`` bytes): ``free_blocks`` and ``block_size``.
+    """
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return {"free_blocks": None, "block_size": None}
+    return {"free_blocks": st.f_bavail, "block_size": st.f_frsize}
+
+
+def cf_limits(parsed_cf):
+    """
+    What a queue's cf says about waiting mail: ``min_free_blocks`` (below it sendmail answers 452
+    "Insufficient disk space"), ``queue_warn`` and ``queue_return`` (seconds before the sender is
+    warned, and before the message bounces), sendmail's defaults where the cf is silent.
+    """
+    options = parsed_cf["options"]
+    blocks = re.match(r"\d+", options.get("MinFreeBlocks", ""))
+    warn = allowlist.duration_seconds(options.get("Timeout.queuewarn"), "s")
+    back = allowlist.duration_seconds(options.get("Timeout.queuereturn"), "s")
+    return {
+        "min_free_blocks": int(blocks.group()) if blocks else DEFAULT_MIN_FREE_BLOCKS,
+        "queue_warn": warn or allowlist.duration_seconds(DEFAULT_QUEUE_WARN),
+        "queue_return": back or allowlist.duration_seconds(DEFAULT_QUEUE_RETURN),
+    }
 
 
 def runners_for(queue_name, dir_paths, daemons, cron_runners):
@@ -339,6 +377,14 @@ def with_messages(queue_dirs, daemons, cron_runners, now, limit):
             for qf_name in oldest_first(list(located), now, limit)
         ]
     return report
+
+
+def flush_now(lookup, run, name, timeout):
+    """``sendmail.flush``: :func:`flush` of queue ``name`` (both when None), as the cfs name them."""
+    if name is not None:
+        allowlist.queue_name(name)
+    queue_dirs = directories(cf.load_both(lookup), lookup)
+    return flush(queue_dirs, lookup, run, allowlist.QUEUES if name is None else (name,), timeout)
 
 
 def flush(queue_dirs, lookup, run, names, timeout):

@@ -3,7 +3,7 @@ The two roles a host can be given (client, server) against what it does: the rol
 read from what listens and where mail goes, and what applying a role would break.
 """
 
-from . import binary, cf, processes, relays
+from . import allowlist, binary, cf, crontabs, processes, relays
 
 
 def held_listeners(daemon_list, sendmail_cf):
@@ -63,6 +63,22 @@ def for_grain(lookup, cache, hostnames):
         "version": info["version"],
         "role": observed(info, listening, relay),
     }
+
+
+def check(role, relay, msp_runner, queue_interval, msp_interval, hostnames):
+    """
+    ``sendmail.check_role``: every value checked (SaltInvocationError), then :func:`problems`.
+    Intervals that cron will run must be ones cron can space evenly: known now, not mid-apply.
+    """
+    allowlist.role(role)
+    allowlist.msp_runner(msp_runner)
+    relay_list = allowlist.relays(relay) if role == "client" else allowlist.optional_relays(relay)
+    cron_intervals = {"queue_interval": queue_interval if role == "client" else None}
+    cron_intervals["msp_interval"] = msp_interval if msp_runner == "cron" else None
+    for field, interval in cron_intervals.items():
+        if interval is not None:
+            crontabs.schedule(allowlist.interval(interval, field), "", field)
+    return problems(role, relay_list, hostnames)
 
 
 def problems(role, relay_list, hostnames):

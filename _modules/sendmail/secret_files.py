@@ -20,7 +20,7 @@ import stat
 
 from salt.exceptions import CommandExecutionError
 
-from . import files, hop
+from . import allowlist, errors, files, hop
 
 MASK = "********"
 MAP_MODE, KEY_MODE, CERT_MODE = 0o640, 0o600, 0o644
@@ -99,6 +99,17 @@ def _summary(current, spec):
         user = current["text"].split('"U:', 1)[-1].split('"', 1)[0]
         return f"authinfo for user {user}, password {MASK}"
     return f"{current['mode']:04o} uid {current['uid']} gid {current['gid']}"
+
+
+def apply(role, tls, auth, lookup, run, test):
+    """``sendmail.credentials``: values checked, :func:`plan`, then :func:`install` unless ``test``."""
+    allowlist.role(role)
+    settings = hop.request("server" if role == "server" else "msp", lookup, tls, auth)
+    with errors.os_errors("could not write the hop's credentials"):
+        planned = plan(role, settings, lookup, run)
+        if planned["writes"] and not test:
+            install(planned["writes"], lookup, run)
+    return {"changed": bool(planned["files"]), "files": planned["files"]}
 
 
 def plan(role, settings, lookup, run):

@@ -9,7 +9,7 @@ import shlex
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import errors, files, platform, service_manager
+from . import allowlist, errors, files, platform, service_manager
 
 # How each vendor's file writes a value.
 STYLES = {"debian": '{key}="{value}";', "redhat": "{key}={value}"}
@@ -141,6 +141,22 @@ def facts(lookup):
             entry.update(values)
         found[kind] = entry
     return found
+
+
+def run(lookup, role, intervals, msp_runner, run_cmd, test):
+    """
+    ``sendmail.switch``: check the values, :func:`plan`, then :func:`apply` unless ``test``.
+    ``intervals`` are the queue's and the MSP's. Returns ``role``, ``changed`` and ``files``.
+    """
+    allowlist.role(role)
+    allowlist.msp_runner(msp_runner)
+    queue_interval, msp_interval = intervals
+    allowlist.interval(queue_interval, "queue_interval")
+    allowlist.interval(msp_interval, "msp_interval")
+    edits = plan(lookup, role, queue_interval, msp_interval, msp_runner)
+    if edits and not test:
+        apply(lookup, edits, role, run_cmd)
+    return {"role": role, "changed": bool(edits), "files": {e["path"]: e["changes"] for e in edits}}
 
 
 def plan(lookup, role, queue_interval, msp_interval, msp_runner):

@@ -118,6 +118,9 @@ class World:
             "msp_pid_file": str(self.run_dir / "msp.pid"),
             # Never this machine's /etc/aliases.
             "aliases_file": str(self.etc / "aliases"),
+            # The role states' lock and journal: the world's own, never this machine's /run.
+            "lock_file": str(self.run_dir / "saltext-sendmail.lock"),
+            "journal_file": str(self.root / "lib" / "saltext-sendmail-run.json"),
             # Debian's update_conf only knows /etc/mail: a world has no vendor tool to run.
             "debian_update_conf": None,
         }

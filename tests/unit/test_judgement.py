@@ -8,6 +8,8 @@ from sendmail import judgement
 LISTENER = {"id": "exposed-listener", "severity": "high", "message": "sendmail listens on 0.0.0.0:25"}
 STRANDED = {"id": "queue-stranded", "severity": "high", "message": "3 message(s) and no runner"}
 OLD = {"id": "queue-old-message", "severity": "medium", "message": "the oldest is 30 h old"}
+UNREACHABLE = {"id": "relay-unreachable", "severity": "high", "message": "5 message(s) wait"}
+DISK = {"id": "queue-disk-low", "severity": "medium", "message": "near MinFreeBlocks"}
 SITES = {"a": {"relays": ["[198.51.100.11]"], "relay_domains": ["example.test"]}}
 GRAINS = {"site": "a"}
 
@@ -27,9 +29,12 @@ def expected_verdict(provider, pillar_role, observed, findings):
         return "not_sendmail"
     if pillar_role is None:
         return "unmanaged"
-    counted = [f for f in findings if f["severity"] == "high"
+    at_risk = [f for f in findings if f["id"] in ("relay-unreachable", "queue-disk-low")]
+    counted = [f for f in findings if f["severity"] == "high" and f not in at_risk
                and not (pillar_role == "server" and f["id"] == "exposed-listener")]  # fmt: skip
-    return "compliant" if observed == pillar_role and not counted else "drifted"
+    if observed != pillar_role or counted:
+        return "drifted"
+    return "at_risk" if at_risk else "compliant"
 
 
 CASES = list(
@@ -37,7 +42,16 @@ CASES = list(
         ("sendmail", "postfix", "none"),
         (None, "client", "server"),
         ("client", "server", "local-only", "off", "unknown"),
-        ((), (LISTENER,), (STRANDED,), (OLD,), (LISTENER, STRANDED)),
+        (
+            (),
+            (LISTENER,),
+            (STRANDED,),
+            (OLD,),
+            (LISTENER, STRANDED),
+            (UNREACHABLE,),
+            (DISK, OLD),
+            (UNREACHABLE, STRANDED),
+        ),
     )
 )
 
@@ -47,7 +61,7 @@ def test_every_combination_gets_the_verdict_the_rule_gives(provider, pillar_role
     verdict = judgement.for_config(status(observed, findings, provider), config(pillar_role), GRAINS)
     assert verdict["verdict"] == expected_verdict(provider, pillar_role, observed, findings)
     assert verdict["observed"] == observed
-    if verdict["verdict"] in ("compliant", "drifted"):
+    if verdict["verdict"] in ("compliant", "at_risk", "drifted"):
         assert verdict["expected"] == pillar_role
         # What counts and what does not, together, are all the findings.
         assert sorted(map(str, verdict["findings"] + verdict["other_findings"])) == sorted(
@@ -89,4 +103,10 @@ def test_a_client_without_a_site_is_drift_naming_the_key():
 
 
 def test_the_verdicts_are_the_reports_summary_lists():
-    assert set(judgement.VERDICTS) <= {"compliant", "drifted", "unmanaged", "not_sendmail"}
+    assert set(judgement.VERDICTS) <= {"compliant", "at_risk", "drifted", "unmanaged", "not_sendmail"}
+
+
+def test_a_client_playing_its_role_with_its_relays_down_is_at_risk_not_drifted():
+    verdict = judgement.for_config(status("client", [UNREACHABLE, OLD]), config("client"), GRAINS)
+    assert verdict["verdict"] == "at_risk"
+    assert verdict["findings"] == [UNREACHABLE] and verdict["other_findings"] == [OLD]

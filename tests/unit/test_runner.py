@@ -18,6 +18,8 @@ SITES = {"a": {"relays": ["[198.51.100.11]"]}}
 PENDING = {"id": "security-update-pending", "severity": "high",
            "message": "sendmail-bin 8.17.1.9-2 is installed and 8.17.1.9-3 is offered"}  # fmt: skip
 PACKAGE = {"name": "sendmail-bin", "version": "8.17.1.9-2", "candidate": None}
+UNREACHABLE = {"id": "relay-unreachable", "severity": "high",
+               "message": "5 message(s) wait in the MSP queue for a relay that cannot be reached"}  # fmt: skip
 
 
 def answer(observed, role=None, findings=(), provider="sendmail", extra=None, package=PACKAGE):
@@ -34,6 +36,7 @@ RETURNS = {
         "server", "server", [LISTENER, PENDING], package={**PACKAGE, "candidate": "8.17.1.9-3"}
     ),
     "client": answer("client", "client"),
+    "weekend": answer("client", "client", [UNREACHABLE]),
     "drifted": answer("server", "client", [LISTENER]),
     "postfix": answer("unknown", "client", provider="postfix"),
     "unmanaged": answer("server", None, [LISTENER]),
@@ -48,6 +51,7 @@ def test_report_sorts_every_minion_by_its_verdict():
     report = runner._summarize([*RETURNS, "gone"], RETURNS)
     assert report["summary"] == {
         "compliant": ["client", "relay"],
+        "at_risk": ["weekend"],
         "drifted": ["drifted", "nomodule", "relay2", "typo"],
         "unmanaged": ["unmanaged"],
         "unreachable": ["gone", "killed", "silent"],
@@ -82,7 +86,8 @@ def test_the_table_shows_why_and_counts_every_list():
     assert relay2.split()[:5] == ["relay2", "drifted", "server", "server", "8.17.1.9-2->8.17.1.9-3"]
     assert "security-update-pending" in relay2
     assert lines[-1] == (
-        "compliant: 2  drifted: 4  unmanaged: 1  unreachable: 3  not sendmail: 1  unpatched: 1"
+        "compliant: 2  at risk: 1  drifted: 4  unmanaged: 1  unreachable: 3  not sendmail: 1  "
+        "unpatched: 1"
     )
 
 
@@ -91,6 +96,11 @@ def test_the_table_says_each_kind_of_finding_once():
     returns = {"c": answer("server", "client", [LISTENER, on_587])}
     [row] = outputter.output(runner._summarize(["c"], returns)).splitlines()[1:2]
     assert row.endswith("exposed-listener: sendmail listens on 0.0.0.0 port 25 (+1 more)")
+
+
+def test_mail_at_risk_alone_makes_the_exit_code_one():
+    returns = {key: RETURNS[key] for key in ("client", "weekend")}
+    assert runner._summarize(list(returns), returns)["retcode"] == 1
 
 
 def test_unmanaged_and_other_mtas_leave_the_exit_code_at_zero():

@@ -35,10 +35,12 @@ class FakeModule:
         self.msp_needs_mta, self.hop_changed = msp_needs_mta, hop_changed
         self.mta_queued, self.fail, self.refuse = mta_queued, fail or {}, refuse
         self.calls, self.restored = [], None
+        self.interrupted, self.locked, self.finished = None, False, []
 
     def functions(self):
         names = ("check_role", "version", "services", "queue", "build_cf", "cron_runner", "switch",
-                 "flush", "config_files", "restore", "settings", "credentials", "aliases")  # fmt: skip
+                 "flush", "config_files", "restore", "settings", "credentials", "aliases", "lock",
+                 "begin", "finish")  # fmt: skip
         return {f"sendmail.{name}": getattr(self, name) for name in names}
 
     def _call(self, name, *args, test=None):
@@ -114,6 +116,21 @@ class FakeModule:
     def flush(self, name=None, timeout=300):
         self._call("flush", name, test=False)
         return {"mta": {"left": ["a"], "remaining": ["b"], "retcode": 0, "stderr": ""}}
+
+    def lock(self, wait=None):
+        if self.fail.get("lock"):
+            raise self.fail.pop("lock")
+        self.locked = True
+        return self.interrupted
+
+    def begin(self, role, running):
+        assert self.locked, "journal written without the lock"
+        return {"files": dict(SAVED), "running": running}
+
+    def finish(self, completed=True):
+        self.finished.append(completed)
+        self.locked = False
+        return {"journal": "removed" if completed else "kept"}
 
     def config_files(self):
         return dict(SAVED)
