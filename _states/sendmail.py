@@ -46,6 +46,7 @@ def client(
     tls=None,
     auth=None,
     masquerade_as=None,
+    limits=None,
 ):
     """
     Make this host a mail client: the MSP (submit.cf, sendmail 8.12 and later) and sendmail.cf send
@@ -86,6 +87,10 @@ def client(
     masquerade_as
         The domain this host's mail comes from: a bare ``root`` (cron's mail) leaves as
         ``root@DOMAIN``, never ``root@this-host``, where nothing listens.
+
+    limits
+        How long mail waits while every relay is down: ``queue_warn`` (before the sender is
+        warned; sendmail's default 4h) and ``queue_return`` (before it bounces; default 5d).
     """
     return _apply(
         name,
@@ -93,7 +98,7 @@ def client(
         relay=relay,
         port=port,
         relay_domains=None,
-        limits=None,
+        limits=limits,
         msp_runner=msp_runner,
         msp_interval=msp_interval,
         queue_interval=queue_interval,
@@ -133,8 +138,13 @@ def server(
 
     limits
         ``max_message_size`` (bytes, default 26214400: 25 MiB), ``connection_rate_throttle`` (new
-        connections a second, default 10) and ``max_daemon_children`` (concurrent SMTP children,
-        default 40); any of them, the others keep their defaults.
+        connections a second, default 10), ``max_daemon_children`` (concurrent SMTP children,
+        default 40), ``min_free_blocks`` (below it new mail gets 452, default 25600),
+        ``client_connections`` and ``client_rate`` (per outside address: at once, default 10, and
+        a minute, default 30; the excess gets 421), ``greet_pause`` (ms, default 1000),
+        ``idle_timeout`` (s, default 300), ``queue_warn`` and ``queue_return`` (as for
+        :func:`client`); any of them, the others keep their defaults. The ``relay_domains``
+        networks and loopback are exempt from the per-address limits.
 
     tls
         STARTTLS: ``cert`` and ``key`` (paths, or PEM text written to tls_dir, the key 0600 root),
@@ -186,7 +196,8 @@ def _builds(role, msp_split, args):
             # The MSP hands mail to the local MTA again (sendmail's default).
             {"kind": "msp", "relay": "[127.0.0.1]"},
         ]
-    hop = {"tls": args["tls"], "auth": args["auth"], "masquerade_as": args["masquerade_as"]}
+    hop = {"tls": args["tls"], "auth": args["auth"], "masquerade_as": args["masquerade_as"],
+           "limits": args["limits"]}  # fmt: skip
     nullclient = {"kind": "nullclient", "relay": relay, "port": port, **hop}
     if not msp_split:
         return [nullclient]

@@ -10,7 +10,7 @@ import difflib
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import allowlist, cf, errors, files, hop, mc, platform, relays
+from . import allowlist, cf, errors, files, flood, hop, mc, platform, relays
 
 DIFF_LINES = 120
 
@@ -23,15 +23,16 @@ def request(kind, relay=None, port=None, relay_domains=None, limits=None, hop_va
     ``masquerade_as`` the domain the host's mail comes from.
     """
     allowlist.build_kind(kind)
-    for field, value in (("relay_domains", relay_domains), ("limits", limits)):
-        if value is not None and kind != "server":
-            raise SaltInvocationError(f"{field}: only a server has {field}")
+    if relay_domains is not None and kind != "server":
+        raise SaltInvocationError("relay_domains: only a server has relay_domains")
     return {
         "kind": kind,
         "relays": allowlist.optional_relays(relay) if kind == "server" else allowlist.relays(relay),
         "port": None if port is None else allowlist.port(port),
         "relay_domains": allowlist.relay_domains(relay_domains),
-        "limits": allowlist.server_limits(limits) if kind == "server" else None,
+        "limits": allowlist.server_limits(limits)
+        if kind == "server"
+        else allowlist.queue_limits(limits),
         "hop": hop.request(kind, lookup or {}, **(hop_values or {})),
         "masquerade_as": None if masquerade_as is None else allowlist.masquerade_domain(masquerade_as),
     }
@@ -76,14 +77,17 @@ def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None
         ):
             if "$v" in text or "$Z" in text:
                 problems.append(f"{what} {text!r} shows the version")
-        for name, number in (limits or {}).items():
-            option = mc.LIMITS[name][1]
-            if parsed["options"].get(option) != str(number):
-                problems.append(f"{option} is {parsed['options'].get(option)!r}, not {number}")
+        for name, (_, option, unit) in mc.LIMITS.items():
+            wanted = f"{(limits or {}).get(name)}{unit}"
+            if (limits or {}).get(name) and parsed["options"].get(option) != wanted:
+                problems.append(f"{option} is {parsed['options'].get(option)!r}, not {wanted}")
         if parsed["options"].get("HelpFile") != help_file:
             problems.append(
                 f"HELP reads {parsed['options'].get('HelpFile')!r}, not the empty {help_file}"
             )
+    for name, (_, option) in mc.QUEUE_TIMEOUTS.items():
+        if (limits or {}).get(name) and parsed["options"].get(option) != limits[name]:
+            problems.append(f"{option} is {parsed['options'].get(option)!r}, not {limits[name]}")
     masquerade = parsed["macros"].get("M") or None
     # A nullclient masquerades as its hub unless told otherwise (nullclient.m4).
     if (masquerade_as or kind != "nullclient") and masquerade != masquerade_as:
@@ -115,6 +119,17 @@ def plan(build_request, lookup, run):
     old_help = files.read_text(help_file) if help_file else ""
     if old_help != "":
         result["files"][help_file] = {"old": _line_count(old_help), "new": "empty", "diff": ""}
+    if kind == "server":
+        # The per-client flood limits: an access map of our own, built by makemap at install.
+        result["access_text"] = flood.access_text(limits, build_request["relay_domains"])
+        access_map = flood.access_map(lookup)
+        old_access = files.read_text(access_map)
+        if old_access != result["access_text"]:
+            result["files"][access_map] = {
+                "old": _line_count(old_access),
+                "new": _line_count(result["access_text"]),
+                "diff": diff(old_access, result["access_text"]),
+            }
     if (
         old_mc == mc_text
         and old_parsed
@@ -180,6 +195,9 @@ def install(build_plan, lookup, run):
     help_file = platform.help_file(lookup)
     if build_plan["kind"] == "server" and help_file in build_plan["files"]:
         files.replace(help_file, "")  # what HELP reads: nothing (see mc.py)
+    if flood.access_map(lookup) in build_plan["files"]:
+        # Before the cf that reads it; a map makemap refuses leaves every live file as it was.
+        flood.install(lookup, build_plan["access_text"], run)
     tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])
     tmp_cf = None
     try:

@@ -152,7 +152,7 @@ def install(lookup, writes, run):
             if path == real_aliases:
                 _newaliases(lookup, run, temps[path])
             else:
-                _makemap(lookup, run, temps[path], text)
+                makemap(lookup, run, temps[path], text)
         for path, tmp in temps.items():
             if path != real_aliases:
                 files.install(tmp + ".db", path + ".db", backup=False)
@@ -173,7 +173,7 @@ def rebuild(lookup, paths, run):
         if path == real_aliases:
             _newaliases(lookup, run, alias_option)
         elif path == virtuser_map(lookup):
-            _makemap(lookup, run, path, files.read_text(path) or "")
+            makemap(lookup, run, path, files.read_text(path) or "")
 
 
 def _newaliases(lookup, run, alias_path):
@@ -185,8 +185,9 @@ def _newaliases(lookup, run, alias_path):
     )
 
 
-def _makemap(lookup, run, name, text):
-    errors.run_checked(run, [lookup["makemap_bin"], "hash", name], "makemap refused the virtusertable:",
+def makemap(lookup, run, name, text):
+    """Build the hash map ``name``.db from ``text`` with makemap (the virtusertable, the access map)."""
+    errors.run_checked(run, [lookup["makemap_bin"], "hash", name], f"makemap refused {name}:",
                        timeout=int(lookup["validate_timeout"]), stdin=text)  # fmt: skip
 
 

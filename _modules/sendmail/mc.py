@@ -4,7 +4,7 @@ FEATURE(msp)), ``nullclient`` (a sendmail.mc that sends everything to the relay)
 listening, hardened sendmail.mc). Values must already have passed :mod:`allowlist`.
 """
 
-from . import allowlist, hop, local_mail, platform, relays
+from . import allowlist, flood, hop, local_mail, platform, relays
 
 # Hardened defaults of the server role (DISA STIG GEN004660/GEN004680: no EXPN/VRFY, GEN004560: no
 # version in the greeting, GEN004440: LogLevel 9); restrictqrun keeps users from running the queue.
@@ -24,18 +24,27 @@ SERVER_HARDENING = (
 )
 
 
-# Each server limit (allowlist.SERVER_LIMITS holds their defaults): the .mc macro that sets it and the
-# cf option it becomes (what the build reads back).
+# Each server limit that is a cf option (allowlist.SERVER_LIMITS holds their defaults; the others
+# are flood.py's): the .mc macro that sets it, the cf option it becomes (what the build reads back)
+# and the unit written after the number.
 LIMITS = {
-    "max_message_size": ("confMAX_MESSAGE_SIZE", "MaxMessageSize"),
-    "connection_rate_throttle": ("confCONNECTION_RATE_THROTTLE", "ConnectionRateThrottle"),
-    "max_daemon_children": ("confMAX_DAEMON_CHILDREN", "MaxDaemonChildren"),
+    "max_message_size": ("confMAX_MESSAGE_SIZE", "MaxMessageSize", ""),
+    "connection_rate_throttle": ("confCONNECTION_RATE_THROTTLE", "ConnectionRateThrottle", ""),
+    "max_daemon_children": ("confMAX_DAEMON_CHILDREN", "MaxDaemonChildren", ""),
+    "min_free_blocks": ("confMIN_FREE_BLOCKS", "MinFreeBlocks", ""),
+    "idle_timeout": ("confTO_COMMAND", "Timeout.command", "s"),
+}
+# How long mail waits in a queue: before its sender is warned, before it bounces (any kind).
+QUEUE_TIMEOUTS = {
+    "queue_warn": ("confTO_QUEUEWARN", "Timeout.queuewarn"),
+    "queue_return": ("confTO_QUEUERETURN", "Timeout.queuereturn"),
 }
 
 
 def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=None, domain=None,
            queue_dir=None, pid_file=None, relay_domains=(), help_file=None, limits=None,
-           hop_settings=None, masquerade_as=None, virtuser_map=None, aliases_file=None):  # fmt: skip
+           hop_settings=None, masquerade_as=None, virtuser_map=None, aliases_file=None,
+           access_map=None):  # fmt: skip
     """
     The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
     ``queue_dir`` and ``pid_file`` override what the vendor's DOMAIN() sets; ``relay_domains``
@@ -43,7 +52,9 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
     ``limits`` (server) are :data:`allowlist.SERVER_LIMITS`; ``hop_settings`` the STARTTLS and
     AUTH settings (:func:`hop.request`). With ``masquerade_as``, the host's mail (a client's, or a
     server's own) leaves from that domain, and a server takes ``NAME@domain`` for the names in
-    its ``virtuser_map`` (the site's aliases) and relays the domain's other users on.
+    its ``virtuser_map`` (the site's aliases) and relays the domain's other users on. A server
+    with an ``access_map`` limits each outside client (:mod:`flood`). Any kind's ``limits`` may set
+    :data:`QUEUE_TIMEOUTS` (sendmail durations).
     """
     hop_lines, rulesets = hop.mc_lines(kind, hop_settings or {"tls": None, "auth": None}, relay_domains)
     allowlist.build_kind(kind)
@@ -65,6 +76,9 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         lines.append(f"define(`{macro}', `{queue_dir}')dnl")
     if pid_file:
         lines.append(f"define(`confPID_FILE', `{pid_file}')dnl")
+    for name, (macro, _) in QUEUE_TIMEOUTS.items():
+        if (limits or {}).get(name):
+            lines.append(f"define(`{macro}', `{limits[name]}')dnl")
     if aliases_file and kind == "server":
         lines.append(f"define(`ALIAS_FILE', `{aliases_file}')dnl")
     if port and relay_list:
@@ -89,12 +103,14 @@ def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=Non
         lines.extend(hop_lines)
         if help_file:
             lines.append(f"define(`HELP_FILE', `{help_file}')dnl")
-        for name, (macro, _) in LIMITS.items():
+        for name, (macro, _, unit) in LIMITS.items():
             if (limits or {}).get(name):
-                lines.append(f"define(`{macro}', `{limits[name]}')dnl")
+                lines.append(f"define(`{macro}', `{limits[name]}{unit}')dnl")
         if relay_list:
             lines.append(f"define(`SMART_HOST', `{relays.smart_host(relay_list)}')dnl")
         lines.append("FEATURE(`no_default_msa')dnl")
+        if access_map:
+            lines.extend(flood.mc_lines(limits, access_map))
         if masquerade_as:
             lines.append(f"MASQUERADE_AS(`{masquerade_as}')dnl")
             lines.append("FEATURE(`masquerade_envelope')dnl")
@@ -137,6 +153,9 @@ def for_host(request, lookup):
         hop_settings=request["hop"],
         masquerade_as=request.get("masquerade_as"),
         virtuser_map=allowlist.path(local_mail.virtuser_map(lookup), "sendmail:lookup:virtuser_map"),
+        access_map=allowlist.path(flood.access_map(lookup), "sendmail:lookup:access_map")
+        if kind == "server"
+        else None,
         help_file=allowlist.path(platform.help_file(lookup), "sendmail:lookup:help_file")
         if kind == "server"
         else None,

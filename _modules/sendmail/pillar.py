@@ -61,6 +61,14 @@ def resolve(config, grains, role=None):
         one = isinstance(relay_list, list) and len(relay_list) == 1 and isinstance(relay_list[0], str)
         resolved["relay"] = relay_list[0] if one else relay_list
         resolved["port"] = site_config.get("port")
+        # The site's queue timeouts hold on every host; its other limits are its relays'.
+        queue_limits = {
+            name: value
+            for name, value in (site_config.get("limits") or {}).items()
+            if name in allowlist.QUEUE_LIMITS
+        }
+        if queue_limits:
+            resolved["limits"] = queue_limits
         keys = CLIENT_KEYS
     else:
         resolved["relay"] = site_config.get("smart_host")

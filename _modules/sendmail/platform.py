@@ -57,6 +57,8 @@ DEFAULTS = {
     # site's aliases edit, and the site's virtusertable (None: salt-virtusers beside sendmail.cf).
     "aliases_file": "/etc/aliases",
     "virtuser_map": None,
+    # A relay's flood limits (flood.py): its own access map (None: salt-access beside sendmail.cf).
+    "access_map": None,
     # The patch level (patch_level.py): the package that provides sendmail, where the
     # distribution lists the CVEs it fixed ("rpm": rpm -q --changelog), and the files whose
     # change means a package was installed or the lists refreshed.

@@ -6,7 +6,7 @@ kept by inode and come back from their ``.bak``: no secret leaves :mod:`secret_f
 
 from salt.exceptions import SaltInvocationError
 
-from . import errors, files, local_mail, platform, secret_files, switches
+from . import errors, files, flood, local_mail, platform, secret_files, switches
 
 
 def saved(lookup):
@@ -38,6 +38,7 @@ def restore(lookup, previous, run):
         switches.write(lookup, differing, run)
         # Their maps too: sendmail reads the .db files, not the texts.
         local_mail.rebuild(lookup, list(differing), run)
+        flood.rebuild(lookup, list(differing), run)
         put_back = [
             path for path in secret if path in previous and secret_files.put_back(path, previous[path])
         ]
@@ -45,6 +46,6 @@ def restore(lookup, previous, run):
 
 
 def _managed(lookup):
-    """The .mc files, cfs and switch files (in that order), then the aliases and virtusertable."""
-    ordered = platform.managed_files(lookup) + local_mail.managed(lookup)
+    """The .mc files, cfs and switch files (in that order), the aliases, virtusertable, access map."""
+    ordered = platform.managed_files(lookup) + local_mail.managed(lookup) + [flood.access_map(lookup)]
     return list(dict.fromkeys(ordered))

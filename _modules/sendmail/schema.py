@@ -95,7 +95,12 @@ SITE = Mapping(
         "smart_host": Value((str, list, type(None)), _relays),
         "smart_host_port": _PORT,
         "relay_domains": Value((list,), allowlist.relay_domains),
-        "limits": Mapping({name: _COUNT for name in allowlist.SERVER_LIMITS}),
+        "limits": Mapping(
+            {
+                **{name: _COUNT for name in allowlist.SERVER_LIMITS},
+                **{name: _INTERVAL for name in allowlist.QUEUE_LIMITS},
+            }
+        ),
         "tls": Mapping(
             {
                 "cert": Value((str,)),

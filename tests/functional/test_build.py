@@ -209,5 +209,5 @@ def test_server_limits_are_enforced_by_sendmail(world, sendmail):
     finally:
         smtp.close()
     assert len(world.queued_ids("mta")) == 1
-    with pytest.raises(Exception, match="limits: only a server"):
+    with pytest.raises(Exception, match="limits: unknown limit connection_rate_throttle"):
         sendmail.build_cf("msp", "[relay.example.test]", limits=limits)

@@ -5,6 +5,8 @@ file system while a configuration is written, a file that is a mount point of it
 """
 
 import os
+import subprocess
+import sys
 
 import pytest
 from salt.exceptions import CommandExecutionError
@@ -66,3 +68,86 @@ def test_an_aliases_file_that_is_a_mount_point_is_written_in_place(world, sendma
     assert not [name for name in os.listdir(world.etc) if name.endswith(".tmp")]
     # A second run changes nothing.
     assert not sendmail.aliases({"root": "ops@example.org"}, domain="example.com")["changed"]
+
+
+# One outsider opens many connections at once and holds them open, idle.
+FLOOD = r"""
+import socket, sys, time
+server, count = sys.argv[1], int(sys.argv[2])
+conns = [socket.create_connection((server, 25), timeout=10) for _ in range(count)]
+greeted = refused = 0
+for conn in conns:
+    try:
+        line = conn.recv(300)
+    except OSError:
+        line = b""
+    greeted += line.startswith(b"220")
+    refused += line.startswith(b"421")
+print(greeted, refused, flush=True)
+sys.stdin.read()  # held open, idle, until the test is done
+"""
+
+
+def test_an_outsiders_flood_leaves_the_relay_serving_its_site(make_world, set_lookup):
+    from tests.support.netns import bridge, linked_netns
+    from tests.support.smtp_session import session
+    from tests.support.tls_relay import CLIENT, OUTSIDER, RELAY
+
+    bridge()
+    world = make_world()
+    module = set_lookup(world.lookup)
+    site_client = f"198.51.100.{CLIENT}"
+    limits = {"greet_pause": 100}
+    result = module.build_cf("server", relay_domains=["example.com", site_client], limits=limits)
+    access = world.etc / "salt-access"
+    assert str(access) in result["files"] and (world.etc / "salt-access.db").exists()
+    assert f"ClientConn:{site_client}\t0" in access.read_text()
+    world.start_daemon("-bD", f"-ODaemonPortOptions=Name=MTA,Addr={RELAY},Port=25", "-ODeliveryMode=queue",
+                       wait_port=25, wait_host=RELAY)  # fmt: skip
+    with linked_netns(f"smt-fl{OUTSIDER}", OUTSIDER), linked_netns(f"smt-fl{CLIENT}", CLIENT):
+        flood = subprocess.Popen(["ip", "netns", "exec", f"smt-fl{OUTSIDER}", sys.executable, "-c", FLOOD,
+                                  RELAY, "30"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            greeted, refused = map(int, flood.stdout.readline().split())
+            # At most client_connections (10) greetings; the rest get 421 at once, not a free slot.
+            assert greeted == 10 and refused == 20, (greeted, refused)
+            # The site's client, while the outsider still holds its connections: served at once.
+            said = session(f"smt-fl{CLIENT}", RELAY, [["MAIL", "FROM:<cron@example.com>"],
+                           ["RCPT", "TO:<ops@example.com>"], ["DATA", "Subject: during the flood\n\nhi\n"]])  # fmt: skip
+            assert [code for _, code, _ in said] == [220, 250, 250, 250, 250], said
+        finally:
+            flood.stdin.close()
+            flood.wait(timeout=30)
+    [queued] = world.queued_ids("mta")
+    assert "Subject: during the flood" in (world.mqueue / f"qf{queued}").read_text(errors="replace")
+
+
+def test_mail_waiting_on_dead_relays_is_a_finding_with_its_age_and_when_it_bounces(world, sendmail):
+    # Every relay of the site is down (nothing answers on the test network's 198.51.100.99).
+    sendmail.build_cf("msp", relay="[198.51.100.99]", limits={"queue_return": "2d"})
+    assert "O Timeout.queuereturn=2d" in world.submit_cf.read_text().splitlines()
+    for number in range(3):
+        world.submit(f"user{number}@example.com", queue="msp")
+    flushed = sendmail.flush("msp", timeout=60)["msp"]
+    assert flushed["left"] == [] and len(flushed["remaining"]) == 3  # nothing lost, nothing sent
+    status = sendmail.status()
+    [finding] = [f for f in status["findings"] if f["id"] == "relay-unreachable"]
+    assert finding["severity"] == "high"
+    said = finding["message"]
+    assert said.startswith("3 message(s) wait in the MSP queue for a relay that cannot be reached"), said
+    assert "198.51.100.99" in said or "unreachable" in said, said
+    assert "bounces back to its sender in 1 d 23 h" in said or "in 2 d" in said, said
+    assert "queue-deferred" not in [f["id"] for f in status["findings"]]
+    assert status["queues"]["msp"]["queue_return"] == 172800
+
+
+def test_a_queue_disk_below_min_free_blocks_is_a_finding(world, sendmail, mounts):
+    mounts.tmpfs(world.cqueue, "2m")
+    assert "queue-disk-low" not in [f["id"] for f in sendmail.status()["findings"]]
+    fill(world.cqueue, leave=50 * 4096)  # 50 blocks: below submit.cf's MinFreeBlocks (100)
+    status = sendmail.status()
+    [finding] = [f for f in status["findings"] if f["id"] == "queue-disk-low"]
+    assert finding["severity"] == "high", finding
+    assert str(world.cqueue) in finding["message"] and "below MinFreeBlocks 100" in finding["message"]
+    [directory] = status["queues"]["msp"]["directories"]
+    assert directory["free_blocks"] < 100 and status["queues"]["msp"]["min_free_blocks"] == 100

@@ -72,7 +72,11 @@ def test_the_relay_sends_the_sites_names_to_their_alias_and_relays_the_other_use
     # The relay's own root goes to the alias too.
     assert "user ops@example.org" in verify(world.sendmail_cf, "root")
     again = snapshot(world.root)
-    assert sendmail.aliases(names, domain="example.com") == {"changed": False, "files": {}}
+    assert sendmail.aliases(names, domain="example.com") == {
+        "changed": False,
+        "files": {},
+        "in_place": [],
+    }
     assert snapshot(world.root) == again
 
 

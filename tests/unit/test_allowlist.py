@@ -51,9 +51,23 @@ def test_server_limits_have_safe_defaults_and_refuse_bad_values():
         "max_message_size": 26214400,
         "connection_rate_throttle": 10,
         "max_daemon_children": 40,
+        "min_free_blocks": 25600,
+        "client_connections": 10,
+        "client_rate": 30,
+        "greet_pause": 1000,
+        "idle_timeout": 300,
+        "queue_warn": None,
+        "queue_return": None,
     }
     assert allowlist.server_limits({"max_message_size": 1000})["max_message_size"] == 1000
+    assert allowlist.server_limits({"queue_return": "2d"})["queue_return"] == "2d"
     for bad in ({"max_message_size": 0}, {"max_message_size": "10M"}, {"max_daemon_children": True},
-                {"rate": 5}, [10]):  # fmt: skip
+                {"rate": 5}, [10], {"queue_return": 5}, {"queue_warn": "4 hours"}):  # fmt: skip
         with pytest.raises(Exception, match="limits"):
             allowlist.server_limits(bad)
+
+
+def test_a_client_has_only_the_queue_timeouts():
+    assert allowlist.queue_limits({"queue_warn": "1h"}) == {"queue_warn": "1h", "queue_return": None}
+    with pytest.raises(Exception, match="unknown limit max_daemon_children"):
+        allowlist.queue_limits({"max_daemon_children": 5})

@@ -27,6 +27,7 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
         "msp_interval": "15m",
         "queue_interval": "1h",
         "flush_timeout": 300,
+        "limits": {"queue_warn": "4h", "queue_return": "5d"},
         "tls": example_pillar["sites"]["paris"]["tls"],
         "auth": example_pillar["sites"]["paris"]["auth"],
         "masquerade_as": "paris.example.com",
@@ -46,7 +47,13 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
     assert server["aliases"] == {"root": "ops@paris.example.com", "postmaster": "ops@paris.example.com"}
     assert server["masquerade_as"] == "paris.example.com"
     assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
-    assert allowlist.server_limits(server["limits"]) == allowlist.SERVER_LIMITS
+    assert allowlist.server_limits(server["limits"]) == {
+        **allowlist.SERVER_LIMITS,
+        "queue_warn": "4h",
+        "queue_return": "5d",
+    }
+    # A client gets the site's queue timeouts, not its relays' limits.
+    assert client["limits"] == {"queue_warn": "4h", "queue_return": "5d"}
     assert (server["relay"], server["port"], server["queue_interval"]) == (
         "[outbound.example.com]",
         587,

@@ -1,0 +1,79 @@
+"""
+A relay under a flood still serves its site: per-client connection and rate limits read by
+sendmail's own ``FEATURE(conncontrol)`` and ``FEATURE(ratecontrol)`` from an access map of ours
+(``ClientConn:`` / ``ClientRate:`` entries; ``terminate``: the excess gets 421 at once), a
+``greet_pause`` that refuses clients talking before the greeting, the site's own networks (the
+IPv4 prefixes of ``relay_domains``) and loopback exempt from all three. Measured with real idle
+connections (FIELD-NOTES, "Faults"): one outsider can no longer spend MaxDaemonChildren.
+
+The map is ours alone (``access_map``, else salt-access beside sendmail.cf), written whole: an
+operator's /etc/mail/access is never read nor changed.
+"""
+
+import os
+
+from . import files, local_mail
+
+ACCESS_NAME = "salt-access"
+# The limits that become access map entries (the others are cf options, mc.LIMITS).
+ENTRIES = {"client_connections": "ClientConn", "client_rate": "ClientRate"}
+# Never limited: this host itself (its MSP hands mail to 127.0.0.1).
+LOOPBACK = "127.0.0.1"
+
+
+def access_map(lookup):
+    """The access map (without ``.db``): ``access_map``, else salt-access beside sendmail.cf."""
+    return lookup.get("access_map") or os.path.join(os.path.dirname(lookup["sendmail_cf"]), ACCESS_NAME)
+
+
+def networks(relay_domains):
+    """The entries of ``relay_domains`` that are IPv4 prefixes (``198.51.100``), not domains."""
+    return [name for name in relay_domains or () if all(part.isdigit() for part in name.split("."))]
+
+
+def access_text(limits, relay_domains):
+    """
+    The access map's source: the default per-client limits, then a 0 (no limit, no pause) for
+    loopback and each of the site's networks. makemap reads ``key<TAB>value`` lines.
+    """
+    lines = ["# Managed by Salt (saltext-sendmail): this relay's flood limits. Edits are replaced."]
+    lines += [f"{key}:\t{limits[name]}" for name, key in ENTRIES.items()]
+    for network in [LOOPBACK, *networks(relay_domains)]:
+        lines += [f"{key}:{network}\t0" for key in (*ENTRIES.values(), "GreetPause")]
+    return "\n".join(lines) + "\n"
+
+
+def mc_lines(limits, map_path):
+    """
+    The server .mc's FEATURE lines (before its MAILERs). Without ``nodelay`` the checks run in
+    check_relay, at connect time all the same; ``nodelay`` would need delay_checks, which would
+    move the site's STARTTLS requirement (hop.py, at MAIL) to RCPT.
+    """
+    return [
+        f"FEATURE(`access_db', `hash -T<TMPF> -o {map_path}')dnl",
+        "FEATURE(`conncontrol', `', `terminate')dnl",
+        "FEATURE(`ratecontrol', `', `terminate')dnl",
+        f"FEATURE(`greet_pause', `{limits['greet_pause']}')dnl",
+    ]
+
+
+def install(lookup, text, run):
+    """
+    Build the map from ``text`` into a temp file beside it (makemap refuses: nothing changes),
+    then rename the map and its source into place, the old source kept as ``.bak``.
+    """
+    path = access_map(lookup)
+    tmp = files.write_temp(path, text)
+    try:
+        local_mail.makemap(lookup, run, tmp, text)
+        files.install(tmp + ".db", path + ".db", backup=False)
+        files.install(tmp, path)
+    finally:
+        files.discard(tmp, tmp + ".db")
+
+
+def rebuild(lookup, paths, run):
+    """After a restore: the map again from its source, if the source is among ``paths``."""
+    path = access_map(lookup)
+    if path in paths:
+        local_mail.makemap(lookup, run, path, files.read_text(path) or "")
