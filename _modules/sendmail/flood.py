@@ -65,15 +65,28 @@ def install(lookup, text, run):
     path = access_map(lookup)
     tmp = files.write_temp(path, text)
     try:
-        local_mail.makemap(lookup, run, tmp, text)
-        files.install(tmp + ".db", path + ".db", backup=False)
+        _install_db(lookup, text, run)
         files.install(tmp, path)
     finally:
-        files.discard(tmp, tmp + ".db")
+        files.discard(tmp)
 
 
 def rebuild(lookup, paths, run):
     """After a restore: the map again from its source, if the source is among ``paths``."""
     path = access_map(lookup)
     if path in paths:
-        local_mail.makemap(lookup, run, path, files.read_text(path) or "")
+        _install_db(lookup, files.read_text(path) or "", run)
+
+
+def _install_db(lookup, text, run):
+    """
+    The map's .db built in a root-owned 0700 directory beside it, then renamed into place:
+    makemap refuses a directory owned by neither root nor sendmail.cf's TrustedUser (seen: a
+    Debian /etc/mail, owned by smmta, under a cf that names no TrustedUser: "error opening type
+    hash map ... Permission denied").
+    """
+    path = access_map(lookup)
+    with files.private_dir(os.path.dirname(path)) as private:
+        built = os.path.join(private, ACCESS_NAME)
+        local_mail.makemap(lookup, run, built, text)
+        files.install(built + ".db", path + ".db", backup=False)

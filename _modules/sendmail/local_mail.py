@@ -186,8 +186,11 @@ def _newaliases(lookup, run, alias_path):
 
 
 def makemap(lookup, run, name, text):
-    """Build the hash map ``name``.db from ``text`` with makemap (the virtusertable, the access map)."""
-    errors.run_checked(run, [lookup["makemap_bin"], "hash", name], f"makemap refused {name}:",
+    """
+    Build the hash map ``name``.db from ``text`` with makemap (the virtusertable, the access map).
+    """
+    command = [lookup["makemap_bin"], "hash", name]
+    errors.run_checked(run, command, f"makemap refused {name}:",
                        timeout=int(lookup["validate_timeout"]), stdin=text)  # fmt: skip
 
 

@@ -69,6 +69,7 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
     assert ret.returncode == 0, ret.data
     assert ret.data["summary"] == {
         "compliant": list(MINIONS),
+        "at_risk": [],
         "drifted": [],
         "unmanaged": [],
         "unreachable": [],

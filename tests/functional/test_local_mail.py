@@ -81,10 +81,12 @@ def test_the_relay_sends_the_sites_names_to_their_alias_and_relays_the_other_use
 
 
 def test_a_map_sendmail_refuses_leaves_the_live_files_as_they_were(world, set_lookup):
+    set_lookup(world.lookup).build_cf(
+        "server", relay_domains=["example.com"], masquerade_as="example.com"
+    )
     module = set_lookup({**world.lookup, "makemap_bin": "/bin/false"})
-    module.build_cf("server", relay_domains=["example.com"], masquerade_as="example.com")
     before = snapshot(world.root)
-    with pytest.raises(CommandExecutionError, match="makemap refused the virtusertable"):
+    with pytest.raises(CommandExecutionError, match=r"makemap refused .*salt-virtusers"):
         module.aliases({"root": "ops@example.org"}, domain="example.com")
     assert snapshot(world.root) == before
 
