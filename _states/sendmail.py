@@ -196,8 +196,8 @@ def _builds(role, msp_split, args):
             # The MSP hands mail to the local MTA again (sendmail's default).
             {"kind": "msp", "relay": "[127.0.0.1]"},
         ]
-    hop = {"tls": args["tls"], "auth": args["auth"], "masquerade_as": args["masquerade_as"],
-           "limits": args["limits"]}  # fmt: skip
+    # What a client's configurations share: the hop, its domain, its queue timeouts.
+    hop = {key: args[key] for key in ("tls", "auth", "masquerade_as", "limits")}
     nullclient = {"kind": "nullclient", "relay": relay, "port": port, **hop}
     if not msp_split:
         return [nullclient]

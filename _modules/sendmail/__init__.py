@@ -39,12 +39,6 @@ def _lookup():
     )
 
 
-def _hostnames():
-    from . import relays
-
-    return relays.this_host_names(socket.gethostname())
-
-
 def version():
     """
     Which MTA answers as the sendmail binary: ``installed``, ``provider`` (sendmail, postfix,
@@ -255,9 +249,8 @@ def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=
 
     lookup = _lookup()
     hop = {"tls": tls, "auth": auth}
-    return mc.for_host(
-        build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as), lookup
-    )
+    request = build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as)
+    return mc.for_host(request, lookup)
 
 
 def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None,
@@ -341,9 +334,10 @@ def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_i
 
         salt '*' sendmail.check_role client relay='"[mail.example.com]"'
     """
-    from . import roles
+    from . import relays, roles
 
-    return roles.check(role, relay, msp_runner, queue_interval, msp_interval, _hostnames())
+    hostnames = relays.this_host_names(socket.gethostname())
+    return roles.check(role, relay, msp_runner, queue_interval, msp_interval, hostnames)
 
 
 def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", test=False):

@@ -104,7 +104,8 @@ def plan(build_request, lookup, run):
     What installing ``build_request`` changes: ``cf``/``mc`` paths, the texts to write, and
     ``files`` (per changed path: ``old``/``new`` summaries and a unified ``diff``). Runs m4 into
     memory only, and not at all when the installed .mc is the one asked for and the installed cf
-    reads back right. Raises CommandExecutionError when m4 fails or its cf is wrong.
+    reads back right (``cf_text`` None: a changed help file or access map alone is written
+    without them). Raises CommandExecutionError when m4 fails or its cf is wrong.
     """
     kind, relay_list, port = build_request["kind"], build_request["relays"], build_request["port"]
     limits, hop_settings = build_request["limits"], build_request["hop"]
@@ -136,7 +137,6 @@ def plan(build_request, lookup, run):
         and not check_built(
             kind, old_parsed, relay_list, port, help_file, limits, hop_settings, masquerade_as
         )
-        and not result["files"]
     ):
         return result
     cf_text = run_m4(run, mc_text)
@@ -198,6 +198,8 @@ def install(build_plan, lookup, run):
     if flood.access_map(lookup) in build_plan["files"]:
         # Before the cf that reads it; a map makemap refuses leaves every live file as it was.
         flood.install(lookup, build_plan["access_text"], run)
+    if build_plan["cf_text"] is None:
+        return []  # the .mc and the cf are already the ones asked for
     tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])
     tmp_cf = None
     try:

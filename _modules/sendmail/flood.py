@@ -12,7 +12,7 @@ operator's /etc/mail/access is never read nor changed.
 
 import os
 
-from . import files, local_mail
+from . import files, local_mail, relays
 
 ACCESS_NAME = "salt-access"
 # The limits that become access map entries (the others are cf options, mc.LIMITS).
@@ -26,11 +26,6 @@ def access_map(lookup):
     return lookup.get("access_map") or os.path.join(os.path.dirname(lookup["sendmail_cf"]), ACCESS_NAME)
 
 
-def networks(relay_domains):
-    """The entries of ``relay_domains`` that are IPv4 prefixes (``198.51.100``), not domains."""
-    return [name for name in relay_domains or () if all(part.isdigit() for part in name.split("."))]
-
-
 def access_text(limits, relay_domains):
     """
     The access map's source: the default per-client limits, then a 0 (no limit, no pause) for
@@ -38,7 +33,7 @@ def access_text(limits, relay_domains):
     """
     lines = ["# Managed by Salt (saltext-sendmail): this relay's flood limits. Edits are replaced."]
     lines += [f"{key}:\t{limits[name]}" for name, key in ENTRIES.items()]
-    for network in [LOOPBACK, *networks(relay_domains)]:
+    for network in [LOOPBACK, *relays.networks(relay_domains)]:
         lines += [f"{key}:{network}\t0" for key in (*ENTRIES.values(), "GreetPause")]
     return "\n".join(lines) + "\n"
 
@@ -65,28 +60,15 @@ def install(lookup, text, run):
     path = access_map(lookup)
     tmp = files.write_temp(path, text)
     try:
-        _install_db(lookup, text, run)
+        local_mail.makemap(lookup, run, tmp, text)
+        files.install(tmp + ".db", path + ".db", backup=False)
         files.install(tmp, path)
     finally:
-        files.discard(tmp)
+        files.discard(tmp, tmp + ".db")
 
 
 def rebuild(lookup, paths, run):
     """After a restore: the map again from its source, if the source is among ``paths``."""
     path = access_map(lookup)
     if path in paths:
-        _install_db(lookup, files.read_text(path) or "", run)
-
-
-def _install_db(lookup, text, run):
-    """
-    The map's .db built in a root-owned 0700 directory beside it, then renamed into place:
-    makemap refuses a directory owned by neither root nor sendmail.cf's TrustedUser (seen: a
-    Debian /etc/mail, owned by smmta, under a cf that names no TrustedUser: "error opening type
-    hash map ... Permission denied").
-    """
-    path = access_map(lookup)
-    with files.private_dir(os.path.dirname(path)) as private:
-        built = os.path.join(private, ACCESS_NAME)
-        local_mail.makemap(lookup, run, built, text)
-        files.install(built + ".db", path + ".db", backup=False)
+        local_mail.makemap(lookup, run, path, files.read_text(path) or "")

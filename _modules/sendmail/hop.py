@@ -11,7 +11,7 @@ import stat
 
 from salt.exceptions import SaltInvocationError
 
-from . import allowlist
+from . import allowlist, relays
 
 # What a client may use with its relay (the authinfo map's M: field).
 CLIENT_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256")
@@ -183,7 +183,7 @@ def mc_lines(kind, settings, relay_domains=()):
             # p: PLAIN and LOGIN only inside STARTTLS; y: no anonymous AUTH; A: AUTH= on MAIL
             # only when authenticated.
             lines.append("define(`confAUTH_OPTIONS', `A,p,y')dnl")
-        networks = [name for name in relay_domains or () if name[:1].isdigit()]
+        networks = relays.networks(relay_domains)
         if tls and tls["require"] and networks:
             # Hosts of the site's networks get a temporary refusal at MAIL until they STARTTLS:
             # their mail waits in their queue, nothing bounces. (Local_check_mail only refuses.)

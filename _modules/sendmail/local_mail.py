@@ -188,10 +188,22 @@ def _newaliases(lookup, run, alias_path):
 def makemap(lookup, run, name, text):
     """
     Build the hash map ``name``.db from ``text`` with makemap (the virtusertable, the access map).
+    makemap refuses a directory owned by neither root nor sendmail.cf's TrustedUser (seen: a
+    Debian /etc/mail, owned by smmta, under a cf that names no TrustedUser: "error opening type
+    hash map ... Permission denied"), so the map is built in a root-owned 0700 directory beside
+    ``name`` (as :mod:`secret_files` builds the authinfo map), then renamed to ``name``.db.
     """
-    command = [lookup["makemap_bin"], "hash", name]
-    errors.run_checked(run, command, f"makemap refused {name}:",
-                       timeout=int(lookup["validate_timeout"]), stdin=text)  # fmt: skip
+    directory, base = os.path.split(name)
+    with files.private_dir(directory) as private:
+        built = os.path.join(private, base)
+        errors.run_checked(
+            run,
+            [lookup["makemap_bin"], "hash", built],
+            f"makemap refused {name}:",
+            timeout=int(lookup["validate_timeout"]),
+            stdin=text,
+        )
+        files.install(built + ".db", name + ".db", backup=False)
 
 
 def root_route(report, cfs, aliases_now):

@@ -7,6 +7,15 @@ import ipaddress
 import re
 
 
+def networks(relay_domains):
+    """
+    The entries of a server's ``relay_domains`` that are IPv4 network prefixes (``198.51.100``),
+    not domains: every dot-separated part a number (``3com.com`` is a domain). The one rule for
+    every place that tells them apart (the STARTTLS requirement, the flood exemptions).
+    """
+    return [name for name in relay_domains or () if all(part.isdigit() for part in name.split("."))]
+
+
 def split(value):
     """Split a relay value such as ``esmtp:[mail.example.com]`` into (mailer, host)."""
     value = (value or "").strip()

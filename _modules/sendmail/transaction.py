@@ -16,7 +16,7 @@ import time
 
 from salt.exceptions import CommandExecutionError
 
-from . import files, rollback
+from . import errors, files, rollback
 
 # The lock of this process's run: (path, open file). A flock belongs to an open file, so a second
 # open of the same file in this process would wait on itself.
@@ -143,7 +143,8 @@ def lock(lookup, holder, wait=None):
     ``sendmail.lock``: :func:`acquire` the lookup's ``lock_file`` (waiting ``lock_timeout``
     unless ``wait``), then say what an unfinished earlier run changed (None when there was none).
     """
-    acquire(lookup["lock_file"], lookup["lock_timeout"] if wait is None else wait, holder)
+    with errors.os_errors("could not take the lock of a role change"):
+        acquire(lookup["lock_file"], lookup["lock_timeout"] if wait is None else wait, holder)
     return interrupted(lookup)
 
 
@@ -159,12 +160,17 @@ def begin(lookup, role, running, holder):
     """
     ``sendmail.begin``: the journal of this run, from the one an unfinished run left (its
     configuration is the last one known to work) or from the files and daemons as they are now.
-    Returns ``files`` and ``running``: what a failure puts back.
+    Returns ``files`` and ``running``: what a failure puts back. Only under the lock (a journal
+    written beside a run that holds it would be taken for a killed run's).
     """
+    if lookup["lock_file"] not in _HELD:
+        raise CommandExecutionError("sendmail.begin needs sendmail.lock first")
     earlier = read(lookup["journal_file"])
     saved = earlier["files"] if earlier else rollback.saved(lookup)
     running = earlier.get("running", running) if earlier else running
-    write_journal(lookup["journal_file"], role, saved, running, holder)
+    # A full or read-only disk here fails the run before its first change: nothing to put back.
+    with errors.os_errors("could not journal the role change"):
+        write_journal(lookup["journal_file"], role, saved, running, holder)
     return {"files": saved, "running": running}
 
 

@@ -5,6 +5,7 @@ file system while a configuration is written, a file that is a mount point of it
 """
 
 import os
+import pwd
 import subprocess
 import sys
 
@@ -102,18 +103,34 @@ def test_an_outsiders_flood_leaves_the_relay_serving_its_site(make_world, set_lo
     access = world.etc / "salt-access"
     assert str(access) in result["files"] and (world.etc / "salt-access.db").exists()
     assert f"ClientConn:{site_client}\t0" in access.read_text()
-    world.start_daemon("-bD", f"-ODaemonPortOptions=Name=MTA,Addr={RELAY},Port=25", "-ODeliveryMode=queue",
-                       wait_port=25, wait_host=RELAY)  # fmt: skip
+    world.start_daemon(
+        "-bD",
+        f"-ODaemonPortOptions=Name=MTA,Addr={RELAY},Port=25",
+        "-ODeliveryMode=queue",
+        wait_port=25,
+        wait_host=RELAY,
+    )
     with linked_netns(f"smt-fl{OUTSIDER}", OUTSIDER), linked_netns(f"smt-fl{CLIENT}", CLIENT):
-        flood = subprocess.Popen(["ip", "netns", "exec", f"smt-fl{OUTSIDER}", sys.executable, "-c", FLOOD,
-                                  RELAY, "30"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        flood = subprocess.Popen(
+            ["ip", "netns", "exec", f"smt-fl{OUTSIDER}", sys.executable, "-c", FLOOD, RELAY, "30"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             greeted, refused = map(int, flood.stdout.readline().split())
             # At most client_connections (10) greetings; the rest get 421 at once, not a free slot.
             assert greeted == 10 and refused == 20, (greeted, refused)
             # The site's client, while the outsider still holds its connections: served at once.
-            said = session(f"smt-fl{CLIENT}", RELAY, [["MAIL", "FROM:<cron@example.com>"],
-                           ["RCPT", "TO:<ops@example.com>"], ["DATA", "Subject: during the flood\n\nhi\n"]])  # fmt: skip
+            said = session(
+                f"smt-fl{CLIENT}",
+                RELAY,
+                [
+                    ["MAIL", "FROM:<cron@example.com>"],
+                    ["RCPT", "TO:<ops@example.com>"],
+                    ["DATA", "Subject: during the flood\n\nhi\n"],
+                ],
+            )
             assert [code for _, code, _ in said] == [220, 250, 250, 250, 250], said
         finally:
             flood.stdin.close()
@@ -151,3 +168,42 @@ def test_a_queue_disk_below_min_free_blocks_is_a_finding(world, sendmail, mounts
     assert str(world.cqueue) in finding["message"] and "below MinFreeBlocks 100" in finding["message"]
     [directory] = status["queues"]["msp"]["directories"]
     assert directory["free_blocks"] < 100 and status["queues"]["msp"]["min_free_blocks"] == 100
+
+
+def test_a_journal_that_cannot_be_written_fails_the_run_before_any_change(world, sendmail, mounts):
+    journal_dir = world.root / "lib"
+    journal_dir.mkdir()
+    mounts.tmpfs(journal_dir, "64k")
+    fill(journal_dir)
+    # The host's configuration, queues and journal directory (not the lock file: the lock's own).
+    host = (world.etc, world.mqueue, world.cqueue, journal_dir)
+    before = snapshot(*host)
+    assert sendmail.lock(wait=0) is None
+    try:
+        with pytest.raises(
+            CommandExecutionError, match=r"could not journal the role change: .*No space left"
+        ):
+            sendmail.begin("client", {"mta": True, "msp_runner": True})
+    finally:
+        sendmail.finish(completed=False)
+    assert snapshot(*host) == before
+    assert sendmail.status()["interrupted_run"] is None
+
+
+def test_the_access_map_is_built_where_makemap_would_not_trust_the_directory(world, sendmail):
+    # /etc/mail owned by a user that is neither root nor the cf's TrustedUser (a Red Hat cf on a
+    # Debian-owned /etc/mail): makemap refuses to write there ("Permission denied").
+    os.chown(world.etc, pwd.getpwnam("nobody").pw_uid, -1)
+    result = sendmail.build_cf("server", relay_domains=["example.com"])
+    assert str(world.etc / "salt-access") in result["files"]
+    assert (world.etc / "salt-access.db").exists()
+    assert not [name for name in os.listdir(world.etc) if name.startswith(".salt-private.")]
+
+
+def test_an_access_map_change_alone_rewrites_neither_the_mc_nor_the_cf(world, sendmail):
+    sendmail.build_cf("server", relay_domains=["example.com"])
+    inodes = {path: os.stat(path).st_ino for path in (world.sendmail_cf, world.etc / "sendmail.mc")}
+    result = sendmail.build_cf("server", relay_domains=["example.com"], limits={"client_rate": 60})
+    assert list(result["files"]) == [str(world.etc / "salt-access")]
+    assert "ClientRate:\t60" in (world.etc / "salt-access").read_text()
+    assert {path: os.stat(path).st_ino for path in inodes} == inodes

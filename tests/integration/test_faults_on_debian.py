@@ -47,8 +47,11 @@ def relay_subjects(relay_world):
     """The Subject of every message in the relay's queue (qf H lines)."""
     subjects = []
     for qf in sorted(relay_world.mqueue.glob("qf*")):
-        subjects += [line[line.index("Subject:") :].strip() for line in qf.read_text(errors="replace").splitlines()
-                     if "Subject:" in line]  # fmt: skip
+        subjects += [
+            line[line.index("Subject:") :].strip()
+            for line in qf.read_text(errors="replace").splitlines()
+            if "Subject:" in line
+        ]
     return sorted(subjects)
 
 

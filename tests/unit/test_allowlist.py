@@ -61,8 +61,15 @@ def test_server_limits_have_safe_defaults_and_refuse_bad_values():
     }
     assert allowlist.server_limits({"max_message_size": 1000})["max_message_size"] == 1000
     assert allowlist.server_limits({"queue_return": "2d"})["queue_return"] == "2d"
-    for bad in ({"max_message_size": 0}, {"max_message_size": "10M"}, {"max_daemon_children": True},
-                {"rate": 5}, [10], {"queue_return": 5}, {"queue_warn": "4 hours"}):  # fmt: skip
+    for bad in (
+        {"max_message_size": 0},
+        {"max_message_size": "10M"},
+        {"max_daemon_children": True},
+        {"rate": 5},
+        [10],
+        {"queue_return": 5},
+        {"queue_warn": "4 hours"},
+    ):
         with pytest.raises(Exception, match="limits"):
             allowlist.server_limits(bad)
 

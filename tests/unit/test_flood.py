@@ -22,10 +22,6 @@ def test_the_access_map_limits_outsiders_and_exempts_loopback_and_the_sites_netw
     ]
 
 
-def test_a_domain_that_starts_with_a_digit_is_no_network():
-    assert flood.networks(["3com.com", "198.51.100", "example.com"]) == ["198.51.100"]
-
-
 def test_the_mc_lines_terminate_the_excess_at_connect_time():
     lines = flood.mc_lines(allowlist.SERVER_LIMITS, "/etc/mail/salt-access")
     assert "FEATURE(`access_db', `hash -T<TMPF> -o /etc/mail/salt-access')dnl" in lines

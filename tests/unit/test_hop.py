@@ -29,6 +29,12 @@ def test_pem_text_goes_to_tls_dir_and_only_paths_reach_the_mc():
     ]
 
 
+def test_a_domain_that_starts_with_a_digit_is_not_held_to_starttls_as_a_network():
+    settings = hop.request("server", PATHS, tls={"cert": CERT, "key": KEY, "require": True}, auth={})
+    _, rulesets = hop.mc_lines("server", settings, ["3com.com"])
+    assert not [rule for rule in rulesets if "STARTTLS is required" in rule]
+
+
 @pytest.mark.parametrize(
     ("kind", "settings", "said"),
     [

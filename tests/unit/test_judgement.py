@@ -30,8 +30,13 @@ def expected_verdict(provider, pillar_role, observed, findings):
     if pillar_role is None:
         return "unmanaged"
     at_risk = [f for f in findings if f["id"] in ("relay-unreachable", "queue-disk-low")]
-    counted = [f for f in findings if f["severity"] == "high" and f not in at_risk
-               and not (pillar_role == "server" and f["id"] == "exposed-listener")]  # fmt: skip
+    counted = [
+        f
+        for f in findings
+        if f["severity"] == "high"
+        and f not in at_risk
+        and not (pillar_role == "server" and f["id"] == "exposed-listener")
+    ]
     if observed != pillar_role or counted:
         return "drifted"
     return "at_risk" if at_risk else "compliant"

@@ -32,3 +32,7 @@ def test_smart_host_lists_name_their_mailer():
         "esmtp:[a.example.com]:[b.example.com]"
     )
     assert relays.smart_host([]) == ""
+
+
+def test_a_domain_that_starts_with_a_digit_is_no_network():
+    assert relays.networks(["3com.com", "198.51.100", "example.com"]) == ["198.51.100"]

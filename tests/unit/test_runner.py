@@ -18,8 +18,11 @@ SITES = {"a": {"relays": ["[198.51.100.11]"]}}
 PENDING = {"id": "security-update-pending", "severity": "high",
            "message": "sendmail-bin 8.17.1.9-2 is installed and 8.17.1.9-3 is offered"}  # fmt: skip
 PACKAGE = {"name": "sendmail-bin", "version": "8.17.1.9-2", "candidate": None}
-UNREACHABLE = {"id": "relay-unreachable", "severity": "high",
-               "message": "5 message(s) wait in the MSP queue for a relay that cannot be reached"}  # fmt: skip
+UNREACHABLE = {
+    "id": "relay-unreachable",
+    "severity": "high",
+    "message": "5 message(s) wait in the MSP queue for a relay that cannot be reached",
+}
 
 
 def answer(observed, role=None, findings=(), provider="sendmail", extra=None, package=PACKAGE):

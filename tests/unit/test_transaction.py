@@ -108,3 +108,9 @@ def test_a_journal_that_is_no_journal_is_ignored(lookup):
     with open(lookup["journal_file"], "w", encoding="utf-8") as handle:
         handle.write("{not json")
     assert transaction.interrupted(lookup) is None
+
+
+def test_a_journal_is_written_only_under_the_lock(lookup):
+    with pytest.raises(CommandExecutionError, match=r"needs sendmail\.lock first"):
+        transaction.begin(lookup, "client", {"mta": True, "msp_runner": True}, "pid 10")
+    assert not os.path.exists(lookup["journal_file"])
