@@ -6,6 +6,7 @@ the links that update-rc.d and ``systemctl enable`` make.
 """
 
 import glob
+import ipaddress
 import os
 import time
 
@@ -107,6 +108,7 @@ def manager(lookup, init, salt):
     12 does not install). ``init`` is the ``init`` grain.
     """
     sysv = init != "systemd" and lookup.get("sysv_rc_dir")
+    run = salt["cmd.run_all"]
 
     def enabled(name):
         if sysv:
@@ -114,13 +116,67 @@ def manager(lookup, init, salt):
         return bool(salt["service.enabled"](name))
 
     def call(function, name):
+        if function in ("start", "restart") and init == "systemd":
+            clear_failed(run, name)
         if function == "enable" and sysv:
-            errors.run_checked(salt["cmd.run_all"], ["update-rc.d", name, "enable"],
-                               f"update-rc.d {name} enable")  # fmt: skip
+            errors.run_checked(run, ["update-rc.d", name, "enable"], f"update-rc.d {name} enable")
         elif not salt[f"service.{function}"](name):
             raise CommandExecutionError(f"service.{function} {name} failed")
 
     return enabled, call
+
+
+def clear_failed(run, unit):
+    """
+    Clear a unit's failed state before it is started: a unit that hit its start limit (a crash
+    loop, or the failed attempt a rollback follows) refuses every start until then. Salt's
+    service module has no reset-failed (3006 and 3008), hence systemctl here.
+    """
+    checked = ["systemctl", "is-failed", "--quiet", unit]
+    quiet = {"python_shell": False, "ignore_retcode": True, "output_loglevel": "quiet"}
+    failed = run(checked, **quiet)["retcode"] == 0
+    if failed:
+        errors.run_checked(run, ["systemctl", "reset-failed", unit], f"systemctl reset-failed {unit}")
+    return failed
+
+
+def mta_sockets(sendmail_cf):
+    """
+    Where the MTA of a parsed sendmail.cf listens: each DaemonPortOptions socket (port 25 on
+    every address when it names none, as sendmail does).
+    """
+    sockets = [socket for found in cf.daemon_listeners(sendmail_cf).values() for socket in found]
+    return sockets or [{"address": "0.0.0.0", "port": 25}]  # noqa: S104 - sendmail's default
+
+
+def _socket_key(address, port):
+    try:
+        return ipaddress.ip_address(address), port
+    except ValueError:
+        return address, port
+
+
+def unheard(wanted_mta, sockets, listening, daemon_list):
+    """
+    What the listening sockets say is not yet as the role wants, in sentences (none: done). A
+    role with an MTA listens on every one of ``sockets`` (:func:`mta_sockets`); one without has
+    no sendmail process listening at all. An MTA refusing for load has closed its sockets for now.
+    """
+    pids = {daemon["pid"] for daemon in daemon_list}
+    if not wanted_mta:
+        return [
+            f"sendmail (pid {entry['pid']}) still listens on {entry['address']}:{entry['port']}"
+            for entry in listening
+            if entry["pid"] in pids
+        ]
+    if any(daemon["kind"] == "mta" and daemon.get("refusing") for daemon in daemon_list):
+        return []
+    heard = {_socket_key(entry["address"], entry["port"]) for entry in listening}
+    return [
+        f"the MTA does not listen on {socket['address']}:{socket['port']}"
+        for socket in sockets
+        if _socket_key(socket["address"], socket["port"]) not in heard
+    ]
 
 
 def converge(lookup, role, msp_runner, restart, test, timeout, enabled, call):
@@ -131,8 +187,9 @@ def converge(lookup, role, msp_runner, restart, test, timeout, enabled, call):
     and ``call(function, name)`` reach the service manager (the caller's Salt functions).
     """
     msp_runner = msp_runner_for(lookup, role, msp_runner)
-    # The MSP queue's directories, read once: the process list is polled below.
-    msp_dirs = queues.directories(cf.load_both(lookup), lookup)["msp"]
+    # The cfs read once (the new ones: written before the daemons are brought to them).
+    cfs = cf.load_both(lookup)
+    msp_dirs = queues.directories(cfs, lookup)["msp"]
     running = processes.running(processes.daemons(msp_dirs=msp_dirs))
     enabled_now = {name: enabled(name) for name in names(lookup)}
     planned = actions(lookup, role, running, enabled_now, msp_runner, bool(restart))
@@ -154,10 +211,28 @@ def converge(lookup, role, msp_runner, restart, test, timeout, enabled, call):
     deadline = time.monotonic() + timeout
     if not wanted["mta"]:
         result["ended"] = processes.end_mtas(processes.daemons(msp_dirs=msp_dirs), timeout)
-    while (now_running := processes.running(processes.daemons(msp_dirs=msp_dirs))) != wanted:
+    sockets = mta_sockets(cfs["sendmail_cf"])
+    # Done when the process list agrees and the sockets too: a daemon can run and listen nowhere.
+    while problems := _not_yet(wanted, sockets, msp_dirs):
         if time.monotonic() >= deadline:
             raise CommandExecutionError(
-                f"after {', '.join(result['actions'])} the daemons are {now_running}, not {wanted}"
+                f"after {', '.join(result['actions'])}, {timeout:g} s later: {'; '.join(problems)}"
             )
         time.sleep(0.2)
     return result
+
+
+_DAEMON_NAMES = {"mta": "the MTA", "msp_runner": "the MSP queue runner"}
+
+
+def _not_yet(wanted, sockets, msp_dirs):
+    """What differs from the role now: the daemons, else the sockets (:func:`unheard`)."""
+    daemon_list = processes.daemons(msp_dirs=msp_dirs)
+    now_running = processes.running(daemon_list)
+    if now_running != wanted:
+        return [
+            f"{_DAEMON_NAMES[kind]} {'is not running' if wanted[kind] else 'still runs'}"
+            for kind in wanted
+            if now_running[kind] != wanted[kind]
+        ]
+    return unheard(wanted["mta"], sockets, processes.listeners(), daemon_list)

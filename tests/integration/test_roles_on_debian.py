@@ -235,7 +235,7 @@ def test_a_failed_service_step_puts_the_previous_configuration_back(tmp_path):
     )
     failed = result_of(out["client"])
     assert failed["result"] is False
-    assert "the daemons are" in failed["comment"]
+    assert "3 s later: the MSP queue runner is not running" in failed["comment"]
     assert "put the previous files back" in failed["comment"]
     assert "restarted the daemons as they ran before" in failed["comment"]
     assert failed["changes"] == {}
@@ -248,3 +248,35 @@ def test_a_failed_service_step_puts_the_previous_configuration_back(tmp_path):
         ("127.0.0.1", 587),
     ]
     assert report["switches"]["debian"]["DAEMON_MODE"] == "Daemon"
+
+
+@pytest.mark.usefixtures("relay")
+def test_a_server_whose_port_is_taken_fails_naming_its_mta_and_is_put_back(tmp_path):
+    # Another program holds 0.0.0.0:25 in the host: the server's MTA starts and cannot bind (it
+    # retries, never accepting). The state fails naming it, and the host is as it was.
+    live = [f"/etc/mail/{name}" for name in ("sendmail.cf", "submit.cf", "sendmail.conf")]
+    config_dir = write_minion_config(tmp_path / "salt", sendmail={"lookup": {"services_timeout": 3}})
+    blocker = (
+        "python3 -c 'import socket,time; s=socket.create_server((\"0.0.0.0\", 25)); time.sleep(600)'"
+    )
+    out = run_steps(
+        tmp_path / "host",
+        "smt-box",
+        [
+            ("hold", f"{blocker} & sleep 0.5"),
+            ("before", snapshot_command(*live)),
+            ("server", state("sendmail.server", config_dir=config_dir, relay_domains=["example.com"])),
+            ("after", snapshot_command(*live)),
+            ("status", shlex.join(salt_call_argv("sendmail.status"))),
+            ("release", "kill %1"),
+        ],
+    )
+    failed = result_of(out["server"])
+    assert failed["result"] is False
+    assert "after stop sendmail, start sendmail, 3 s later: the MTA is not running" in failed["comment"]
+    assert "put the previous files back" in failed["comment"]
+    assert out["after"] == out["before"]
+    report = json.loads(out["status"])["local"]
+    # No sendmail left listening, or trying to: only the other program's socket.
+    assert [entry["process"] for entry in report["listeners"]] == ["python3"]
+    assert [daemon for daemon in report["daemons"] if daemon["kind"] == "mta"] == []

@@ -5,6 +5,8 @@ sendmail.service (BindTo=) and disabled with it (Also=), so the client role stop
 and leaves the MSP queue to a root cron entry, which survives a reboot without bringing the MTA back.
 """
 
+from pathlib import Path
+
 import pytest
 
 from tests.support.redhat import make_redhat
@@ -21,6 +23,25 @@ def units(host):
         check=False,
     ).split()
     return {"sendmail": tuple(words[0:2]), "sm-client": tuple(words[2:4])}
+
+
+START_LIMIT = Path("/etc/systemd/system/sendmail.service.d/start-limit.conf")
+
+
+def hit_start_limit(host, unit):
+    """
+    Start ``unit`` until systemd refuses: one start per hour, the second one too many. Enabled
+    first, as an operator fighting a crash loop would: a disabled unit that stops is unloaded,
+    and its start count with it.
+    """
+    host.sh(
+        f"systemctl enable {unit}; mkdir -p {START_LIMIT.parent}; "
+        f"printf '[Unit]\\nStartLimitIntervalSec=1h\\nStartLimitBurst=1\\n' >{START_LIMIT}; "
+        f"systemctl daemon-reload; systemctl start {unit}; systemctl stop {unit}; "
+        f"! systemctl start {unit}"
+    )
+    said = host.sh(f"systemctl show -p Result --value {unit}; systemctl is-failed {unit}", check=False)
+    assert said.split() == ["start-limit-hit", "failed"], said
 
 
 def assert_client(host):
@@ -73,9 +94,13 @@ def test_redhat_client_server_client_across_reboots(make_systemd_host, relay):
     assert_delivered_after_outage(host, relay, wait=90)
     assert units(host)["sendmail"] == ("disabled", "inactive")
 
+    # A crash loop left the MTA's unit at its start limit: systemd refuses every start until its
+    # failed state is cleared. The server role clears it and starts it.
+    hit_start_limit(host, "sendmail")
     server = host.state("sendmail.server", relay_domains=["example.com"])
     assert server["result"] is True, server["comment"]
     assert_server(host)
+    host.sh(f"rm -r {START_LIMIT.parent}; systemctl daemon-reload")
     assert_converged(host, "sendmail.server", relay_domains=["example.com"])
     host.reboot()
     assert_server(host)

@@ -1,7 +1,7 @@
 """The service_manager submodule through its public names (_modules/sendmail/service_manager.py)."""
 
 import pytest
-from sendmail import platform, service_manager
+from sendmail import cf, platform, service_manager
 
 
 def service_actions(os_family, *args):
@@ -67,3 +67,60 @@ def test_one_service_hosts_restart_only_when_the_daemons_differ(os_family):
     assert ("enable", "sendmail") in service_actions(
         os_family, "server", NOTHING_RUNS, {}, "daemon", False
     )
+
+
+def _mta(pid, refusing=None):
+    return {"pid": pid, "kind": "mta", "refusing": refusing}
+
+
+def test_a_server_is_done_only_when_every_socket_of_its_cf_listens():
+    parsed = cf.parse(
+        "Mlocal, P=/bin/true, A=true\n"
+        "O DaemonPortOptions=Family=inet, Name=MTA-v4, Port=smtp\n"
+        "O DaemonPortOptions=Family=inet, Name=MSA, Port=submission, Addr=127.0.0.1\n"
+    )
+    sockets = service_manager.mta_sockets(parsed)
+    assert sockets == [{"address": "0.0.0.0", "port": 25}, {"address": "127.0.0.1", "port": 587}]
+    listening = [{"address": "0.0.0.0", "port": 25, "pid": 7}]
+    assert service_manager.unheard(True, sockets, listening, [_mta(7)]) == [
+        "the MTA does not listen on 127.0.0.1:587"
+    ]
+    listening.append({"address": "127.0.0.1", "port": 587, "pid": 7})
+    assert service_manager.unheard(True, sockets, listening, [_mta(7)]) == []
+    # An MTA refusing for load closes its sockets until the load falls: it still plays the role.
+    refusing = _mta(7, {"daemon": "MTA-v4", "reason": "load average: 40"})
+    assert service_manager.unheard(True, sockets, [], [refusing]) == []
+
+
+def test_a_cf_without_daemon_options_listens_where_sendmail_does_by_default():
+    parsed = cf.parse("Mlocal, P=/bin/true, A=true\n")
+    assert service_manager.mta_sockets(parsed) == [{"address": "0.0.0.0", "port": 25}]
+    # IPv6 addresses are compared as addresses, not as strings.
+    v6 = [{"address": "::", "port": 25}]
+    assert service_manager.unheard(True, v6, [{"address": "0:0::0", "port": 25, "pid": 1}], []) == []
+
+
+def test_a_role_without_an_mta_has_no_sendmail_listening_and_ignores_other_programs():
+    listening = [
+        {"address": "127.0.0.1", "port": 25, "pid": 9},  # sendmail, still up
+        {"address": "0.0.0.0", "port": 587, "pid": 40},  # another program: not ours to judge
+    ]
+    assert service_manager.unheard(False, [], listening, [_mta(9)]) == [
+        "sendmail (pid 9) still listens on 127.0.0.1:25"
+    ]
+    assert service_manager.unheard(False, [], listening[1:], [_mta(9)]) == []
+
+
+def test_a_failed_unit_is_reset_before_it_is_started_and_a_healthy_one_is_not():
+    calls = []
+
+    def run_ok(cmd, **kwargs):
+        calls.append(cmd)
+        return {"retcode": 0, "stdout": "", "stderr": ""}
+
+    assert service_manager.clear_failed(lambda cmd, **kw: {"retcode": 1}, "sm-client") is False
+    assert service_manager.clear_failed(run_ok, "sendmail") is True
+    assert calls == [
+        ["systemctl", "is-failed", "--quiet", "sendmail"],
+        ["systemctl", "reset-failed", "sendmail"],
+    ]
