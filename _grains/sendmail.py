@@ -75,9 +75,16 @@ def sendmail(grains=None):
         found = roles.for_grain(lookup, {}, relays.this_host_names(socket.gethostname()))
         # What the last sendmail.status read from the package manager (a grain cannot ask it).
         found["package"] = patch_level.cached_package(opts.get("cachedir"))
-    except Exception as err:  # pylint: disable=broad-except
+    except Exception as err:
         # A grain must never keep the minion from starting: say so, and say the role is unknown.
         log.warning("the sendmail grain could not be computed: %s", err)
-        return {"sendmail": {"installed": None, "provider": None, "version": None, "role": "unknown",
-                             "package": None}}  # fmt: skip
+        return {
+            "sendmail": {
+                "installed": None,
+                "provider": None,
+                "version": None,
+                "role": "unknown",
+                "package": None,
+            }
+        }
     return {"sendmail": found}

@@ -18,8 +18,10 @@ def _why(entry, state):
     high = {}
     for finding in entry.get("findings") or []:
         high.setdefault(finding["id"], []).append(finding["message"])
-    said = [f"{kind}: {messages[0]}" + (f" (+{len(messages) - 1} more)" if len(messages) > 1 else "")
-            for kind, messages in high.items()]  # fmt: skip
+    said = [
+        f"{kind}: {messages[0]}" + (f" (+{len(messages) - 1} more)" if len(messages) > 1 else "")
+        for kind, messages in high.items()
+    ]
     return "; ".join(said) or "the roles differ"
 
 
@@ -30,22 +32,35 @@ def _package(entry):
     return f"{version}->{package['candidate']}" if package.get("candidate") else str(version)
 
 
-def output(data, **kwargs):  # pylint: disable=unused-argument
+def output(data, **kwargs):
     """The table; any other data (an error string) as it is."""
     if not isinstance(data, dict) or "minions" not in data:
         return str(data)
     # A minion's state is its verdict; "unpatched" is a list beside the verdicts.
-    states = {minion: kind for kind, minions in data["summary"].items() if kind != "unpatched"
-              for minion in minions}  # fmt: skip
+    states = {
+        minion: kind
+        for kind, minions in data["summary"].items()
+        if kind != "unpatched"
+        for minion in minions
+    }
     rows = [
-        (minion, states.get(minion, "?").replace("_", " "), str(entry.get("expected") or "-"),
-         str(entry.get("observed") or "-"), _package(entry),
-         _why(entry, states.get(minion)))
+        (
+            minion,
+            states.get(minion, "?").replace("_", " "),
+            str(entry.get("expected") or "-"),
+            str(entry.get("observed") or "-"),
+            _package(entry),
+            _why(entry, states.get(minion)),
+        )
         for minion, entry in sorted(data["minions"].items())
-    ]  # fmt: skip
+    ]
     widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS) - 1)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
-             + "  " + row[-1] for row in [COLUMNS, *rows]]  # fmt: skip
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
+        + "  "
+        + row[-1]
+        for row in [COLUMNS, *rows]
+    ]
     lines.append("")
     lines.append(
         "  ".join(

@@ -30,8 +30,16 @@ SUMMARY = ("compliant", "at_risk", "drifted", "unmanaged", "unreachable", "not_s
 # "Minion did not return. [Not connected]" or "... [No response]", or False (Salt 3006, for a
 # minion the job expected and never heard from).
 NO_RETURN = "Minion did not return"
-FIELDS = ("expected", "observed", "findings", "other_findings", "problem", "version", "package",
-          "advisories")  # fmt: skip
+FIELDS = (
+    "expected",
+    "observed",
+    "findings",
+    "other_findings",
+    "problem",
+    "version",
+    "package",
+    "advisories",
+)
 
 
 def __virtual__():
@@ -98,15 +106,21 @@ def report(tgt="*", tgt_type="glob", timeout=None):
     targeted = salt.utils.minions.CkMinions(__opts__).check_minions(tgt, tgt_type)["minions"]
     # The runner's own opts: reading the master config again would cost 0.3 s (profiled).
     with salt.client.get_local_client(mopts=__opts__) as client:
-        returns = client.cmd(tgt, FUNCTION, tgt_type=tgt_type,
-                             timeout=timeout or __opts__.get("timeout", 5))  # fmt: skip
+        returns = client.cmd(
+            tgt, FUNCTION, tgt_type=tgt_type, timeout=timeout or __opts__.get("timeout", 5)
+        )
     return {"outputter": "sendmail_report", "data": _summarize(targeted, returns)}
 
 
 # What patch_relays asks every targeted minion, in one job: the judgement (role, package), the
 # site and its domains, where it listens, the packages that move together, its addresses.
-PLAN_FUNCTIONS = ("sendmail.compliance", "sendmail.settings", "sendmail.listeners",
-                  "sendmail.lookup", "grains.item")  # fmt: skip
+PLAN_FUNCTIONS = (
+    "sendmail.compliance",
+    "sendmail.settings",
+    "sendmail.listeners",
+    "sendmail.lookup",
+    "grains.item",
+)
 # A listener on every address (not a binding here: what a relay's listener may say).
 WILDCARDS = ("0.0.0.0", "::", "*")  # noqa: S104
 # Seconds between two looks at a relay's greeting while it is being patched; seconds a patched
@@ -137,8 +151,9 @@ def _smtp(address, port, timeout, talk):
 
 def _greets(address, port=25, timeout=5):
     """Whether ``address`` answers SMTP (a greeting, then NOOP); and what to say of it."""
-    return _smtp(address, port, timeout,
-                 lambda smtp: (smtp.noop()[0] == 250, f"answers SMTP on {address}:{port}"))  # fmt: skip
+    return _smtp(
+        address, port, timeout, lambda smtp: (smtp.noop()[0] == 250, f"answers SMTP on {address}:{port}")
+    )
 
 
 def _accepts(address, domain, port=25, timeout=10):
@@ -230,8 +245,9 @@ def _relay(minion, answers):
 
 def _plan(client, tgt, tgt_type, site, timeout):
     """Every targeted relay, by site and minion id; and the minions that did not answer."""
-    returns = client.cmd(tgt, list(PLAN_FUNCTIONS), [[], [], [], [], ["ipv4"]],
-                         tgt_type=tgt_type, timeout=timeout)  # fmt: skip
+    returns = client.cmd(
+        tgt, list(PLAN_FUNCTIONS), [[], [], [], [], ["ipv4"]], tgt_type=tgt_type, timeout=timeout
+    )
     relays, silent = [], sorted(m for m, answer in returns.items() if not isinstance(answer, dict))
     for minion, answers in sorted(returns.items()):
         relay = _relay(minion, answers)
@@ -243,8 +259,9 @@ def _plan(client, tgt, tgt_type, site, timeout):
 
 def _call(client, minion, function, arg=(), kwarg=None, timeout=600):
     """One function on one minion: (ok, what it returned)."""
-    returns = client.cmd(minion, function, list(arg), timeout=timeout, full_return=True,
-                         kwarg=kwarg or {})  # fmt: skip
+    returns = client.cmd(
+        minion, function, list(arg), timeout=timeout, full_return=True, kwarg=kwarg or {}
+    )
     answer = returns.get(minion)
     if not isinstance(answer, dict) or "ret" not in answer:
         return False, f"{minion} did not answer {function}"
@@ -263,8 +280,11 @@ def _state_failures(ret):
     """The comments of the failed states in a state run's return (or the error it gave)."""
     if not isinstance(ret, dict):
         return [str(ret)]
-    return [f"{s.get('__id__', key)}: {s.get('comment')}" for key, s in ret.items()
-            if isinstance(s, dict) and s.get("result") is False]  # fmt: skip
+    return [
+        f"{s.get('__id__', key)}: {s.get('comment')}"
+        for key, s in ret.items()
+        if isinstance(s, dict) and s.get("result") is False
+    ]
 
 
 def _upgrade(client, relay, timeout):
@@ -397,8 +417,13 @@ def patch_relays(site=None, test=False, force=False, tgt="*", tgt_type="glob", t
         where = f"site {site}" if site else "any site"
         if not relays:
             comment = f"no relay (a minion with the server role) in {where} answered"
-            return {"relays": [], "silent": silent, "result": site is None, "comment": comment,
-                    "retcode": 0 if site is None else 1}  # fmt: skip
+            return {
+                "relays": [],
+                "silent": silent,
+                "result": site is None,
+                "comment": comment,
+                "retcode": 0 if site is None else 1,
+            }
         _progress(f"{'plan' if test else 'patching'}: {', '.join(r['minion'] for r in relays)}")
         failed = None
         for relay in relays:
@@ -416,5 +441,10 @@ def patch_relays(site=None, test=False, force=False, tgt="*", tgt_type="glob", t
     else:
         patched = sum(r["out_of_service"] is not None for r in relays)
         comment = f"patched {patched} relay(s), {len(relays) - patched} already up to date"
-    return {"relays": relays, "silent": silent, "result": failed is None and (None if test else True),
-            "comment": comment, "retcode": 1 if failed else 0}  # fmt: skip
+    return {
+        "relays": relays,
+        "silent": silent,
+        "result": failed is None and (None if test else True),
+        "comment": comment,
+        "retcode": 1 if failed else 0,
+    }

@@ -463,7 +463,7 @@ class _Steps:
         self.said.append(comment)
 
 
-def role(name, role=None):  # pylint: disable=redefined-outer-name
+def role(name, role=None):
     """
     Apply the role that pillar gives this minion (``sendmail:role``; see pillar.example), with its
     site's relays: ``sendmail.client`` or ``sendmail.server`` with the arguments that

@@ -45,8 +45,11 @@ def median_cpu(func, repeat):
 
 
 def main():
-    subprocess.run(["sendmail", "-Am", "-odq", "user@example.com"], check=True,
-                   input=b"Subject: benchmark\n\nhello\n")  # fmt: skip
+    subprocess.run(
+        ["sendmail", "-Am", "-odq", "user@example.com"],
+        check=True,
+        input=b"Subject: benchmark\n\nhello\n",
+    )
     [qf] = [path for path in MQUEUE.iterdir() if path.name.startswith("qf")]
     qf_bytes, df_bytes = qf.read_bytes(), qf.with_name("d" + qf.name[1:]).read_bytes()
 
@@ -60,10 +63,14 @@ def main():
 def measure(root, qf_bytes, df_bytes):
     opts = salt.config.minion_config(None)
     opts.update(
-        root_dir=str(root), cachedir=str(root), extension_modules=str(root / "extmods"),
-        pki_dir=str(root / "pki"), file_client="local", module_dirs=[str(REPO / "_modules")],
+        root_dir=str(root),
+        cachedir=str(root),
+        extension_modules=str(root / "extmods"),
+        pki_dir=str(root / "pki"),
+        file_client="local",
+        module_dirs=[str(REPO / "_modules")],
         beacons_dirs=[str(REPO / "_beacons")],
-    )  # fmt: skip
+    )
     opts["grains"] = salt.loader.grains(opts)
     context = {}
     mods = salt.loader.minion_mods(opts, context=context)
@@ -77,8 +84,10 @@ def measure(root, qf_bytes, df_bytes):
     config = [{"_beacon_name": "sendmail"}]
 
     print("one sendmail beacon check (all five) vs one sendmail.status (median CPU seconds of 5)")
-    print(f"{'messages':>9} {'status':>8} {'beacon':>8} {'beacon/status':>14} "
-          f"{'share of one core at interval ' + str(INTERVAL) + ' s':>38}")  # fmt: skip
+    print(
+        f"{'messages':>9} {'status':>8} {'beacon':>8} {'beacon/status':>14} "
+        f"{'share of one core at interval ' + str(INTERVAL) + ' s':>38}"
+    )
     # The same module with the patch level off (no package to ask about).
     without_patch = salt.loader.minion_mods(
         {**opts, "sendmail": {"lookup": {"sendmail_package": None}}}, context={}
@@ -89,8 +98,10 @@ def measure(root, qf_bytes, df_bytes):
         check(config)  # the first check: its baseline, and the version probe, cached after
         status_s = median_cpu(mods["sendmail.status"], 5)
         beacon_s = median_cpu(lambda: check(config), 5)
-        print(f"{size:>9} {status_s:>8.4f} {beacon_s:>8.4f} {beacon_s / status_s:>13.2f}x "
-              f"{100 * beacon_s / INTERVAL:>37.3f}%")  # fmt: skip
+        print(
+            f"{size:>9} {status_s:>8.4f} {beacon_s:>8.4f} {beacon_s / status_s:>13.2f}x "
+            f"{100 * beacon_s / INTERVAL:>37.3f}%"
+        )
         patch_rows.append((size, *status_with_and_without_patch_level(mods, without_patch)))
     fill_queue(0, qf_bytes, df_bytes)
 
@@ -110,8 +121,10 @@ def measure(root, qf_bytes, df_bytes):
                 raise SystemExit(f"the sendmail grain is wrong: {loaded['sendmail']}")
     without_s, with_s = (statistics.median(times[name]) for name in times)
     print("\nloading every grain (salt.loader.grains, median of 7 runs each, taken in turns, seconds)")
-    print(f"without the sendmail grain {without_s:.3f}  with it {with_s:.3f}  "
-          f"the grain itself {with_s - without_s:.3f}  ratio {with_s / without_s:.2f}x")  # fmt: skip
+    print(
+        f"without the sendmail grain {without_s:.3f}  with it {with_s:.3f}  "
+        f"the grain itself {with_s - without_s:.3f}  ratio {with_s / without_s:.2f}x"
+    )
 
 
 def status_with_and_without_patch_level(mods, without_patch):

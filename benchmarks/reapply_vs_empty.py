@@ -69,11 +69,24 @@ def measure(work):
     def apply(sls, conf=plain, env=None):
         # An empty SLS makes state.apply exit 2 ("no states"): only the client's exit is checked.
         subprocess.run(
-            [str(pathlib.Path(sys.executable).with_name("salt-call")), "--local", "-c", str(conf),
-             "-m", str(REPO / "_modules"), f"--states-dir={REPO / '_states'}", "--retcode-passthrough",
-             "--out=quiet", "state.apply", sls],
-            check=sls != "empty", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                str(pathlib.Path(sys.executable).with_name("salt-call")),
+                "--local",
+                "-c",
+                str(conf),
+                "-m",
+                str(REPO / "_modules"),
+                f"--states-dir={REPO / '_states'}",
+                "--retcode-passthrough",
+                "--out=quiet",
+                "state.apply",
+                sls,
+            ],
+            check=sls != "empty",
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     apply("client")  # the first apply converges the host; the runs measured change nothing
     apply("client", counted, env={**os.environ, "PATH": f"{shims}:{os.environ['PATH']}"})
@@ -88,8 +101,10 @@ def measure(work):
         for sls, measured in times.items():
             measured.append(median_time(lambda sls=sls: apply(sls), 1))
     empty_s, client_s = (statistics.median(times[sls]) for sls in ("empty", "client"))
-    print(f"empty SLS {empty_s:.3f}  client role, unchanged {client_s:.3f}  "
-          f"ratio {client_s / empty_s:.2f}x (target: within 1.3x)")  # fmt: skip
+    print(
+        f"empty SLS {empty_s:.3f}  client role, unchanged {client_s:.3f}  "
+        f"ratio {client_s / empty_s:.2f}x (target: within 1.3x)"
+    )
 
 
 if __name__ == "__main__":

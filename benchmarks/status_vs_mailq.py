@@ -81,9 +81,13 @@ def main():
     cache = pathlib.Path("/tmp/bench-minion")
     cache.mkdir(exist_ok=True)
     opts.update(
-        root_dir=str(cache), cachedir=str(cache), extension_modules=str(cache / "extmods"),
-        pki_dir=str(cache / "pki"), file_client="local", module_dirs=[str(REPO / "_modules")],
-    )  # fmt: skip
+        root_dir=str(cache),
+        cachedir=str(cache),
+        extension_modules=str(cache / "extmods"),
+        pki_dir=str(cache / "pki"),
+        file_client="local",
+        module_dirs=[str(REPO / "_modules")],
+    )
     # salt-call gets a config dir of its own too (root_dir): nothing lands in /etc/salt.
     (cache / "minion").write_text(f"root_dir: {cache}\ncachedir: {cache}\nfile_client: local\n")
     opts["grains"] = salt.loader.grains(opts)
@@ -101,8 +105,15 @@ def main():
         print(f"{size:>9} {status_s:>8.3f} {mailq_s:>8.3f} {mailq_s / status_s:>12.1f}x")
 
     fill_queue(0, qf_bytes, df_bytes)
-    salt_call = [str(pathlib.Path(sys.executable).with_name("salt-call")), "--local",
-                 "-c", str(cache), "-m", str(REPO / "_modules"), "--out=quiet"]  # fmt: skip
+    salt_call = [
+        str(pathlib.Path(sys.executable).with_name("salt-call")),
+        "--local",
+        "-c",
+        str(cache),
+        "-m",
+        str(REPO / "_modules"),
+        "--out=quiet",
+    ]
     print("\nsalt-call --local on an empty queue (median of 7 runs each, taken in turns, seconds)")
     run([*salt_call, "test.ping"])  # the first call fills Salt's caches: not measured
     times = {"test.ping": [], "sendmail.status": []}
@@ -110,8 +121,10 @@ def main():
         for function, measured in times.items():
             measured.append(median_time(lambda function=function: run([*salt_call, function]), 1))
     ping_s, status_call_s = (statistics.median(times[name]) for name in times)
-    print(f"test.ping {ping_s:.3f}  sendmail.status {status_call_s:.3f}  "
-          f"ratio {status_call_s / ping_s:.2f}x")  # fmt: skip
+    print(
+        f"test.ping {ping_s:.3f}  sendmail.status {status_call_s:.3f}  "
+        f"ratio {status_call_s / ping_s:.2f}x"
+    )
     shutil.rmtree(cache, ignore_errors=True)
 
 

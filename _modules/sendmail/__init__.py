@@ -34,9 +34,8 @@ def __virtual__():
 def _lookup():
     from . import platform
 
-    return platform.lookup(
-        __grains__.get("os_family", ""), __salt__["config.get"]("sendmail:lookup", {})
-    )
+    overrides = __salt__["config.get"]("sendmail:lookup", {})
+    return platform.lookup(__grains__.get("os_family", ""), overrides)
 
 
 def version():
@@ -110,8 +109,12 @@ def status(max_queue_age=None, refresh=False):
     if max_queue_age is None:
         max_queue_age = __salt__["config.get"]("sendmail:max_queue_age", DEFAULT_MAX_QUEUE_AGE)
     max_queue_age = allowlist.whole_number(max_queue_age, "max_queue_age")
-    packages = {"ask": patch_level.asker(__salt__, bool(refresh)), "run": __salt__["cmd.run_all"],
-                "cache_dir": __opts__.get("cachedir"), "refresh": bool(refresh)}  # fmt: skip
+    packages = {
+        "ask": patch_level.asker(__salt__, bool(refresh)),
+        "run": __salt__["cmd.run_all"],
+        "cache_dir": __opts__.get("cachedir"),
+        "refresh": bool(refresh),
+    }
     return facts.status(_lookup(), __context__, max_queue_age, packages)
 
 
@@ -149,10 +152,8 @@ def settings(role=None, secrets=False):
 
 
 def _config():
-    """
-    Pillar's ``sendmail``, the minion config's on top: not config.get (the grain would hide the
-    pillar), not pillar.get (3008 masks every value unless unmask=True, unknown to 3006).
-    """
+    """Pillar's ``sendmail``, the minion config's on top: not config.get (the grain would hide
+    the pillar), not pillar.get (3008 masks every value unless unmask=True, unknown to 3006)."""
     from . import pillar
 
     return pillar.merged(__pillar__.get("sendmail"), __opts__.get("sendmail"))
@@ -224,8 +225,9 @@ def flush(name=None, timeout=300):
     return queues.flush_now(_lookup(), __salt__["cmd.run_all"], name, timeout)
 
 
-def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None,
-              masquerade_as=None):  # fmt: skip
+def render_mc(
+    kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None, masquerade_as=None
+):
     """
     The .mc text of a configuration, every value checked against the allowlist first. ``kind``:
     ``msp`` (submit.mc, 8.12 and later), ``nullclient`` (a sendmail.mc sending all to the relay)
@@ -253,8 +255,17 @@ def render_mc(kind, relay=None, port=None, relay_domains=None, limits=None, tls=
     return mc.for_host(request, lookup)
 
 
-def build_cf(kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None,
-             masquerade_as=None, test=False):  # fmt: skip
+def build_cf(
+    kind,
+    relay=None,
+    port=None,
+    relay_domains=None,
+    limits=None,
+    tls=None,
+    auth=None,
+    masquerade_as=None,
+    test=False,
+):
     """
     Build and install a configuration (README, "Building a configuration safely"): render the
     .mc, build the cf with m4, check it (sendmail must load it, its relay and hardening must read
@@ -313,12 +324,9 @@ def aliases(names=None, domain=None, test=False):
 
         salt '*' sendmail.aliases '{root: ops@example.com}' domain=example.com test=True
     """
-    from . import allowlist, errors, local_mail
+    from . import local_mail
 
-    checked = allowlist.aliases(names, "aliases", domain)
-    domain = None if domain is None else allowlist.masquerade_domain(domain, "domain")
-    with errors.os_errors("could not set the aliases"):
-        return local_mail.apply(_lookup(), checked, domain, __salt__["cmd.run_all"], test)
+    return local_mail.apply(_lookup(), names, domain, __salt__["cmd.run_all"], test)
 
 
 def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_interval=None):
@@ -336,8 +344,8 @@ def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_i
     """
     from . import relays, roles
 
-    hostnames = relays.this_host_names(socket.gethostname())
-    return roles.check(role, relay, msp_runner, queue_interval, msp_interval, hostnames)
+    names = relays.this_host_names(socket.gethostname())
+    return roles.check(role, relay, msp_runner, queue_interval, msp_interval, names)
 
 
 def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", test=False):
@@ -464,16 +472,14 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
         salt '*' sendmail.services client
         salt '*' sendmail.services server restart=True
     """
-    from . import allowlist, service_manager
+    from . import service_manager
 
-    allowlist.role(role)
-    allowlist.msp_runner(msp_runner)
     lookup = _lookup()
     enabled, call = service_manager.manager(lookup, __grains__.get("init"), __salt__)
     return service_manager.converge(lookup, role, msp_runner, restart, test, timeout, enabled, call)
 
 
-def cron_runner(queue, interval=None, test=False):  # pylint: disable=redefined-outer-name
+def cron_runner(queue, interval=None, test=False):
     """
     Keep one root cron entry that runs a queue (``mta``: ``sendmail -q``; ``msp``:
     ``sendmail -Ac -q``) every ``interval``, at a minute derived from the minion id (or

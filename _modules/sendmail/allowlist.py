@@ -169,8 +169,10 @@ def relays(value, field="relay"):
             f"[{value[0]}]: quote it ('[{value[0]}]'), or give the plain name for an MX lookup"
         )
     values = value if isinstance(value, (list, tuple)) and value else [value]
-    return [relay(one, f"{field}[{number}]" if len(values) > 1 else field)
-            for number, one in enumerate(values)]  # fmt: skip
+    return [
+        relay(one, f"{field}[{number}]" if len(values) > 1 else field)
+        for number, one in enumerate(values)
+    ]
 
 
 def optional_relays(value, field="relay"):
@@ -243,8 +245,9 @@ def _limits(value, field, known):
         raise SaltInvocationError(f"{field}: expected a mapping of {', '.join(known)}, got {value!r}")
     unknown = sorted(set(value) - set(known))
     if unknown:
-        raise SaltInvocationError(f"{field}: unknown limit {', '.join(map(str, unknown))} "
-                                  f"(known: {', '.join(known)})")  # fmt: skip
+        raise SaltInvocationError(
+            f"{field}: unknown limit {', '.join(map(str, unknown))} (known: {', '.join(known)})"
+        )
     limits = dict(known)
     for name, number in value.items():
         if name in QUEUE_LIMITS:

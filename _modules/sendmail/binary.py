@@ -44,7 +44,7 @@ def probe(binary, timeout=PROBE_TIMEOUT):
     hostname, so the process is read line by line and killed instead of waited for.
     """
     try:
-        proc = subprocess.Popen(  # pylint: disable=consider-using-with
+        proc = subprocess.Popen(
             [binary, "-d0.1", "-bt"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

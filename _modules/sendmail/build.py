@@ -15,8 +15,16 @@ from . import allowlist, cf, errors, files, flood, hop, mc, platform, relays
 DIFF_LINES = 120
 
 
-def request(kind, relay=None, port=None, relay_domains=None, limits=None, hop_values=None, lookup=None,
-            masquerade_as=None):  # fmt: skip
+def request(
+    kind,
+    relay=None,
+    port=None,
+    relay_domains=None,
+    limits=None,
+    hop_values=None,
+    lookup=None,
+    masquerade_as=None,
+):
     """
     Every value that reaches an .mc, checked before anything is read or run. ``hop_values`` holds the
     site's ``tls`` and ``auth`` (see :func:`hop.request`; ``lookup`` says where their files go);
@@ -38,8 +46,16 @@ def request(kind, relay=None, port=None, relay_domains=None, limits=None, hop_va
     }
 
 
-def check_built(kind, parsed, relay_list, port=None, help_file=None, limits=None, hop_settings=None,
-                masquerade_as=None):  # fmt: skip
+def check_built(
+    kind,
+    parsed,
+    relay_list,
+    port=None,
+    help_file=None,
+    limits=None,
+    hop_settings=None,
+    masquerade_as=None,
+):
     """
     Read a built cf (parsed by :func:`cf.parse`) back: its relay must be exactly the one asked
     for, a client cf must not listen on the network and a server cf must listen, hardened, and

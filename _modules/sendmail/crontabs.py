@@ -147,8 +147,9 @@ def keep(queue, interval, seed, binary, cron, test):
     if wanted is None:
         cron["cron.rm_job"]("root", entries[0]["cmd"], identifier=identifier)
     else:
-        cron["cron.set_job"]("root", minute, hour, "*", "*", "*", queue_command, comment=COMMENT,
-                             identifier=identifier)  # fmt: skip
+        cron["cron.set_job"](
+            "root", minute, hour, "*", "*", "*", queue_command, comment=COMMENT, identifier=identifier
+        )
     if (wanted is None) != (not _entries(cron, identifier)):
         raise CommandExecutionError(f"root's crontab does not hold the {identifier} entry as asked")
     return result

@@ -11,8 +11,14 @@ from salt.exceptions import CommandExecutionError
 
 def run_checked(run, cmd, what, timeout=120, stdin=None):
     """Run ``cmd``; raise CommandExecutionError naming ``what`` and its last line when it fails."""
-    ret = run(cmd, python_shell=False, timeout=timeout, ignore_retcode=True, output_loglevel="quiet",
-              stdin=stdin)  # fmt: skip
+    ret = run(
+        cmd,
+        python_shell=False,
+        timeout=timeout,
+        ignore_retcode=True,
+        output_loglevel="quiet",
+        stdin=stdin,
+    )
     if ret["retcode"] != 0:
         detail = (ret["stderr"] or ret["stdout"]).strip().splitlines()[-1:] or ["no output"]
         raise CommandExecutionError(f"{what} failed (exit {ret['retcode']}): {detail[0]}")

@@ -215,8 +215,10 @@ def mc_lines(kind, settings, relay_domains=()):
                 refusal = '$#error $@ 4.7.0 $: "450 the relay certificate does not verify: " $&{verify}'
                 checked = ["ROK\t$@ OK", f"R$*\t{refusal}"]
             else:
-                checked = [f'R{state}\t$#error $@ 4.7.0 $: "450 no STARTTLS with the relay: {state}"'
-                           for state in ("NONE", "SOFTWARE", "TEMP", "PROTOCOL")]  # fmt: skip
+                checked = [
+                    f'R{state}\t$#error $@ 4.7.0 $: "450 no STARTTLS with the relay: {state}"'
+                    for state in ("NONE", "SOFTWARE", "TEMP", "PROTOCOL")
+                ]
             rulesets += ["LOCAL_TLS_SERVER", "R$*\t$: $&{verify}", *checked]
     return lines, rulesets
 

@@ -10,7 +10,7 @@ back with the cfs. Here the whole new file is built by sendmail into a scratch m
 
 import os
 
-from . import errors, files
+from . import allowlist, errors, files
 
 VIRTUSER_NAME = "salt-virtusers"
 DEFAULT_ALIASES = "/etc/aliases"
@@ -93,15 +93,18 @@ def virtuser_text(wanted, domain):
     return "".join(f"{name}@{domain}\t{targets[0]}\n" for name, targets in sorted(wanted.items()))
 
 
-def apply(lookup, wanted, domain, run, test):
+def apply(lookup, names, domain, run, test):
     """
-    :func:`plan`, then :func:`install` unless ``test``: ``changed``, ``files`` and ``in_place``
-    (the files written in place: mount points of their own).
+    ``sendmail.aliases``: the values checked, :func:`plan`, then :func:`install` unless ``test``:
+    ``changed``, ``files`` and ``in_place`` (the files written in place: mount points of their own).
     """
-    planned = plan(lookup, wanted, domain)
-    in_place = []
-    if planned["writes"] and not test:
-        in_place = install(lookup, planned["writes"], run)
+    wanted = allowlist.aliases(names, "aliases", domain)
+    domain = None if domain is None else allowlist.masquerade_domain(domain, "domain")
+    with errors.os_errors("could not set the aliases"):
+        planned = plan(lookup, wanted, domain)
+        in_place = []
+        if planned["writes"] and not test:
+            in_place = install(lookup, planned["writes"], run)
     return {"changed": bool(planned["writes"]), "files": planned["files"], "in_place": in_place}
 
 

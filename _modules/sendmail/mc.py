@@ -41,10 +41,24 @@ QUEUE_TIMEOUTS = {
 }
 
 
-def render(kind, relay_list, port=None, cf_m4=platform.DEFAULT_CF_M4, ostype=None, domain=None,
-           queue_dir=None, pid_file=None, relay_domains=(), help_file=None, limits=None,
-           hop_settings=None, masquerade_as=None, virtuser_map=None, aliases_file=None,
-           access_map=None):  # fmt: skip
+def render(
+    kind,
+    relay_list,
+    port=None,
+    cf_m4=platform.DEFAULT_CF_M4,
+    ostype=None,
+    domain=None,
+    queue_dir=None,
+    pid_file=None,
+    relay_domains=(),
+    help_file=None,
+    limits=None,
+    hop_settings=None,
+    masquerade_as=None,
+    virtuser_map=None,
+    aliases_file=None,
+    access_map=None,
+):
     """
     The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
     ``queue_dir`` and ``pid_file`` override what the vendor's DOMAIN() sets; ``relay_domains``

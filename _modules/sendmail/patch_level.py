@@ -77,8 +77,13 @@ def changelog_cves(lookup, package, run):
     if not source or not package:
         return []
     if source == "rpm":
-        ret = run(["rpm", "-q", "--changelog", package], python_shell=False, ignore_retcode=True,
-                  output_loglevel="quiet", timeout=30)  # fmt: skip
+        ret = run(
+            ["rpm", "-q", "--changelog", package],
+            python_shell=False,
+            ignore_retcode=True,
+            output_loglevel="quiet",
+            timeout=30,
+        )
         return cves_named(ret["stdout"]) if ret["retcode"] == 0 else []
     try:
         with gzip.open(source.format(package=package), "rb") as handle:
@@ -130,8 +135,13 @@ def facts(lookup, upstream_version, ask, run, cache_dir, refresh=False):
     cached = _read_cache(cache_path)
     if refresh or not cached or cached.get("stamp") != stamp or cached.get("name") != name:
         version, candidate = ask(name)
-        cached = {"name": name, "stamp": stamp, "version": version, "candidate": candidate,
-                  "changelog": changelog_cves(lookup, name, run) if version else []}  # fmt: skip
+        cached = {
+            "name": name,
+            "stamp": stamp,
+            "version": version,
+            "candidate": candidate,
+            "changelog": changelog_cves(lookup, name, run) if version else [],
+        }
         if cache_path:
             _write_cache(cache_path, cached)
     package = {"name": name, "version": cached["version"], "candidate": cached["candidate"]}

@@ -85,8 +85,9 @@ def resolve(config, grains, role=None):
             resolved[key] = site_config[key]
     if role == "server" and site_config.get("aliases") is not None:
         # The loop check needs the site's domain: root@DOMAIN going to root@DOMAIN.
-        allowlist.aliases(site_config["aliases"], f"sendmail:sites:{site}:aliases",
-                          site_config.get("masquerade_as"))  # fmt: skip
+        allowlist.aliases(
+            site_config["aliases"], f"sendmail:sites:{site}:aliases", site_config.get("masquerade_as")
+        )
         resolved["aliases"] = site_config["aliases"]
     return resolved
 

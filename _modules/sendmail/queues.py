@@ -400,9 +400,13 @@ def flush(queue_dirs, lookup, run, names, timeout):
         if queue_name not in names:
             continue
         spec = QUEUES[queue_name]
-        ret = run([lookup["sendmail_bin"], spec["mode"], "-C", lookup[spec["cf"]], "-qf"],
-                  python_shell=False, timeout=int(timeout), ignore_retcode=True,
-                  output_loglevel="debug")  # fmt: skip
+        ret = run(
+            [lookup["sendmail_bin"], spec["mode"], "-C", lookup[spec["cf"]], "-qf"],
+            python_shell=False,
+            timeout=int(timeout),
+            ignore_retcode=True,
+            output_loglevel="debug",
+        )
         runs[queue_name] = {"retcode": ret["retcode"], "stderr": ret["stderr"].strip()}
     after = ids(queue_dirs)
     return {

@@ -17,11 +17,16 @@ def held_listeners(daemon_list, sendmail_cf):
         return []  # the common case: no cf reading on status's path
     configured = cf.daemon_listeners(sendmail_cf)
     return [
-        {**socket, "pid": daemon["pid"], "process": "sendmail",
-         "exposed": processes.is_exposed(socket["address"]), "refusing": daemon["refusing"]["reason"]}
+        {
+            **socket,
+            "pid": daemon["pid"],
+            "process": "sendmail",
+            "exposed": processes.is_exposed(socket["address"]),
+            "refusing": daemon["refusing"]["reason"],
+        }
         for daemon in refusing
         for socket in configured.get(daemon["refusing"]["daemon"], [])
-    ]  # fmt: skip
+    ]
 
 
 def observed(version_info, listeners, relay):

@@ -36,8 +36,15 @@ class Each:
         self.spec = spec
 
 
-_TYPE_WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
-               list: "a list", dict: "a mapping", type(None): "null"}  # fmt: skip
+_TYPE_WORDS = {
+    str: "text",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a mapping",
+    type(None): "null",
+}
 
 
 def _one_of(allowed):

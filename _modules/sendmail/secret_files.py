@@ -84,8 +84,13 @@ def _current(path, spec, run, makemap):
         return None
     is_map = path.endswith(".db") if spec is None else spec["map"]
     if is_map:
-        ret = run([makemap, "-u", "hash", path[: -len(".db")]], python_shell=False,
-                  ignore_retcode=True, output_loglevel="quiet", timeout=30)  # fmt: skip
+        ret = run(
+            [makemap, "-u", "hash", path[: -len(".db")]],
+            python_shell=False,
+            ignore_retcode=True,
+            output_loglevel="quiet",
+            timeout=30,
+        )
         text = ret["stdout"] + "\n" if ret["retcode"] == 0 else None
     else:
         text = files.read_text(path)
@@ -166,9 +171,14 @@ def install(writes, lookup, run):
 def _install_map(path, spec, lookup, run):
     with files.private_dir(os.path.dirname(path)) as private:
         base = os.path.join(private, "map")
-        ret = run([lookup["makemap_bin"], "hash", base], stdin=spec["text"],
-                  python_shell=False, ignore_retcode=True, output_loglevel="quiet",
-                  timeout=30)  # fmt: skip
+        ret = run(
+            [lookup["makemap_bin"], "hash", base],
+            stdin=spec["text"],
+            python_shell=False,
+            ignore_retcode=True,
+            output_loglevel="quiet",
+            timeout=30,
+        )
         if ret["retcode"] != 0:
             # makemap's stderr names the line, never its value.
             raise CommandExecutionError(

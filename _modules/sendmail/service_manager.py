@@ -12,7 +12,7 @@ import time
 
 from salt.exceptions import CommandExecutionError
 
-from . import cf, errors, processes, queues
+from . import allowlist, cf, errors, processes, queues
 
 
 def names(lookup):
@@ -186,6 +186,8 @@ def converge(lookup, role, msp_runner, restart, test, timeout, enabled, call):
     then poll the process list until it agrees or ``timeout`` seconds pass. ``enabled(name)``
     and ``call(function, name)`` reach the service manager (the caller's Salt functions).
     """
+    allowlist.role(role)
+    allowlist.msp_runner(msp_runner)
     msp_runner = msp_runner_for(lookup, role, msp_runner)
     # The cfs read once (the new ones: written before the daemons are brought to them).
     cfs = cf.load_both(lookup)

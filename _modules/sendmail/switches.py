@@ -185,10 +185,18 @@ def plan(lookup, role, queue_interval, msp_interval, msp_runner):
             keys = [key for key in changed if primary or key in parse_shell_vars(text or "")]
             if not keys or (text is None and not primary):
                 continue
-            new_text = set_shell_vars(text or "", {key: wanted[key] for key in keys},
-                                      STYLES.get(kind, _DEFAULT_STYLE))  # fmt: skip
-            edits.append({"kind": kind, "path": path, "old": text, "new": new_text,
-                          "changes": {key: changed[key] for key in keys}})  # fmt: skip
+            new_text = set_shell_vars(
+                text or "", {key: wanted[key] for key in keys}, STYLES.get(kind, _DEFAULT_STYLE)
+            )
+            edits.append(
+                {
+                    "kind": kind,
+                    "path": path,
+                    "old": text,
+                    "new": new_text,
+                    "changes": {key: changed[key] for key in keys},
+                }
+            )
     return edits
 
 

@@ -83,8 +83,11 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
     roles = {
         minion: (entry["expected"], entry["observed"]) for minion, entry in ret.data["minions"].items()
     }
-    assert roles == {"client-a": ("client", "client"), "client-b": ("client", "client"),
-                     "relay1-a": ("server", "server")}  # fmt: skip
+    assert roles == {
+        "client-a": ("client", "client"),
+        "client-b": ("client", "client"),
+        "relay1-a": ("server", "server"),
+    }
     # The default output: a table.
     table = fleet["master"].salt_run_cli(timeout=120).run("sendmail.report", "--out=sendmail_report")
     assert table.stdout.splitlines()[0].split() == [
@@ -165,9 +168,13 @@ def outsider(fleet):
         stack.enter_context(linked_netns("smf-ou", 14))
         prepare_host(root, hostname, HOSTS)
         minion = fleet["master"].salt_minion_daemon(
-            OUTSIDER, overrides=minion_overrides("site-a"), factory_class=HostMinion,
-            host_root=root, netns="smf-ou", hostname=hostname,
-        )  # fmt: skip
+            OUTSIDER,
+            overrides=minion_overrides("site-a"),
+            factory_class=HostMinion,
+            host_root=root,
+            netns="smf-ou",
+            hostname=hostname,
+        )
         # Its key goes when it does: "salt '*'" must not wait for a host that is gone.
         stack.callback(fleet["master"].salt_key_cli().run, "-d", OUTSIDER, "-y")
         stack.enter_context(minion.started(start_timeout=120))

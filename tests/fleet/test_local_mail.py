@@ -37,8 +37,13 @@ def cron_on_client_a(fleet):
     """
     client = fleet["client-a"]
     client.host("mount", "--bind", "/dev/null", "/etc/crontab")
-    client.host("bash", "-c", 'mount -t tmpfs host-run /run && mkdir /run/sendmail && '
-                'mount --bind "$0/run/sendmail" /run/sendmail', str(client.host_root))  # fmt: skip
+    client.host(
+        "bash",
+        "-c",
+        "mount -t tmpfs host-run /run && mkdir /run/sendmail && "
+        'mount --bind "$0/run/sendmail" /run/sendmail',
+        str(client.host_root),
+    )
     client.host("/usr/sbin/cron")
     yield client
     client.host("pkill", "-x", "cron", check=False)
@@ -70,9 +75,15 @@ def test_the_relays_own_root_mail_reaches_the_alias(fleet):
 
 def test_a_users_mail_leaves_as_the_domain_and_other_users_are_relayed_on(fleet):
     recipient = f"fleet-{uuid.uuid4().hex[:8]}@{DOMAIN}"
-    fleet["client-b"].host("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                           "/usr/sbin/sendmail", recipient,
-                           input_text="Subject: from a user\n\nhello\n")  # fmt: skip
+    fleet["client-b"].host(
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "/usr/sbin/sendmail",
+        recipient,
+        input_text="Subject: from a user\n\nhello\n",
+    )
     # Another user of the domain: relayed on (it waits for example.com's host), not bounced.
     assert wait_for(lambda: recipient in relay_recipients(fleet)), queues(fleet)
     [message] = [

@@ -104,13 +104,23 @@ def tls_relay(make_world, set_lookup, pki, tmp_path):
     world = make_world()
     module = set_lookup(world.lookup)
     # The certificate as a path, the key as PEM text (written 0600 root by credentials).
-    hop = {"tls": {"cert": str(pki.cert), "key": pki.key.read_text(), "ca": str(pki.ca), "require": True},
-           "auth": {"mechanisms": ["PLAIN", "LOGIN"]}}  # fmt: skip
+    hop = {
+        "tls": {"cert": str(pki.cert), "key": pki.key.read_text(), "ca": str(pki.ca), "require": True},
+        "auth": {"mechanisms": ["PLAIN", "LOGIN"]},
+    }
     module.build_cf("server", relay_domains=["example.com", f"{NETWORK}.{INSIDER}"], **hop)
     module.credentials("server", **hop)
     with sasl_users(tmp_path / "sasl", {USER: PASSWORD}):
-        world.start_daemon("-bD", f"-ODaemonPortOptions=Name=MTA,Addr={RELAY},Port=25", "-ODeliveryMode=queue",
-                           wait_port=25, wait_host=RELAY)  # fmt: skip
-        with linked_netns(f"smt-tls{INSIDER}", INSIDER), linked_netns(f"smt-tls{OUTSIDER}", OUTSIDER), \
-                linked_netns(f"smt-tls{CLIENT}", CLIENT):  # fmt: skip
+        world.start_daemon(
+            "-bD",
+            f"-ODaemonPortOptions=Name=MTA,Addr={RELAY},Port=25",
+            "-ODeliveryMode=queue",
+            wait_port=25,
+            wait_host=RELAY,
+        )
+        with (
+            linked_netns(f"smt-tls{INSIDER}", INSIDER),
+            linked_netns(f"smt-tls{OUTSIDER}", OUTSIDER),
+            linked_netns(f"smt-tls{CLIENT}", CLIENT),
+        ):
             yield types.SimpleNamespace(world=world, module=module, pki=pki)

@@ -145,8 +145,9 @@ def test_server_cf_is_hardened_and_really_listens(world, sendmail):
     assert result["changed"] is True
     assert result["files"][str(world.sendmail_cf)]["new"] == "listening, smart host none"
     assert "RELAY_DOMAIN(`example.com')dnl" in (world.etc / "sendmail.mc").read_text()
-    world.start_daemon("-bD", "-ODaemonPortOptions=Name=MTA,Addr=127.0.0.3,Port=25", wait_port=25,
-                       wait_host="127.0.0.3")  # fmt: skip
+    world.start_daemon(
+        "-bD", "-ODaemonPortOptions=Name=MTA,Addr=127.0.0.3,Port=25", wait_port=25, wait_host="127.0.0.3"
+    )
     smtp = smtplib.SMTP(local_hostname="client.example.test", timeout=10)
     try:
         code, banner = smtp.connect("127.0.0.3", 25)
@@ -196,8 +197,13 @@ def test_server_limits_are_enforced_by_sendmail(world, sendmail):
     assert {"O MaxMessageSize=2000", "O ConnectionRateThrottle=5", "O MaxDaemonChildren=40"} <= set(
         options
     )
-    world.start_daemon("-bD", "-ODaemonPortOptions=Name=MTA,Addr=127.0.0.3,Port=25", "-ODeliveryMode=queue",
-                       wait_port=25, wait_host="127.0.0.3")  # fmt: skip
+    world.start_daemon(
+        "-bD",
+        "-ODaemonPortOptions=Name=MTA,Addr=127.0.0.3,Port=25",
+        "-ODeliveryMode=queue",
+        wait_port=25,
+        wait_host="127.0.0.3",
+    )
     smtp = smtplib.SMTP("127.0.0.3", 25, local_hostname="client.example.test", timeout=10)
     try:
         assert smtp.ehlo()[0] == 250

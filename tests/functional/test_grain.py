@@ -13,8 +13,11 @@ from tests.support.release import SENDMAIL_VERSION
 
 def grains(base_opts, lookup, module_dirs=(REPO / "_modules",)):
     opts = copy.deepcopy(base_opts)
-    opts.update(grains_dirs=[str(REPO / "_grains")], module_dirs=[str(d) for d in module_dirs],
-                sendmail={"lookup": lookup})  # fmt: skip
+    opts.update(
+        grains_dirs=[str(REPO / "_grains")],
+        module_dirs=[str(d) for d in module_dirs],
+        sendmail={"lookup": lookup},
+    )
     return salt.loader.grains(opts, force_refresh=True)
 
 
@@ -22,8 +25,13 @@ def test_the_grain_is_the_role_status_sees_and_follows_it(base_opts, sendmail, w
     status = sendmail.status()
     quiet = grains(base_opts, world.lookup)["sendmail"]
     # The package as the last status read it from dpkg (this machine's sendmail-bin).
-    assert quiet == {"installed": True, "provider": "sendmail", "version": SENDMAIL_VERSION,
-                     "role": status["role"], "package": status["package"]}  # fmt: skip
+    assert quiet == {
+        "installed": True,
+        "provider": "sendmail",
+        "version": SENDMAIL_VERSION,
+        "role": status["role"],
+        "package": status["package"],
+    }
     assert status["package"]["name"] == "sendmail-bin"
     assert quiet["role"] != "server"
     world.start_daemon("-bD", "-ODaemonPortOptions=Name=MTA,Addr=0.0.0.0,Port=25", wait_port=25)
@@ -44,6 +52,11 @@ def test_a_grain_that_fails_still_loads_and_says_unknown(base_opts, world, tmp_p
     (tmp_path / "sendmail").mkdir()
     (tmp_path / "sendmail" / "__init__.py").write_text("raise RuntimeError('half synced')\n")
     loaded = grains(base_opts, world.lookup, module_dirs=[tmp_path])
-    assert loaded["sendmail"] == {"installed": None, "provider": None, "version": None,
-                                  "role": "unknown", "package": None}  # fmt: skip
+    assert loaded["sendmail"] == {
+        "installed": None,
+        "provider": None,
+        "version": None,
+        "role": "unknown",
+        "package": None,
+    }
     assert loaded["os_family"] == "Debian"  # every other grain is there

@@ -17,8 +17,13 @@ RELAY = "[198.51.100.11]"
 
 def verify(cf, address):
     """``sendmail -bv``: where the real sendmail would send ``address`` with this cf."""
-    proc = subprocess.run([SENDMAIL, "-C", str(cf), "-bv", address], capture_output=True, text=True,
-                          timeout=60, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [SENDMAIL, "-C", str(cf), "-bv", address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return proc.stdout + proc.stderr
 
 
@@ -27,8 +32,13 @@ def test_a_bare_root_leaves_a_client_as_the_sites_domain(world, sendmail):
     # Without the key: root@this-host, handed to the relay, which would hand it back here.
     assert "user root@tests.example.test" in verify(world.submit_cf, "root")
     status = sendmail.status()
-    assert status["local_mail"] == {"address": "root@tests.example.test", "handed_to": RELAY,
-                                    "masquerade": None, "alias": None, "returns_here": True}  # fmt: skip
+    assert status["local_mail"] == {
+        "address": "root@tests.example.test",
+        "handed_to": RELAY,
+        "masquerade": None,
+        "alias": None,
+        "returns_here": True,
+    }
     [unrouted] = [f for f in status["findings"] if f["id"] == "local-mail-unrouted"]
     assert unrouted["severity"] == "high" and "masquerade_as" in unrouted["message"]
     result = sendmail.build_cf("msp", relay=RELAY, masquerade_as="example.com")
@@ -55,8 +65,9 @@ def test_the_relay_sends_the_sites_names_to_their_alias_and_relays_the_other_use
     applied = sendmail.aliases(names, domain="example.com")
     assert applied["files"] == predicted["files"]
     assert applied["files"][str(aliases_file)]["postmaster"] == {
-        "old": "root", "new": "ops@example.org, pm@example.org"
-    }  # fmt: skip
+        "old": "root",
+        "new": "ops@example.org, pm@example.org",
+    }
     # Other entries stay; the maps are sendmail's own.
     assert aliases_file.read_text() == (
         "# kept\npostmaster: ops@example.org, pm@example.org\nwww: root\nroot: ops@example.org\n"

@@ -19,8 +19,13 @@ def test_status_says_which_package_provides_sendmail_and_what_it_fixed(sendmail)
 
 
 def test_a_changelog_that_does_not_name_the_fix_leaves_the_advisory_open(world, set_lookup, tmp_path):
-    module = set_lookup({**world.lookup, "package_changelog": str(tmp_path / "missing.gz"),
-                         "package_state": [str(tmp_path / "state")]})  # fmt: skip
+    module = set_lookup(
+        {
+            **world.lookup,
+            "package_changelog": str(tmp_path / "missing.gz"),
+            "package_state": [str(tmp_path / "state")],
+        }
+    )
     status = module.status()
     assert status["advisories"] == {"open": ["CVE-2023-51765"], "fixed": []}
     [finding] = [f for f in status["findings"] if f["id"] == "advisory-open"]

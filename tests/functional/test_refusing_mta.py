@@ -19,11 +19,28 @@ def start_loaded_daemon(world, tmp_path):
     os.chmod(tmp_path, 0o755)
     script = 'mount --make-rprivate / && mount --bind "$0" /proc/loadavg && exec "$@"'
     proc = subprocess.Popen(
-        ["unshare", "--mount", "sh", "-c", script, str(fake), "setpriv", "--pdeathsig", "TERM",
-         SENDMAIL, "-C", str(world.sendmail_cf), "-bD", "-ODaemonPortOptions=Name=MTA,Addr=0.0.0.0,Port=25",
-         "-ORefuseLA=12", "-OQueueLA=8"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            "unshare",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            str(fake),
+            "setpriv",
+            "--pdeathsig",
+            "TERM",
+            SENDMAIL,
+            "-C",
+            str(world.sendmail_cf),
+            "-bD",
+            "-ODaemonPortOptions=Name=MTA,Addr=0.0.0.0,Port=25",
+            "-ORefuseLA=12",
+            "-OQueueLA=8",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     world.daemons.append(proc)
     return proc
 

@@ -40,17 +40,31 @@ def relay(world, sendmail):
     # Its name, so that the tricks can name "the relay itself".
     with world.hosts.open("a") as hosts:
         hosts.write(f"{SERVER}\trelay.example.test\n")
-    world.start_daemon("-bD", f"-ODaemonPortOptions=Name=MTA,Addr={SERVER},Port=25", "-ODeliveryMode=queue",
-                       wait_port=25, wait_host=SERVER)  # fmt: skip
+    world.start_daemon(
+        "-bD",
+        f"-ODaemonPortOptions=Name=MTA,Addr={SERVER},Port=25",
+        "-ODeliveryMode=queue",
+        wait_port=25,
+        wait_host=SERVER,
+    )
     with linked_netns(f"smt-in{INSIDER}", INSIDER), linked_netns(f"smt-out{OUTSIDER}", OUTSIDER):
         yield world
 
 
 def test_nothing_an_outsider_can_ask_shows_the_version(relay):
-    said = session(f"smt-out{OUTSIDER}", [["HELP", ""], ["HELP", "RCPT"],
-                                          ["VRFY", "root"], ["EXPN", "root"], ["ETRN", "example.com"],
-                                          ["FOO", ""], ["MAIL", "FROM:<a@example.org>"],
-                                          ["RCPT", "TO:<ops@example.com>"]])  # fmt: skip
+    said = session(
+        f"smt-out{OUTSIDER}",
+        [
+            ["HELP", ""],
+            ["HELP", "RCPT"],
+            ["VRFY", "root"],
+            ["EXPN", "root"],
+            ["ETRN", "example.com"],
+            ["FOO", ""],
+            ["MAIL", "FROM:<a@example.org>"],
+            ["RCPT", "TO:<ops@example.com>"],
+        ],
+    )
     replies = {step: (code, text) for step, code, text in said}
     for step, (_, text) in replies.items():
         assert not [form for form in VERSION_FORMS if form in text], (step, text)
@@ -70,8 +84,14 @@ def test_nothing_an_outsider_can_ask_shows_the_version(relay):
 
 
 def test_the_received_header_it_adds_shows_no_version(relay):
-    session(f"smt-out{OUTSIDER}", [["MAIL", "FROM:<a@example.org>"], ["RCPT", "TO:<ops@example.com>"],
-                                   ["DATA", "Subject: x\r\n\r\nhi\r\n"]])  # fmt: skip
+    session(
+        f"smt-out{OUTSIDER}",
+        [
+            ["MAIL", "FROM:<a@example.org>"],
+            ["RCPT", "TO:<ops@example.com>"],
+            ["DATA", "Subject: x\r\n\r\nhi\r\n"],
+        ],
+    )
     [queued] = relay.queued_ids("mta")
     qf = (relay.mqueue / f"qf{queued}").read_bytes().decode("utf-8", "replace")
     [received] = [line for line in qf.split("\nH") if "Received:" in line]

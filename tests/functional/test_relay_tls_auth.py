@@ -32,8 +32,10 @@ def ehlo_keywords(text):
 
 
 def test_the_relay_offers_auth_only_inside_starttls(tls_relay):
-    said = {step: (code, text) for step, code, text in session(
-        OUTSIDER, [["STARTTLS", str(tls_relay.pki.ca)]])}  # fmt: skip
+    said = {
+        step: (code, text)
+        for step, code, text in session(OUTSIDER, [["STARTTLS", str(tls_relay.pki.ca)]])
+    }
     assert "STARTTLS" in ehlo_keywords(said["EHLO"][1])
     assert "AUTH" not in ehlo_keywords(said["EHLO"][1])
     assert said["STARTTLS"][0] == 220  # and the certificate verified against the site's CA
@@ -57,16 +59,29 @@ def test_an_outsider_relays_only_after_auth(tls_relay):
     assert refused[-1][1] >= 500, refused[-1]
     wrong = session(OUTSIDER, [tls, ["AUTH", [USER, "wrong"]]])
     assert wrong[-1][1] == 535, wrong[-1]
-    relayed = session(OUTSIDER, [tls, ["AUTH", [USER, PASSWORD]], ["MAIL", "FROM:<a@example.org>"],
-                                 ["RCPT", "TO:<x@example.org>"]])  # fmt: skip
+    relayed = session(
+        OUTSIDER,
+        [
+            tls,
+            ["AUTH", [USER, PASSWORD]],
+            ["MAIL", "FROM:<a@example.org>"],
+            ["RCPT", "TO:<x@example.org>"],
+        ],
+    )
     assert [code for _, code, _ in relayed[-3:]] == [235, 250, 250], relayed
 
 
 def test_the_site_network_must_starttls_before_mail(tls_relay):
     plain = session(INSIDER, [["MAIL", "FROM:<a@example.com>"]])
     assert plain[-1][1] == 451 and "STARTTLS" in plain[-1][2], plain[-1]  # temporary: mail waits
-    encrypted = session(INSIDER, [["STARTTLS", str(tls_relay.pki.ca)], ["MAIL", "FROM:<a@example.com>"],
-                                  ["RCPT", "TO:<x@example.org>"]])  # fmt: skip
+    encrypted = session(
+        INSIDER,
+        [
+            ["STARTTLS", str(tls_relay.pki.ca)],
+            ["MAIL", "FROM:<a@example.com>"],
+            ["RCPT", "TO:<x@example.org>"],
+        ],
+    )
     assert [code for _, code, _ in encrypted[-2:]] == [250, 250], encrypted
     # Outsiders may still send to the relay's own domains without STARTTLS.
     outsider = session(OUTSIDER, [["MAIL", "FROM:<a@example.org>"], ["RCPT", "TO:<ops@example.com>"]])
@@ -96,16 +111,32 @@ def client(tls_relay, make_world, set_lookup, safe_dir):
     ca_pem = tls_relay.pki.ca.read_text()
 
     def configure(password=PASSWORD, ca=ca_pem, auth=True):
-        hop = {"tls": {"ca": ca, "require": True},
-               "auth": {"user": USER, "password": password} if auth else None}  # fmt: skip
+        hop = {
+            "tls": {"ca": ca, "require": True},
+            "auth": {"user": USER, "password": password} if auth else None,
+        }
         built = module.build_cf("msp", relay=f"[{RELAY}]", **hop)
         written = module.credentials("client", **hop)
         return built, written
 
     def run_queue():
         """The MSP's queue run, from the client's own namespace (as its queue runner does)."""
-        subprocess.run(["ip", "netns", "exec", f"smt-tls{CLIENT}", "/usr/sbin/sendmail", "-Ac", "-C",
-                        str(world.submit_cf), "-qf"], capture_output=True, timeout=60, check=False)  # fmt: skip
+        subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                f"smt-tls{CLIENT}",
+                "/usr/sbin/sendmail",
+                "-Ac",
+                "-C",
+                str(world.submit_cf),
+                "-qf",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
 
     return types.SimpleNamespace(world=world, module=module, configure=configure, run_queue=run_queue)
 
@@ -128,8 +159,11 @@ def test_mail_flows_through_starttls_and_auth_and_the_password_stays_in_the_map(
     # The password, in clear or in the map's base64, is in no other file of the host.
     encoded = base64.b64encode(PASSWORD.encode())
     files = [*client.world.root.rglob("*"), *authinfo.parent.rglob("*")]
-    holders = [path for path in files if path.is_file()
-               and (PASSWORD.encode() in path.read_bytes() or encoded in path.read_bytes())]  # fmt: skip
+    holders = [
+        path
+        for path in files
+        if path.is_file() and (PASSWORD.encode() in path.read_bytes() or encoded in path.read_bytes())
+    ]
     assert holders == [authinfo]
     assert PASSWORD not in repr((built, written))
     # A second run changes nothing.
@@ -187,18 +221,33 @@ def test_removing_auth_removes_the_map(tls_relay, client):
 @pytest.mark.parametrize(
     ("kind", "hop", "said"),
     [
-        ("server", {"tls": {"cert": "/nonexistent/relay.crt", "key": "KEY"}}, "tls:cert: /nonexistent/relay.crt cannot be read"),
+        (
+            "server",
+            {"tls": {"cert": "/nonexistent/relay.crt", "key": "KEY"}},
+            "tls:cert: /nonexistent/relay.crt cannot be read",
+        ),
         ("server", {"tls": {"cert": "CERT", "key": "WORLD_KEY"}}, "is readable by others (mode 0644)"),
         ("server", {"auth": {"mechanisms": ["PLAIN"]}}, "offers AUTH only after STARTTLS"),
-        ("server", {"tls": {"cert": "CERT", "key": "KEY"}, "auth": {"mechanisms": ["CRAM-MD5"]}},
-         "auth:mechanisms must be 'PLAIN' or 'LOGIN', not 'CRAM-MD5'"),
+        (
+            "server",
+            {"tls": {"cert": "CERT", "key": "KEY"}, "auth": {"mechanisms": ["CRAM-MD5"]}},
+            "auth:mechanisms must be 'PLAIN' or 'LOGIN', not 'CRAM-MD5'",
+        ),
         ("msp", {"auth": {"user": USER, "password": "two\nlines"}}, "auth:password: contains a newline"),
-        ("msp", {"auth": {"user": USER, "password": "x", "mechanisms": ["KERBEROS_V5"]}}, "not 'KERBEROS_V5'"),
+        (
+            "msp",
+            {"auth": {"user": USER, "password": "x", "mechanisms": ["KERBEROS_V5"]}},
+            "not 'KERBEROS_V5'",
+        ),
         ("msp", {"tls": {"require": "yes"}}, "tls:require: expected true or false"),
-        ("msp", {"tls": {"ca": "-----BEGIN CERTIFICATE-----\nMIIB"}}, "PEM text without its -----END line"),
+        (
+            "msp",
+            {"tls": {"ca": "-----BEGIN CERTIFICATE-----\nMIIB"}},
+            "PEM text without its -----END line",
+        ),
         ("msp", {"tls": {"verify": True}}, "unknown key verify"),
     ],
-)  # fmt: skip
+)
 def test_bad_values_are_refused_and_nothing_changes(world, sendmail, pki, tmp_path, kind, hop, said):
     world_key = tmp_path / "world.key"
     world_key.write_text(pki.key.read_text())
@@ -209,8 +258,10 @@ def test_bad_values_are_refused_and_nothing_changes(world, sendmail, pki, tmp_pa
             settings[name] = names.get(value, value) if isinstance(value, str) else value
     relay = None if kind == "server" else f"[{RELAY}]"
     before = snapshot(world.root)
-    for call in (lambda: sendmail.build_cf(kind, relay=relay, **hop),
-                 lambda: sendmail.credentials("server" if kind == "server" else "client", **hop)):  # fmt: skip
+    for call in (
+        lambda: sendmail.build_cf(kind, relay=relay, **hop),
+        lambda: sendmail.credentials("server" if kind == "server" else "client", **hop),
+    ):
         with pytest.raises(SaltInvocationError, match=re.escape(said)) as err:
             call()
         assert "two\nlines" not in str(err.value)

@@ -22,8 +22,11 @@ SECRET_FORMS = [PASSWORD, base64.b64encode(PASSWORD.encode()).decode(), WRONG]
 
 def pillar_config(directory, password, ca):
     """A salt-call config dir whose pillar makes the minion a client of the relay with STARTTLS and AUTH."""
-    site = {"relays": [f"[{RELAY}]"], "tls": {"ca": ca, "require": True},
-            "auth": {"user": USER, "password": password}}  # fmt: skip
+    site = {
+        "relays": [f"[{RELAY}]"],
+        "tls": {"ca": ca, "require": True},
+        "auth": {"user": USER, "password": password},
+    }
     pillar = {"sendmail": {"role": "client", "site": "paris", "sites": {"paris": site}}}
     (directory / "pillar").mkdir(parents=True)
     (directory / "pillar" / "top.sls").write_text(json.dumps({"base": {"*": ["sendmail"]}}))
@@ -51,29 +54,48 @@ def test_client_with_starttls_and_auth_through_a_relay_requiring_both(tls_relay,
     status = shlex.join(salt_call_argv("sendmail.status"))
     host = tmp_path / "host"
     netns = f"smt-tls{CLIENT}"
-    out = run_steps(host, netns, [
-        NAME_THE_RELAY,
-        ("predict", role_state(right, test=True)),
-        ("apply", role_state(right)),
-        ("again", role_state(right)),
-        ("map", "stat -c '%a %U %G' /etc/mail/salt-authinfo.db"),
-        ("send", submit),
-        ("holders", f"grep -rlF -e {shlex.quote(PASSWORD)} -e {SECRET_FORMS[1]} /etc /var/spool /var/log /root"
-                    " 2>/dev/null || true"),
-    ])  # fmt: skip
+    out = run_steps(
+        host,
+        netns,
+        [
+            NAME_THE_RELAY,
+            ("predict", role_state(right, test=True)),
+            ("apply", role_state(right)),
+            ("again", role_state(right)),
+            ("map", "stat -c '%a %U %G' /etc/mail/salt-authinfo.db"),
+            ("send", submit),
+            (
+                "holders",
+                f"grep -rlF -e {shlex.quote(PASSWORD)} -e {SECRET_FORMS[1]} /etc /var/spool /var/log /root"
+                " 2>/dev/null || true",
+            ),
+        ],
+    )
     delivered = [len(tls_relay.world.queued_ids("mta"))]
-    out.update(run_steps(host, netns, [
-        NAME_THE_RELAY,
-        ("wrong", role_state(wrong)),
-        ("send-wrong", submit),
-        ("status", status),
-    ]))  # fmt: skip
+    out.update(
+        run_steps(
+            host,
+            netns,
+            [
+                NAME_THE_RELAY,
+                ("wrong", role_state(wrong)),
+                ("send-wrong", submit),
+                ("status", status),
+            ],
+        )
+    )
     delivered.append(len(tls_relay.world.queued_ids("mta")))
-    out.update(run_steps(host, netns, [
-        NAME_THE_RELAY,
-        ("right", role_state(right)),
-        ("flush", "sendmail -Ac -qf; ls /var/spool/mqueue-client | grep -c ^qf || true"),
-    ]))  # fmt: skip
+    out.update(
+        run_steps(
+            host,
+            netns,
+            [
+                NAME_THE_RELAY,
+                ("right", role_state(right)),
+                ("flush", "sendmail -Ac -qf; ls /var/spool/mqueue-client | grep -c ^qf || true"),
+            ],
+        )
+    )
     delivered.append(len(tls_relay.world.queued_ids("mta")))
     # Through STARTTLS and AUTH; the second message waits while the password is wrong; then goes.
     assert delivered == [1, 1, 2], out["status"]

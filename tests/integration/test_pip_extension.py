@@ -20,8 +20,18 @@ from tests.support.saltcall import REPO, write_minion_config
 
 # What a source distribution holds; built from a copy so no build/ or *.egg-info lands in the
 # repository (Salt would log errors about an egg-info at the repository root).
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "_saltext", "_modules", "_states", "_grains",
-           "_beacons", "_runners", "_output")  # fmt: skip
+SOURCES = (
+    "setup.cfg",
+    "pyproject.toml",
+    "README.md",
+    "_saltext",
+    "_modules",
+    "_states",
+    "_grains",
+    "_beacons",
+    "_runners",
+    "_output",
+)
 # What each of Salt's loaders finds of ours, asked in the operator's environment.
 LOADERS = """
 import json, sys
@@ -50,8 +60,11 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
         copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
         copy(REPO / name, source / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"),
-                    str(source)], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+    )
     [wheel] = (tmp_path / "dist").glob("saltext.sendmail-*.whl")
 
     # The operator's environment: a copy of this one, with its Salt.
@@ -60,32 +73,53 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     python = env / "bin" / "python"
 
     def packages():
-        listed = subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", "list",
-                                 "--format=json"], capture_output=True, text=True, check=True)  # fmt: skip
+        listed = subprocess.run(
+            [str(python), "-m", "pip", "--disable-pip-version-check", "list", "--format=json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return {(entry["name"].lower(), entry["version"]) for entry in json.loads(listed.stdout)}
 
     before = packages()
     installed = subprocess.run(
         [str(python), "-m", "pip", "--disable-pip-version-check", "install", "--no-index", str(wheel)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert installed.returncode == 0, installed.stderr
     # Only the extension came in; Salt and everything else stayed as they were.
     assert packages() - before == {("saltext.sendmail", "0.1.0")}
     assert before - packages() == set()
     assert ("salt", salt.version.__version__) in before
-    kept = subprocess.run([str(python), "-c", "import salt.version; print(salt.version.__version__)"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    kept = subprocess.run(
+        [str(python), "-c", "import salt.version; print(salt.version.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert kept.stdout.strip() == salt.version.__version__
 
     config_dir = write_minion_config(tmp_path / "salt")
 
     def salt_call(*args):
         proc = subprocess.run(
-            [str(python), "-c", "import salt.scripts; salt.scripts.salt_call()", "--local",
-             "-c", str(config_dir), "--out=json", *args],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+            [
+                str(python),
+                "-c",
+                "import salt.scripts; salt.scripts.salt_call()",
+                "--local",
+                "-c",
+                str(config_dir),
+                "--out=json",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)["local"]
 
@@ -100,9 +134,13 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     master_dir = tmp_path / "master"
     master_dir.mkdir()
     (master_dir / "master").write_text(json.dumps({"root_dir": str(master_dir)}))
-    loaders = subprocess.run([str(python), "-c", LOADERS, str(config_dir / "minion"),
-                              str(master_dir / "master")], capture_output=True, text=True,
-                             timeout=120, check=True)  # fmt: skip
+    loaders = subprocess.run(
+        [str(python), "-c", LOADERS, str(config_dir / "minion"), str(master_dir / "master")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert json.loads(loaders.stdout.splitlines()[-1]) == {
         "grains": "sendmail",
         "beacons": ["sendmail.beacon", "sendmail.validate"],

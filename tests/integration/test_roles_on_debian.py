@@ -39,10 +39,20 @@ def run_steps(root, netns, steps):
     script_file = root.parent / f"{root.name}-steps.sh"
     script_file.write_text("\n".join(script) + "\n")
     proc = subprocess.run(
-        [str(REPO / "scripts" / "host-run"), "--netns", netns, str(root), "box.example.test",
-         "bash", str(script_file)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            str(REPO / "scripts" / "host-run"),
+            "--netns",
+            netns,
+            str(root),
+            "box.example.test",
+            "bash",
+            str(script_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     outputs, name = {}, None
     for line in proc.stdout.splitlines(keepends=True):
@@ -128,13 +138,31 @@ def test_cron_runner_entries_are_replaced_not_added(tmp_path):
         tmp_path / "host",
         "smt-box",
         [
-            ("cron30", state("sendmail.client", relay="[198.51.100.1]", masquerade_as="example.com", msp_runner="cron", msp_interval="30m")),
+            (
+                "cron30",
+                state(
+                    "sendmail.client",
+                    relay="[198.51.100.1]",
+                    masquerade_as="example.com",
+                    msp_runner="cron",
+                    msp_interval="30m",
+                ),
+            ),
             ("tab30", "crontab -l"),
-            ("cron15", state("sendmail.client", relay="[198.51.100.1]", masquerade_as="example.com", msp_runner="cron", msp_interval="15m")),
+            (
+                "cron15",
+                state(
+                    "sendmail.client",
+                    relay="[198.51.100.1]",
+                    masquerade_as="example.com",
+                    msp_runner="cron",
+                    msp_interval="15m",
+                ),
+            ),
             ("tab15", "crontab -l"),
             ("status", shlex.join(salt_call_argv("sendmail.status"))),
         ],
-    )  # fmt: skip
+    )
     for name in ("cron30", "cron15"):
         assert result_of(out[name])["result"] is True, result_of(out[name])["comment"]
     for name, count in (("tab30", 2), ("tab15", 4)):
@@ -190,8 +218,10 @@ def test_the_formula_with_salt_call_local(tmp_path):
     )
     argv = salt_call_argv("state.apply", "sendmail")
     argv[argv.index("--out=json") : argv.index("--out=json")] = [
-        f"--states-dir={REPO / '_states'}", f"--file-root={REPO / 'salt'}", f"--pillar-root={pillar}",
-    ]  # fmt: skip
+        f"--states-dir={REPO / '_states'}",
+        f"--file-root={REPO / 'salt'}",
+        f"--pillar-root={pillar}",
+    ]
     out = run_steps(
         tmp_path / "host", "smt-box", [("first", shlex.join(argv)), ("second", shlex.join(argv))]
     )
@@ -209,8 +239,10 @@ def test_a_failed_service_step_puts_the_previous_configuration_back(tmp_path):
     # after the cfs and the switch were replaced.
     # The live files (the failed run's .bak copies are not put back); cron.d without the date that
     # Debian's update_conf writes into its header.
-    live = [f"/etc/mail/{name}" for name in ("sendmail.cf", "submit.cf", "sendmail.mc", "submit.mc",
-                                             "sendmail.conf")]  # fmt: skip
+    live = [
+        f"/etc/mail/{name}"
+        for name in ("sendmail.cf", "submit.cf", "sendmail.mc", "submit.mc", "sendmail.conf")
+    ]
     files = f"{snapshot_command(*live)}; grep -v '^#' /etc/cron.d/sendmail"
     # Wait 3 s, not 15, for daemons that will never start.
     config_dir = write_minion_config(tmp_path / "salt", sendmail={"lookup": {"services_timeout": 3}})

@@ -35,8 +35,13 @@ def test_a_failed_install_leaves_no_policy_rc_d_and_the_hosts_file_as_it_was(tmp
         echo "setup exit $?"
         ls -A /usr/sbin
     """
-    proc = subprocess.run(["unshare", "--mount", "bash", "-c", script], capture_output=True, text=True,
-                          timeout=60, check=False)  # fmt: skip
+    proc = subprocess.run(
+        ["unshare", "--mount", "bash", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert "the package index is unreachable" in proc.stderr
     assert "setup exit 100" in proc.stdout
     # Nothing is left in /usr/sbin: the policy-rc.d made for the install is gone.

@@ -25,8 +25,9 @@ def _original(release, package):
 
 
 def _field(deb, name):
-    return subprocess.run(["dpkg-deb", "-f", str(deb), name], capture_output=True, text=True,
-                          check=True).stdout.strip()  # fmt: skip
+    return subprocess.run(
+        ["dpkg-deb", "-f", str(deb), name], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def installed_version(release, package="sendmail-bin"):
@@ -55,19 +56,23 @@ def rebuild(release, suffix, work, broken=False):
             preinst.write_text(BROKEN_PREINST)
             preinst.chmod(0o755)
         deb = work / f"{package}_{new}.deb"
-        subprocess.run(["dpkg-deb", "-Zgzip", "-b", str(tree), str(deb)], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["dpkg-deb", "-Zgzip", "-b", str(tree), str(deb)], check=True, capture_output=True
+        )
         subprocess.run(["rm", "-rf", str(tree)], check=True)
         debs.append(deb)
     return debs, new
 
 
 def _stanza(deb):
-    control = subprocess.run(["dpkg-deb", "-f", str(deb)], capture_output=True, text=True,
-                             check=True).stdout.rstrip("\n")  # fmt: skip
+    control = subprocess.run(
+        ["dpkg-deb", "-f", str(deb)], capture_output=True, text=True, check=True
+    ).stdout.rstrip("\n")
     data = deb.read_bytes()
-    return (f"{control}\nFilename: ./{deb.name}\nSize: {len(data)}\n"
-            f"SHA256: {hashlib.sha256(data).hexdigest()}\n")  # fmt: skip
+    return (
+        f"{control}\nFilename: ./{deb.name}\nSize: {len(data)}\n"
+        f"SHA256: {hashlib.sha256(data).hexdigest()}\n"
+    )
 
 
 def publish(host, debs):

@@ -9,8 +9,9 @@ import subprocess
 
 
 def _package_version(package):
-    proc = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, text=True, check=True
+    )
     return proc.stdout.strip()
 
 

@@ -49,7 +49,12 @@ print(json.dumps(said))
 def session(netns, server, steps):
     """Run one session from ``netns`` (named smt-*NN*: the client says EHLO hostNN.example.test)."""
     argument = json.dumps([server, f"host{netns[-2:]}.example.test", steps])
-    proc = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", CLIENT, argument],
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    proc = subprocess.run(
+        ["ip", "netns", "exec", netns, sys.executable, "-c", CLIENT, argument],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)

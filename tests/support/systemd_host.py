@@ -49,10 +49,13 @@ def _read_only_binds(release):
         return [f"--bind-ro={REPO}"]
     venv = pathlib.Path(sys.prefix)
     home = next(
-        (line.split("=", 1)[1].strip() for line in (venv / "pyvenv.cfg").read_text().splitlines()
-         if line.startswith("home")),
+        (
+            line.split("=", 1)[1].strip()
+            for line in (venv / "pyvenv.cfg").read_text().splitlines()
+            if line.startswith("home")
+        ),
         "/usr/bin",
-    )  # fmt: skip
+    )
     base = pathlib.Path(home).resolve().parent
     binds = [REPO, venv]
     if not str(base).startswith("/usr"):
@@ -86,10 +89,18 @@ class SystemdHost:
         for path in (self.upper, self.work, self.root):
             path.mkdir(parents=True)
         subprocess.run(
-            ["mount", "-t", "overlay", "overlay", "-o",
-             f"lowerdir={ROOTFS[release]},upperdir={self.upper},workdir={self.work}", str(self.root)],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                "mount",
+                "-t",
+                "overlay",
+                "overlay",
+                "-o",
+                f"lowerdir={ROOTFS[release]},upperdir={self.upper},workdir={self.work}",
+                str(self.root),
+            ],
+            check=True,
+            capture_output=True,
+        )
         self.write("/etc/hostname", f"{hostname}\n")
         short = hostname.split(".")[0]
         self.write("/etc/hosts", hosts_text or f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname} {short}\n")
@@ -119,8 +130,19 @@ class SystemdHost:
             if self.netns
             else ["--private-network"]
         )
-        nspawn = ["systemd-nspawn", "-D", str(self.root), "-M", self.name, "--boot", "--register=no",
-                  "--keep-unit", "--console=pipe", *network, *_read_only_binds(self.release)]  # fmt: skip
+        nspawn = [
+            "systemd-nspawn",
+            "-D",
+            str(self.root),
+            "-M",
+            self.name,
+            "--boot",
+            "--register=no",
+            "--keep-unit",
+            "--console=pipe",
+            *network,
+            *_read_only_binds(self.release),
+        ]
         # The launching shell moves into the container's own cgroups first (see the module doc);
         # pdeathsig ends the container (nspawn powers it off) if pytest dies.
         enter = " ".join(
@@ -128,9 +150,11 @@ class SystemdHost:
         )
         self.proc = subprocess.Popen(  # noqa: S602 (fixed text, no value from outside)
             f"{enter} exec setpriv --pdeathsig TERM {shlex.join(nspawn)}",
-            shell=True, stdin=subprocess.DEVNULL, stdout=self.dir.joinpath("console.log").open("ab"),
+            shell=True,
+            stdin=subprocess.DEVNULL,
+            stdout=self.dir.joinpath("console.log").open("ab"),
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + timeout
         while self.pid1 is None and time.monotonic() < deadline:
             children = subprocess.run(
@@ -160,8 +184,14 @@ class SystemdHost:
 
     def run(self, *argv, check=True, input_text=None, timeout=120):
         """Run a command inside the host (all its namespaces); returns the CompletedProcess."""
-        proc = subprocess.run(["nsenter", "-t", str(self.pid1), "-a", *argv], input=input_text,
-                              capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
+        proc = subprocess.run(
+            ["nsenter", "-t", str(self.pid1), "-a", *argv],
+            input=input_text,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if check and proc.returncode:
             raise AssertionError(
                 f"{argv} failed in {self.name} ({proc.returncode}): {proc.stderr[-3000:]}"
@@ -173,8 +203,15 @@ class SystemdHost:
 
     def salt_call(self, *args, states=False, check=True):
         """``salt-call --local`` inside the host with this repository's modules; the JSON result."""
-        argv = [str(self.salt_bin / "salt-call"), "--local", "-c", SALT_DIR,
-                "-m", str(REPO / "_modules"), "--out=json"]  # fmt: skip
+        argv = [
+            str(self.salt_bin / "salt-call"),
+            "--local",
+            "-c",
+            SALT_DIR,
+            "-m",
+            str(REPO / "_modules"),
+            "--out=json",
+        ]
         if states:
             argv.append(f"--states-dir={REPO / '_states'}")
         proc = self.run(*argv, *args, check=False)

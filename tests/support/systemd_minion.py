@@ -41,8 +41,10 @@ def add_minion(host, minion_id, master, grains=None):
     }
     host.write(f"{MINION_DIR}/minion", json.dumps(config))  # JSON is YAML
     salt_minion = host.salt_bin / "salt-minion"
-    host.write("/etc/systemd/system/salt-minion.service",
-               UNIT.format(salt_minion=salt_minion, minion_dir=MINION_DIR))  # fmt: skip
+    host.write(
+        "/etc/systemd/system/salt-minion.service",
+        UNIT.format(salt_minion=salt_minion, minion_dir=MINION_DIR),
+    )
     wants = host.path("/etc/systemd/system/multi-user.target.wants")
     wants.mkdir(parents=True, exist_ok=True)
     (wants / "salt-minion.service").symlink_to("/etc/systemd/system/salt-minion.service")

@@ -31,8 +31,22 @@ def _openssl(*args, cwd):
 def make_ca(directory, name):
     """A CA (``name``.crt/.key) in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}",
-             "-keyout", f"{name}.key", "-out", f"{name}.crt", cwd=directory)  # fmt: skip
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        f"/CN={name}",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.crt",
+        cwd=directory,
+    )
     return directory / f"{name}.crt"
 
 
@@ -40,10 +54,37 @@ def make_cert(directory, ca_name, name, address):
     """A server certificate for ``name`` and ``address`` signed by CA ``ca_name``: (crt, key) paths."""
     ext = directory / f"{name}.ext"
     ext.write_text(f"subjectAltName=DNS:{name},IP:{address}\n")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
-             "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=directory)  # fmt: skip
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca_name}.crt", "-CAkey", f"{ca_name}.key",
-             "-CAcreateserial", "-days", "2", "-extfile", ext.name, "-out", f"{name}.crt", cwd=directory)  # fmt: skip
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        f"/CN={name}",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.csr",
+        cwd=directory,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        f"{ca_name}.crt",
+        "-CAkey",
+        f"{ca_name}.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        ext.name,
+        "-out",
+        f"{name}.crt",
+        cwd=directory,
+    )
     (directory / f"{name}.key").chmod(0o600)
     return directory / f"{name}.crt", directory / f"{name}.key"
 
@@ -59,8 +100,14 @@ def sasl_users(directory, users):
     directory.chmod(0o755)
     sasldb = directory / "sasldb2"
     for name, password in users.items():
-        subprocess.run(["saslpasswd2", "-f", str(sasldb), "-u", REALM, "-c", "-p", name],
-                       input=password, text=True, check=True, capture_output=True, timeout=30)  # fmt: skip
+        subprocess.run(
+            ["saslpasswd2", "-f", str(sasldb), "-u", REALM, "-c", "-p", name],
+            input=password,
+            text=True,
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
     sasldb.chmod(0o600)
     (directory / "Sendmail.conf").write_text(
         f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {sasldb}\nmech_list: PLAIN LOGIN\n"

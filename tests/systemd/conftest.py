@@ -62,8 +62,14 @@ def make_systemd_host(release):
         links.append(link)
         link.__enter__()
         hostname = hostname or f"host{number}.example.test"
-        host = SystemdHost(name, work, hostname, netns=name,
-                           hosts_text=hosts_text(hostname) + extra_hosts, release=release)  # fmt: skip
+        host = SystemdHost(
+            name,
+            work,
+            hostname,
+            netns=name,
+            hosts_text=hosts_text(hostname) + extra_hosts,
+            release=release,
+        )
         made.append(host)
         if prepare:
             prepare(host)

@@ -107,8 +107,11 @@ def test_client_server_client_across_a_reboot(make_systemd_host, relay, release)
 
     # The grain and the one judgement (what the report shows) read this release's sendmail too.
     site = {"relays": [RELAY], "masquerade_as": CLIENT_DOMAIN}
-    host.configure_salt(module_dirs=[str(REPO / "_modules")], grains_dirs=[str(REPO / "_grains")],
-                        sendmail={"role": "client", "site": "s", "sites": {"s": site}})  # fmt: skip
+    host.configure_salt(
+        module_dirs=[str(REPO / "_modules")],
+        grains_dirs=[str(REPO / "_grains")],
+        sendmail={"role": "client", "site": "s", "sites": {"s": site}},
+    )
     grain = host.salt_call("grains.get", "sendmail")
     assert (grain["role"], grain["version"]) == ("client", report["version"]), grain
     judged = host.salt_call("sendmail.compliance")

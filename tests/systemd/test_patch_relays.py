@@ -55,8 +55,11 @@ MAILBOX = "/var/mail/mail"
 def _write_pillar(root):
     (root / "top.sls").write_text(yaml.safe_dump(TOP))
     (root / "sendmail").mkdir()
-    for name, data in (("common", PILLAR), ("relay", {"sendmail": {"role": "server"}}),
-                       ("client", {"sendmail": {"role": "client"}})):  # fmt: skip
+    for name, data in (
+        ("common", PILLAR),
+        ("relay", {"sendmail": {"role": "server"}}),
+        ("client", {"sendmail": {"role": "client"}}),
+    ):
         (root / "sendmail" / f"{name}.sls").write_text(yaml.safe_dump(data))
 
 
@@ -193,8 +196,12 @@ class Outages(Background):
                 self.down[name].append([since[name], time.monotonic()])
 
     def overlapping(self):
-        return [(a, b) for a in self.down["relay1-p"] for b in self.down["relay2-p"]
-                if a[0] < b[1] and b[0] < a[1]]  # fmt: skip
+        return [
+            (a, b)
+            for a in self.down["relay1-p"]
+            for b in self.down["relay2-p"]
+            if a[0] < b[1] and b[0] < a[1]
+        ]
 
 
 class Sender(Background):

@@ -21,8 +21,9 @@ RELAY_ADDRESS = f"{NETWORK}.{RELAY_NUMBER}"
 RELAY_NAME, CLIENT_NAME = "relay56.example.test", "client57.example.test"
 # example.org: outside the site (not in relay_domains), so relaying to it needs AUTH; it resolves
 # from /etc/hosts (the MSP canonifies it) to an address with no route, so mail for it waits.
-EXTRA_HOSTS = (f"{RELAY_ADDRESS}\t{RELAY_NAME}\n{NETWORK}.{CLIENT_NUMBER}\t{CLIENT_NAME}\n"
-               "192.0.2.11\texample.org\n")  # fmt: skip
+EXTRA_HOSTS = (
+    f"{RELAY_ADDRESS}\t{RELAY_NAME}\n{NETWORK}.{CLIENT_NUMBER}\t{CLIENT_NAME}\n192.0.2.11\texample.org\n"
+)
 USER, PASSWORD = "client57", 'Corr3ct horse "battery" staple'
 SASL_CONF = "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /etc/sasldb2\nmech_list: PLAIN LOGIN\n"
 
@@ -55,8 +56,12 @@ def smuggled_end():
     with socket.create_connection((RELAY_ADDRESS, 25), timeout=20) as sock:
         replies = sock.makefile("rb")
         said = [replies.readline()]
-        for line in (b"EHLO outside.example.test", b"MAIL FROM:<a@example.org>", b"RCPT TO:<ops@example.com>",
-                     b"DATA"):  # fmt: skip
+        for line in (
+            b"EHLO outside.example.test",
+            b"MAIL FROM:<a@example.org>",
+            b"RCPT TO:<ops@example.com>",
+            b"DATA",
+        ):
             sock.sendall(line + b"\r\n")
             said.append(replies.readline())
             while said[-1][3:4] == b"-":  # a multi-line reply
@@ -78,10 +83,18 @@ def test_mail_goes_through_starttls_and_auth_on_sendmail_8_18(make_systemd_host,
     relay.write("/etc/ssl/site/relay.crt", cert.read_text())
     relay.write("/etc/ssl/site/ca.crt", ca.read_text())
     add_sasl_user(relay)
-    tls = {"cert": "/etc/ssl/site/relay.crt", "key": key.read_text(), "ca": "/etc/ssl/site/ca.crt",
-           "require": True}  # fmt: skip
-    server = relay.state("sendmail.server", relay_domains=["example.com"], tls=tls,
-                         auth={"mechanisms": ["PLAIN", "LOGIN"]})  # fmt: skip
+    tls = {
+        "cert": "/etc/ssl/site/relay.crt",
+        "key": key.read_text(),
+        "ca": "/etc/ssl/site/ca.crt",
+        "require": True,
+    }
+    server = relay.state(
+        "sendmail.server",
+        relay_domains=["example.com"],
+        tls=tls,
+        auth={"mechanisms": ["PLAIN", "LOGIN"]},
+    )
     assert server["result"] is True, server["comment"]
     assert key.read_text() not in repr(server)
 

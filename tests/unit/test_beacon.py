@@ -17,11 +17,14 @@ LISTENER = {
 
 def status(role, findings=(), provider="sendmail", listening=False):
     return {
-        "role": role, "provider": provider, "version": "8.17.1.9", "findings": list(findings),
+        "role": role,
+        "provider": provider,
+        "version": "8.17.1.9",
+        "findings": list(findings),
         "listeners": [{"address": "0.0.0.0", "port": 25}] if listening else [],
         "daemons": [{"kind": "msp-queue-runner"}] + ([{"kind": "mta"}] if listening else []),
         "queues": {"mta": {"runners": []}, "msp": {"runners": [{"type": "daemon"}]}},
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture
@@ -35,13 +38,23 @@ def host(monkeypatch, tmp_path):
 
     monkeypatch.setattr(beacon, "__opts__", {"beacons": {}}, raising=False)
     monkeypatch.setattr(beacon, "__context__", {}, raising=False)
-    monkeypatch.setattr(beacon, "__salt__", {
-        "sendmail.lookup": lambda: {"sendmail_cf": str(tmp_path / "no.cf"), "submit_cf": str(tmp_path / "no.cf")},
-        "sendmail.status": lambda: state["status"],
-        "sendmail.listeners": lambda: state["status"]["listeners"],
-        "sendmail.compliance": compliance,
-        "sendmail.validate": lambda config, part: schema.problems(config, schema.BEACON, "beacons:sendmail"),
-    }, raising=False)  # fmt: skip
+    monkeypatch.setattr(
+        beacon,
+        "__salt__",
+        {
+            "sendmail.lookup": lambda: {
+                "sendmail_cf": str(tmp_path / "no.cf"),
+                "submit_cf": str(tmp_path / "no.cf"),
+            },
+            "sendmail.status": lambda: state["status"],
+            "sendmail.listeners": lambda: state["status"]["listeners"],
+            "sendmail.compliance": compliance,
+            "sendmail.validate": lambda config, part: schema.problems(
+                config, schema.BEACON, "beacons:sendmail"
+            ),
+        },
+        raising=False,
+    )
     monkeypatch.setattr(beacon.time, "monotonic", lambda: state["now"])
     return state
 
@@ -65,15 +78,22 @@ def test_nothing_fires_until_something_changes_then_only_what_changed(host):
     assert set(event["changes"]) == {"listeners", "daemons", "findings"}
     assert event["changes"]["listeners"] == {"old": [], "new": ["0.0.0.0:25"]}
     assert (event["role"], event["expected"], event["verdict"], event["drifted"]) == (
-        "server", "client", "drifted", True
-    )  # fmt: skip
+        "server",
+        "client",
+        "drifted",
+        True,
+    )
 
 
 @pytest.mark.parametrize(
     ("pillar_role", "provider", "verdict"),
-    [("client", "sendmail", "drifted"), ("server", "sendmail", "compliant"),
-     (None, "sendmail", "unmanaged"), ("client", "postfix", "not_sendmail")],
-)  # fmt: skip
+    [
+        ("client", "sendmail", "drifted"),
+        ("server", "sendmail", "compliant"),
+        (None, "sendmail", "unmanaged"),
+        ("client", "postfix", "not_sendmail"),
+    ],
+)
 def test_the_event_carries_the_one_judgement_and_drifted_only_for_a_managed_sendmail_host(
     host, pillar_role, provider, verdict
 ):
@@ -85,8 +105,9 @@ def test_the_event_carries_the_one_judgement_and_drifted_only_for_a_managed_send
     assert event["drifted"] is (verdict == "drifted")
     # The report's runner says the same of the same minion.
     runner = load("_runners/sendmail.py")
-    answer = judgement.for_config(host["status"], {"sites": SITES, **({"role": pillar_role} if pillar_role else {})},
-                                  {"site": "a"})  # fmt: skip
+    answer = judgement.for_config(
+        host["status"], {"sites": SITES, **({"role": pillar_role} if pillar_role else {})}, {"site": "a"}
+    )
     assert verdict in [
         kind for kind, ids in runner._summarize(["m"], {"m": answer})["summary"].items() if ids
     ]
@@ -112,8 +133,9 @@ def test_the_beacon_validates_its_configuration(host, config, valid):
 
 def test_a_typo_in_the_beacons_settings_names_the_setting_meant(host):
     assert beacon.validate([{"intervall": 60}]) == (
-        False, "beacons:sendmail:intervall: unknown key; did you mean interval?"
-    )  # fmt: skip
+        False,
+        "beacons:sendmail:intervall: unknown key; did you mean interval?",
+    )
 
 
 def test_the_beacon_configuration_in_pillar_example_is_valid(host):

@@ -6,9 +6,14 @@ from sendmail import binary
 
 @pytest.mark.parametrize(
     ("text", "parsed", "split"),
-    [("8.17.1.9", (8, 17, 1, 9), True), ("8.12.0", (8, 12, 0), True), ("8.11.7", (8, 11, 7), False),
-     ("", None, False), (None, None, False)],
-)  # fmt: skip
+    [
+        ("8.17.1.9", (8, 17, 1, 9), True),
+        ("8.12.0", (8, 12, 0), True),
+        ("8.11.7", (8, 11, 7), False),
+        ("", None, False),
+        (None, None, False),
+    ],
+)
 def test_versions_compare_as_numbers_and_8_12_splits_the_msp(text, parsed, split):
     assert binary.parse(text) == parsed
     assert binary.msp_split(text) is split

@@ -27,8 +27,9 @@ def test_public_functions_have_cli_examples():
 
 def test_the_runner_documents_itself_and_exposes_only_its_two_commands():
     tree = ast.parse((PACKAGE.parents[1] / "_runners" / "sendmail.py").read_text())
-    public = [node for node in tree.body if isinstance(node, ast.FunctionDef)
-              and not node.name.startswith("_")]  # fmt: skip
+    public = [
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+    ]
     assert [function.name for function in public] == ["report", "patch_relays"]
     for function in public:
         example = ast.get_docstring(function).split("CLI Example:")[1]
@@ -83,10 +84,20 @@ REMOVED_NAMES = frozenset(
     URLopener FancyURLopener""".split()  # noqa: SIM905
 )
 PYTHON_FILES = sorted(
-    [*PACKAGE.glob("*.py"), *(PACKAGE.parents[1] / kind / name for kind, name in (
-        ("_states", "sendmail.py"), ("_grains", "sendmail.py"), ("_beacons", "sendmail.py"),
-        ("_runners", "sendmail.py"), ("_output", "sendmail_report.py")))]
-)  # fmt: skip
+    [
+        *PACKAGE.glob("*.py"),
+        *(
+            PACKAGE.parents[1] / kind / name
+            for kind, name in (
+                ("_states", "sendmail.py"),
+                ("_grains", "sendmail.py"),
+                ("_beacons", "sendmail.py"),
+                ("_runners", "sendmail.py"),
+                ("_output", "sendmail_report.py"),
+            )
+        ),
+    ]
+)
 
 
 @pytest.mark.parametrize("path", PYTHON_FILES, ids=lambda path: path.name)

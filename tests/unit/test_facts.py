@@ -4,9 +4,21 @@ from sendmail import facts, platform
 
 
 def test_a_host_without_sendmail_reports_off_with_no_findings(tmp_path):
-    lookup = platform.lookup("", {key: str(tmp_path / key) for key in (
-        "sendmail_bin", "sendmail_cf", "submit_cf", "mta_queue_dir", "msp_queue_dir", "hosts_file",
-        "user_crontabs")})  # fmt: skip
+    lookup = platform.lookup(
+        "",
+        {
+            key: str(tmp_path / key)
+            for key in (
+                "sendmail_bin",
+                "sendmail_cf",
+                "submit_cf",
+                "mta_queue_dir",
+                "msp_queue_dir",
+                "hosts_file",
+                "user_crontabs",
+            )
+        },
+    )
     lookup["cron_tables"] = []
     report = facts.status(lookup, {}, 86400)
     assert (report["installed"], report["provider"], report["role"]) == (False, "none", "off")

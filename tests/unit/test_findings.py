@@ -21,8 +21,12 @@ def test_a_refusing_mta_is_a_medium_finding_with_sendmails_reason():
 
 
 def test_roots_mail_handed_back_to_a_host_where_nothing_listens_is_unrouted():
-    route = {"address": "root@client1.example.test", "handed_to": "[198.51.100.11]", "masquerade": None,
-             "returns_here": True}  # fmt: skip
+    route = {
+        "address": "root@client1.example.test",
+        "handed_to": "[198.51.100.11]",
+        "masquerade": None,
+        "returns_here": True,
+    }
     [finding] = findings.local_mail_unrouted({"local_mail": route, "exposed": False}, 86400)
     assert (finding["id"], finding["severity"]) == ("local-mail-unrouted", "high")
     assert "sendmail:sites:SITE:masquerade_as" in finding["message"]
@@ -39,8 +43,13 @@ def test_roots_mail_handed_back_to_a_host_where_nothing_listens_is_unrouted():
 
 def test_patch_findings_are_high_on_a_host_that_listens_and_medium_elsewhere():
     package = {"name": "sendmail-bin", "version": "8.17.1.9-2", "candidate": "8.17.1.9-3"}
-    report = {"version": "8.17.1.9", "package": package, "advisories": {"open": ["CVE-2023-51765"], "fixed": []},
-              "exposed": True, "held_listeners": []}  # fmt: skip
+    report = {
+        "version": "8.17.1.9",
+        "package": package,
+        "advisories": {"open": ["CVE-2023-51765"], "fixed": []},
+        "exposed": True,
+        "held_listeners": [],
+    }
     [pending] = findings.security_update_pending(report, 86400)
     [advisory] = findings.advisory_open(report, 86400)
     assert (pending["severity"], advisory["severity"]) == ("high", "high")

@@ -10,9 +10,14 @@ def test_named_entries_are_set_in_place_and_every_other_line_is_kept():
         DEBIAN_ALIASES, {"postmaster": ["ops@example.com"], "root": ["ops@example.com"]}
     )
     assert text.splitlines() == [
-        "# /etc/aliases", "mailer-daemon: postmaster", "postmaster: ops@example.com", "nobody: root",
-        "www: root,", "  webmaster", "root: ops@example.com",
-    ]  # fmt: skip
+        "# /etc/aliases",
+        "mailer-daemon: postmaster",
+        "postmaster: ops@example.com",
+        "nobody: root",
+        "www: root,",
+        "  webmaster",
+        "root: ops@example.com",
+    ]
     # Set once, it stays as it is: a second run changes nothing.
     assert local_mail.aliases_text(text, {"root": ["ops@example.com"]}) == text
     # A continuation line goes with the entry it continues.
@@ -50,16 +55,22 @@ def test_the_plan_names_each_changed_alias_and_writes_nothing(tmp_path):
 
 def report(msp, msp_local, masquerade_cf):
     return {
-        "hostname": "client1.example.test", "msp_split": True,
+        "hostname": "client1.example.test",
+        "msp_split": True,
         "relay": {"msp": msp, "msp_local": msp_local, "mta": None, "mail_hub": None},
-    }, {"submit_cf": {**cf.parse(masquerade_cf), "exists": True}, "sendmail_cf": cf.parse("")}  # fmt: skip
+    }, {"submit_cf": {**cf.parse(masquerade_cf), "exists": True}, "sendmail_cf": cf.parse("")}
 
 
 def test_roots_mail_leaves_as_this_host_unless_masqueraded():
     status, cfs = report("[198.51.100.11]", False, "DM\n")
     route = local_mail.root_route(status, cfs, "")
-    assert route == {"address": "root@client1.example.test", "handed_to": "[198.51.100.11]",
-                     "masquerade": None, "alias": None, "returns_here": True}  # fmt: skip
+    assert route == {
+        "address": "root@client1.example.test",
+        "handed_to": "[198.51.100.11]",
+        "masquerade": None,
+        "alias": None,
+        "returns_here": True,
+    }
     status, cfs = report("[198.51.100.11]", False, "DMexample.test\n")
     route = local_mail.root_route(status, cfs, "")
     assert (route["address"], route["returns_here"]) == ("root@example.test", False)

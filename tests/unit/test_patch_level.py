@@ -39,8 +39,11 @@ def test_red_hats_rpm_changelog_is_read_the_same_way():
 def test_the_package_manager_is_asked_once_until_its_state_changes(tmp_path):
     state = tmp_path / "status"
     state.write_text("x")
-    lookup = {"sendmail_package": "sendmail-bin", "package_changelog": str(DEBIAN_CHANGELOG),
-              "package_state": [str(state)]}  # fmt: skip
+    lookup = {
+        "sendmail_package": "sendmail-bin",
+        "package_changelog": str(DEBIAN_CHANGELOG),
+        "package_state": [str(state)],
+    }
     asked = []
 
     def ask(name):
@@ -66,13 +69,17 @@ def test_the_package_manager_is_asked_once_until_its_state_changes(tmp_path):
 
 
 def test_an_advisory_the_changelog_does_not_name_is_open(tmp_path):
-    lookup = {"sendmail_package": "sendmail-bin", "package_changelog": str(tmp_path / "none.gz"),
-              "package_state": []}  # fmt: skip
+    lookup = {
+        "sendmail_package": "sendmail-bin",
+        "package_changelog": str(tmp_path / "none.gz"),
+        "package_state": [],
+    }
     found = patch_level.facts(lookup, "8.17.1.9", lambda name: ("8.17.1.9-2", None), None, None)
     assert found["advisories"] == {"open": ["CVE-2023-51765"], "fixed": []}
     assert patch_level.facts({"sendmail_package": None}, "8.17.1.9", None, None, None) == {
-        "package": None, "advisories": None
-    }  # fmt: skip
+        "package": None,
+        "advisories": None,
+    }
 
 
 def test_a_package_the_package_manager_does_not_know_says_nothing_of_advisories(tmp_path):

@@ -119,13 +119,19 @@ def test_the_minion_config_goes_on_top_of_pillar_and_both_must_be_mappings():
     [
         ({"masquerade_as": "paris"}, "sendmail:sites:paris:masquerade_as: 'paris' is not a domain"),
         ({"masquerade_as": "dnl.example.com"}, "contains an m4 word"),
-        ({"aliases": {"root": "ops team@example.com"}}, "sendmail:sites:paris:aliases:root: 'ops team@example.com' is not an address"),
+        (
+            {"aliases": {"root": "ops team@example.com"}},
+            "sendmail:sites:paris:aliases:root: 'ops team@example.com' is not an address",
+        ),
         ({"aliases": {"root": "ops@example.com`"}}, "is not an address"),
         ({"aliases": {"ro ot": "ops@example.com"}}, "'ro ot' is not a local name"),
         ({"aliases": {"root": "root"}}, "root goes to itself: a mail loop"),
-        ({"masquerade_as": "example.com", "aliases": {"root": "root@example.com"}}, "root goes to itself"),
+        (
+            {"masquerade_as": "example.com", "aliases": {"root": "root@example.com"}},
+            "root goes to itself",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_local_mail_values_name_the_key(example_pillar, site, said):
     sites = {"paris": {**example_pillar["sites"]["paris"], **site}}
     with pytest.raises(SaltInvocationError) as err:

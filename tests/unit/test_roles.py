@@ -40,8 +40,16 @@ def test_a_refusing_relay_is_still_a_server_from_its_cfs_daemon_options():
     )
     refusing = {"pid": 7, "kind": "mta", "refusing": {"daemon": "MTA-v4", "reason": "load average: 64"}}
     held = roles.held_listeners([refusing], sendmail_cf)
-    assert held == [{"address": "0.0.0.0", "port": 25, "pid": 7, "process": "sendmail", "exposed": True,
-                     "refusing": "load average: 64"}]  # fmt: skip
+    assert held == [
+        {
+            "address": "0.0.0.0",
+            "port": 25,
+            "pid": 7,
+            "process": "sendmail",
+            "exposed": True,
+            "refusing": "load average: 64",
+        }
+    ]
     version = {"provider": "sendmail", "msp_split": True}
     relay = {"msp_local": True, "mta": None}
     assert roles.observed(version, held, relay) == "server"

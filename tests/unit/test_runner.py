@@ -15,8 +15,11 @@ LISTENER = {
 SITES = {"a": {"relays": ["[198.51.100.11]"]}}
 
 
-PENDING = {"id": "security-update-pending", "severity": "high",
-           "message": "sendmail-bin 8.17.1.9-2 is installed and 8.17.1.9-3 is offered"}  # fmt: skip
+PENDING = {
+    "id": "security-update-pending",
+    "severity": "high",
+    "message": "sendmail-bin 8.17.1.9-2 is installed and 8.17.1.9-3 is offered",
+}
 PACKAGE = {"name": "sendmail-bin", "version": "8.17.1.9-2", "candidate": None}
 UNREACHABLE = {
     "id": "relay-unreachable",
@@ -27,8 +30,14 @@ UNREACHABLE = {
 
 def answer(observed, role=None, findings=(), provider="sendmail", extra=None, package=PACKAGE):
     """What sendmail.compliance returns on a minion with this pillar role and this status."""
-    status = {"role": observed, "provider": provider, "version": "8.17.1.9", "findings": list(findings),
-              "package": package, "advisories": {"open": [], "fixed": ["CVE-2023-51765"]}}  # fmt: skip
+    status = {
+        "role": observed,
+        "provider": provider,
+        "version": "8.17.1.9",
+        "findings": list(findings),
+        "package": package,
+        "advisories": {"open": [], "fixed": ["CVE-2023-51765"]},
+    }
     config = {"sites": SITES, **({"role": role} if role else {}), **(extra or {})}
     return judgement.for_config(status, config, {"site": "a"})
 

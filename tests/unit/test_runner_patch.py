@@ -16,13 +16,23 @@ PACKAGES = ["sendmail-base", "sendmail-bin", "sendmail-cf"]
 def answers(role, address, candidate=NEW, site="a"):
     """What one minion answers to the plan's job (runner.PLAN_FUNCTIONS)."""
     return {
-        "sendmail.compliance": {"verdict": "compliant", "expected": role,
-                                "package": {"name": "sendmail-bin", "version": OLD, "candidate": candidate}},
-        "sendmail.settings": {"role": role, "site": site, "relay_domains": ["example.com", "198.51.100"]},
-        "sendmail.listeners": [{"address": "0.0.0.0", "port": 25}, {"address": "127.0.0.1", "port": 587}],
+        "sendmail.compliance": {
+            "verdict": "compliant",
+            "expected": role,
+            "package": {"name": "sendmail-bin", "version": OLD, "candidate": candidate},
+        },
+        "sendmail.settings": {
+            "role": role,
+            "site": site,
+            "relay_domains": ["example.com", "198.51.100"],
+        },
+        "sendmail.listeners": [
+            {"address": "0.0.0.0", "port": 25},
+            {"address": "127.0.0.1", "port": 587},
+        ],
         "sendmail.lookup": {"upgrade_packages": PACKAGES},
         "grains.item": {"ipv4": ["127.0.0.1", address]},
-    }  # fmt: skip
+    }
 
 
 class FakeClient:
@@ -43,9 +53,11 @@ class FakeClient:
         self.calls.append((tgt, fun))
         ret = self.results.get((tgt, fun))
         if ret is None:
-            ret = {"sendmail.compliance": {"verdict": "compliant", "package": {"version": NEW}},
-                   "state.apply": {"id": {"result": True, "changes": {}, "comment": "ok"}},
-                   "pkg.install": {"sendmail-bin": {"old": OLD, "new": NEW}}}[fun]  # fmt: skip
+            ret = {
+                "sendmail.compliance": {"verdict": "compliant", "package": {"version": NEW}},
+                "state.apply": {"id": {"result": True, "changes": {}, "comment": "ok"}},
+                "pkg.install": {"sendmail-bin": {"old": OLD, "new": NEW}},
+            }[fun]
         return {tgt: {"ret": ret, "retcode": 1 if str(ret).startswith("ERROR") else 0}}
 
 
@@ -84,9 +96,9 @@ PLAN = {
 def test_the_plan_lists_a_sites_relays_in_order_and_changes_nothing(fleet):
     run, _ = fleet
     ret, calls = run(PLAN, site="a", test=True)
-    assert [(r["minion"], r["address"], r["installed"], r["candidate"], r["result"])
-            for r in ret["relays"]] == [("relay1", "198.51.100.11", OLD, NEW, None),
-                                        ("relay2", "198.51.100.12", OLD, NEW, None)]  # fmt: skip
+    assert [
+        (r["minion"], r["address"], r["installed"], r["candidate"], r["result"]) for r in ret["relays"]
+    ] == [("relay1", "198.51.100.11", OLD, NEW, None), ("relay2", "198.51.100.12", OLD, NEW, None)]
     assert ret["relays"][0]["packages"] == PACKAGES
     assert ret["silent"] == ["dead"]
     assert (ret["result"], ret["retcode"]) == (None, 0)
@@ -97,9 +109,10 @@ def test_relays_are_patched_one_after_the_other_each_checked(fleet):
     run, _ = fleet
     ret, calls = run(PLAN, site="a")
     assert [c for c in calls if c[0] != "other-site"] == [
-        (relay, fun) for relay in ("relay1", "relay2")
+        (relay, fun)
+        for relay in ("relay1", "relay2")
         for fun in ("pkg.install", "state.apply", "sendmail.compliance")
-    ]  # fmt: skip
+    ]
     assert [r["result"] for r in ret["relays"]] == [True, True]
     assert (ret["result"], ret["retcode"]) == (True, 0)
     assert ret["comment"] == "patched 2 relay(s), 0 already up to date"
@@ -136,10 +149,14 @@ def test_a_relay_already_down_stops_the_run_before_anything_changes(fleet):
 
 def test_a_failed_upgrade_stops_the_run_and_says_why(fleet):
     run, _ = fleet
-    failure = ("ERROR: Problem encountered installing package(s). Additional info follows:\n\nerrors:\n"
-               "    - Running scope as unit\n    - E: Sub-process /usr/bin/dpkg returned an error code (1)")  # fmt: skip
-    results = {("relay1", "pkg.install"): failure,
-               ("relay1", "pkg.version"): {"sendmail-bin": OLD, "sendmail-base": NEW}}  # fmt: skip
+    failure = (
+        "ERROR: Problem encountered installing package(s). Additional info follows:\n\nerrors:\n"
+        "    - Running scope as unit\n    - E: Sub-process /usr/bin/dpkg returned an error code (1)"
+    )
+    results = {
+        ("relay1", "pkg.install"): failure,
+        ("relay1", "pkg.version"): {"sendmail-bin": OLD, "sendmail-base": NEW},
+    }
     ret, calls = run(PLAN, results, site="a")
     first, second = ret["relays"]
     assert first["result"] is False

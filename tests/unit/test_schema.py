@@ -13,41 +13,67 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
     ("config", "said"),
     [
         ({"msp_intervall": "5m"}, "sendmail:msp_intervall: unknown key; did you mean msp_interval?"),
-        ({"sites": {"paris": {"relay_domain": []}}},
-         "sendmail:sites:paris:relay_domain: unknown key; did you mean relay_domains?"),
-        ({"sites": {"paris": {"limits": {"max_message_sise": 10}}}},
-         "sendmail:sites:paris:limits:max_message_sise: unknown key; did you mean max_message_size?"),
-        ({"lookup": {"sendmail_cff": "/etc/mail/sendmail.cf"}},
-         "sendmail:lookup:sendmail_cff: unknown key; did you mean sendmail_cf?"),
+        (
+            {"sites": {"paris": {"relay_domain": []}}},
+            "sendmail:sites:paris:relay_domain: unknown key; did you mean relay_domains?",
+        ),
+        (
+            {"sites": {"paris": {"limits": {"max_message_sise": 10}}}},
+            "sendmail:sites:paris:limits:max_message_sise: unknown key; did you mean max_message_size?",
+        ),
+        (
+            {"lookup": {"sendmail_cff": "/etc/mail/sendmail.cf"}},
+            "sendmail:lookup:sendmail_cff: unknown key; did you mean sendmail_cf?",
+        ),
         ({"zzz": 1}, "sendmail:zzz: unknown key; known: cron_seed, flush_timeout, lookup"),
         ({"role": "relay"}, "sendmail:role must be 'client' or 'server', not 'relay'"),
         ({"msp_runner": "none"}, "sendmail:msp_runner must be 'daemon' or 'cron', not 'none'"),
         ({"msp_interval": "15"}, "sendmail:msp_interval: '15' needs a unit"),
         ({"flush_timeout": "300"}, "sendmail:flush_timeout: expected a whole number, got str '300'"),
         ({"max_queue_age": True}, "sendmail:max_queue_age: expected a whole number, got bool True"),
-        ({"sites": {"paris": {"relays": [["relay.example.com"]]}}},
-         "sendmail:sites:paris:relays[0]: expected text, got list"),
-        ({"sites": {"paris": {"port": "smtp"}}}, "sendmail:sites:paris:port: 'smtp' is not a port number"),
-        ({"sites": {"paris": {"tls": {"require": "yes"}}}},
-         "sendmail:sites:paris:tls:require: expected true or false, got str 'yes'"),
-        ({"sites": {"paris": {"auth": {"mechanisms": ["PLAIN", "NTLM"]}}}},
-         "sendmail:sites:paris:auth:mechanisms must be 'PLAIN' or"),
+        (
+            {"sites": {"paris": {"relays": [["relay.example.com"]]}}},
+            "sendmail:sites:paris:relays[0]: expected text, got list",
+        ),
+        (
+            {"sites": {"paris": {"port": "smtp"}}},
+            "sendmail:sites:paris:port: 'smtp' is not a port number",
+        ),
+        (
+            {"sites": {"paris": {"tls": {"require": "yes"}}}},
+            "sendmail:sites:paris:tls:require: expected true or false, got str 'yes'",
+        ),
+        (
+            {"sites": {"paris": {"auth": {"mechanisms": ["PLAIN", "NTLM"]}}}},
+            "sendmail:sites:paris:auth:mechanisms must be 'PLAIN' or",
+        ),
         ({"sites": "paris"}, "sendmail:sites: expected a mapping, got str 'paris'"),
         ({"lookup": {"pkgs": "sendmail"}}, "sendmail:lookup:pkgs: expected a list, got str 'sendmail'"),
-        ({"sites": {"paris": {"relays": ["198.51.100.11:587"]}}},
-         "sendmail:sites:paris:relays[0]: '198.51.100.11:587' is not a host name"),
-        ({"sites": {"paris": {"relay_domains": ["dnl.example.com"]}}},
-         "sendmail:sites:paris:relay_domains[0]: 'dnl.example.com' contains an m4 word"),
+        (
+            {"sites": {"paris": {"relays": ["198.51.100.11:587"]}}},
+            "sendmail:sites:paris:relays[0]: '198.51.100.11:587' is not a host name",
+        ),
+        (
+            {"sites": {"paris": {"relay_domains": ["dnl.example.com"]}}},
+            "sendmail:sites:paris:relay_domains[0]: 'dnl.example.com' contains an m4 word",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_problem_names_the_full_key_path(config, said):
     [problem] = schema.problems(config)
     assert problem.startswith(said), problem
 
 
 def test_optional_values_may_be_null():
-    site = {"relays": ["mail.example.com"], "port": None, "smart_host": None, "smart_host_port": None,
-            "limits": None, "tls": None, "auth": None}  # fmt: skip
+    site = {
+        "relays": ["mail.example.com"],
+        "port": None,
+        "smart_host": None,
+        "smart_host_port": None,
+        "limits": None,
+        "tls": None,
+        "auth": None,
+    }
     assert schema.problems({"sites": {"paris": site}}) == []
 
 
@@ -101,8 +127,10 @@ def test_readme_pillar_table_names_exactly_the_keys_the_schema_knows():
     assert named - known - {"beacons:sendmail"} == set(), "keys the README names that do not exist"
     beacon_row = next(row for row in table.splitlines() if row.startswith("| `beacons:sendmail`"))
     assert {key for key in beacon if f"`{key.rsplit(':', 1)[1]}`" not in beacon_row} <= {
-        "beacons:sendmail:enabled", "beacons:sendmail:run_once", "beacons:sendmail:beacon_module"
-    }  # fmt: skip
+        "beacons:sendmail:enabled",
+        "beacons:sendmail:run_once",
+        "beacons:sendmail:beacon_module",
+    }
 
 
 def _merged(items):

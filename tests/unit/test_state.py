@@ -29,8 +29,17 @@ class FakeModule:
     ``build_cf`` raises in both modes (a value outside the allowlist).
     """
 
-    def __init__(self, changed=True, problems=(), provider="sendmail", mta_queued=0, fail=None,
-                 refuse=None, msp_needs_mta=False, hop_changed=False):  # fmt: skip
+    def __init__(
+        self,
+        changed=True,
+        problems=(),
+        provider="sendmail",
+        mta_queued=0,
+        fail=None,
+        refuse=None,
+        msp_needs_mta=False,
+        hop_changed=False,
+    ):
         self.changed, self.problems, self.provider = changed, list(problems), provider
         self.msp_needs_mta, self.hop_changed = msp_needs_mta, hop_changed
         self.mta_queued, self.fail, self.refuse = mta_queued, fail or {}, refuse
@@ -38,9 +47,24 @@ class FakeModule:
         self.interrupted, self.locked, self.finished = None, False, []
 
     def functions(self):
-        names = ("check_role", "version", "services", "queue", "build_cf", "cron_runner", "switch",
-                 "flush", "config_files", "restore", "settings", "credentials", "aliases", "lock",
-                 "begin", "finish")  # fmt: skip
+        names = (
+            "check_role",
+            "version",
+            "services",
+            "queue",
+            "build_cf",
+            "cron_runner",
+            "switch",
+            "flush",
+            "config_files",
+            "restore",
+            "settings",
+            "credentials",
+            "aliases",
+            "lock",
+            "begin",
+            "finish",
+        )
         return {f"sendmail.{name}": getattr(self, name) for name in names}
 
     def _call(self, name, *args, test=None):
@@ -56,8 +80,13 @@ class FakeModule:
         return list(self.problems)
 
     def version(self):
-        return {"installed": True, "provider": self.provider, "version": "8.17.1.9", "msp_split": True,
-                "binary": "/usr/sbin/sendmail"}  # fmt: skip
+        return {
+            "installed": True,
+            "provider": self.provider,
+            "version": "8.17.1.9",
+            "msp_split": True,
+            "binary": "/usr/sbin/sendmail",
+        }
 
     def services(self, role, msp_runner="daemon", restart=False, test=False):
         self._call("services", role, msp_runner, restart, test=test)
@@ -75,18 +104,41 @@ class FakeModule:
         }
 
     def queue(self, name):
-        return {"directories": [], "count": self.mta_queued, "bytes": 0, "oldest_age": None,
-                "oldest_error": None, "runner": None, "runners": []}  # fmt: skip
+        return {
+            "directories": [],
+            "count": self.mta_queued,
+            "bytes": 0,
+            "oldest_age": None,
+            "oldest_error": None,
+            "runner": None,
+            "runners": [],
+        }
 
-    def build_cf(self, kind, relay=None, port=None, relay_domains=None, limits=None, tls=None,
-                 auth=None, masquerade_as=None, test=False):  # fmt: skip
+    def build_cf(
+        self,
+        kind,
+        relay=None,
+        port=None,
+        relay_domains=None,
+        limits=None,
+        tls=None,
+        auth=None,
+        masquerade_as=None,
+        test=False,
+    ):
         self._call("build_cf", kind, test=test)
         if self.refuse:
             raise self.refuse
         cf = "/etc/mail/submit.cf" if kind == "msp" else "/etc/mail/sendmail.cf"
         files = {cf: {"old": "relay [127.0.0.1]", "new": f"relay {relay}", "diff": "-a\n+b\n"}}
-        return {"kind": kind, "cf": cf, "relay": relay, "changed": self.changed,
-                "files": files if self.changed else {}, "in_place": []}  # fmt: skip
+        return {
+            "kind": kind,
+            "cf": cf,
+            "relay": relay,
+            "changed": self.changed,
+            "files": files if self.changed else {},
+            "in_place": [],
+        }
 
     def credentials(self, role, tls=None, auth=None, test=False):
         self._call("credentials", role, test=test)
@@ -105,8 +157,12 @@ class FakeModule:
         self._call("cron_runner", queue, interval, test=test)
         changed = self.changed and interval is not None
         line = f"5,20,35,50 * * * * /usr/sbin/sendmail -q{'' if queue == 'mta' else ' -Ac'}"
-        return {"identifier": f"saltext-sendmail-{queue}-queue", "changed": changed,
-                "old": None, "new": line if changed else None}  # fmt: skip
+        return {
+            "identifier": f"saltext-sendmail-{queue}-queue",
+            "changed": changed,
+            "old": None,
+            "new": line if changed else None,
+        }
 
     def switch(self, role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", test=False):
         self._call("switch", role, test=test)
@@ -295,8 +351,9 @@ def test_client_flushes_queued_mail_before_the_mta_stops(load_state, testmode):
 
 def test_msp_runner_cron_sets_its_cron_entry(load_state, testmode):
     fake = FakeModule()
-    ret = load_state(fake).client("sendmail", relay="[relay.example.com]", msp_runner="cron",
-                                  msp_interval="15m")  # fmt: skip
+    ret = load_state(fake).client(
+        "sendmail", relay="[relay.example.com]", msp_runner="cron", msp_interval="15m"
+    )
     assert (ret["result"] is None) is testmode
     change = ret["changes"]["cron:saltext-sendmail-msp-queue"]
     assert change["new"].endswith("sendmail -q -Ac")
