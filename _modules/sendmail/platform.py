@@ -56,6 +56,9 @@ DEFAULTS = {
     # Local mail (local_mail.py): the aliases file a server's .mc names (ALIAS_FILE) and the
     # site's aliases edit, and the site's virtusertable (None: salt-virtusers beside sendmail.cf).
     "aliases_file": "/etc/aliases",
+    # The empty file a server's HELP reads, so that no outsider learns the version (mc.py;
+    # None: helpfile.empty beside sendmail.cf).
+    "help_file": None,
     "virtuser_map": None,
     # A relay's flood limits (flood.py): its own access map (None: salt-access beside sendmail.cf).
     "access_map": None,
