@@ -26,13 +26,20 @@ anything is written, and test mode stops there.
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
+try:  # now, while Salt loads this file: only then is _utils on the path (shared's docstring)
+    from saltext.sendmail import shared
+except ImportError:  # _utils not synced (saltutil.sync_states alone), or not installed
+    shared = None
+else:
+    shared = shared.fresh()
+
 __virtualname__ = "sendmail"
 
 
 def __virtual__():
-    if "sendmail.build_cf" in __salt__:
-        return __virtualname__
-    return (False, "the sendmail execution module is not loaded")
+    if shared is None or "sendmail.build_cf" not in __salt__:
+        return False, "the sendmail execution module is not loaded: run saltutil.sync_all"
+    return __virtualname__
 
 
 def client(
@@ -364,8 +371,9 @@ def _put_back(steps, saved, running):
         restored = __salt__["sendmail.restore"](saved)["restored"]
         done = f"put the previous files back ({', '.join(restored) or 'none had changed'})"
         if steps.services_touched:
-            old_role = "server" if running["mta"] else "client"
-            old_runner = "daemon" if running["msp_runner"] else "cron"
+            from saltext.sendmail.shared import service_manager
+
+            old_role, old_runner = service_manager.role_of(running)
             __salt__["sendmail.services"](old_role, old_runner, restart=True)
             done += " and restarted the daemons as they ran before"
     except Exception as err:  # reported: the state has failed already

@@ -1,13 +1,20 @@
 import logging
 import os
+import pathlib
 import shutil
 import socket
+import sys
 import tempfile
 
 import pytest
 import salt._logging.impl
 
-from tests.support.world import World
+# The shared package as the loader modules import it (saltext.sendmail.shared), from the checkout.
+UTILS = pathlib.Path(__file__).resolve().parents[1] / "_utils"
+if str(UTILS) not in sys.path:
+    sys.path.insert(0, str(UTILS))
+
+from tests.support.world import World  # noqa: E402
 
 
 def pytest_configure(config):

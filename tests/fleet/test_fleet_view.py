@@ -99,7 +99,7 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
         "why",
     ]
     assert (
-        "compliant: 3  at risk: 0  drifted: 0  unmanaged: 0  unreachable: 0  not sendmail: 0  unpatched: 0"
+        "compliant: 3  at risk: 0  drifted: 0  unmanaged: 0  not sendmail: 0  unreachable: 0  unpatched: 0"
         in table.stdout
     )
 

@@ -38,6 +38,7 @@ def base_opts(tmp_path_factory):
         file_client="local",
         file_roots={"base": [str(root / "states")]},
         module_dirs=[str(REPO / "_modules")],
+        utils_dirs=[str(REPO / "_utils")],
         states_dirs=[str(REPO / "_states")],
     )
     opts["grains"] = salt.loader.grains(opts)

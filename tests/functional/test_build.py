@@ -135,7 +135,7 @@ def test_validator_refusal_keeps_the_previous_configuration(world, set_lookup):
     # /bin/false stands in for a sendmail that refuses the new cf.
     sendmail = set_lookup({**world.lookup, "sendmail_bin": "/bin/false"})
     before = snapshot(world.root)
-    with pytest.raises(Exception, match="sendmail refuses"):
+    with pytest.raises(Exception, match="sendmail, loading the new cf, failed"):
         sendmail.build_cf("msp", "[relay.example.test]")
     assert snapshot(world.root) == before
 

@@ -4,6 +4,10 @@ it says what the host plays now, follows a change at the next load, and never fa
 """
 
 import copy
+import json
+import os
+import subprocess
+import sys
 
 import salt.loader
 
@@ -11,13 +15,9 @@ from tests.functional.conftest import REPO
 from tests.support.release import SENDMAIL_VERSION
 
 
-def grains(base_opts, lookup, module_dirs=(REPO / "_modules",)):
+def grains(base_opts, lookup):
     opts = copy.deepcopy(base_opts)
-    opts.update(
-        grains_dirs=[str(REPO / "_grains")],
-        module_dirs=[str(d) for d in module_dirs],
-        sendmail={"lookup": lookup},
-    )
+    opts.update(grains_dirs=[str(REPO / "_grains")], sendmail={"lookup": lookup})
     return salt.loader.grains(opts, force_refresh=True)
 
 
@@ -38,8 +38,32 @@ def test_the_grain_is_the_role_status_sees_and_follows_it(base_opts, sendmail, w
     assert grains(base_opts, world.lookup)["sendmail"]["role"] == "server"
 
 
-def test_no_execution_module_no_grain(base_opts, world, tmp_path):
-    assert "sendmail" not in grains(base_opts, world.lookup, module_dirs=[tmp_path])
+def test_no_shared_package_no_grain_and_the_other_grains_load(base_opts, world, tmp_path):
+    # A minion that synced _grains but not _utils (saltutil.sync_grains alone): a fresh Python
+    # without the checkout's _utils on its path, through Salt's real grains loader.
+    script = (
+        "import json, sys, salt.config, salt.loader\n"
+        "opts = salt.config.minion_config(None)\n"
+        "opts.update(json.loads(sys.argv[1]))\n"
+        "grains = salt.loader.grains(opts, force_refresh=True)\n"
+        "print(json.dumps(['sendmail' in grains, grains.get('os_family')]))\n"
+    )
+    opts = {
+        "root_dir": str(tmp_path),
+        "cachedir": str(tmp_path / "cache"),
+        "extension_modules": str(tmp_path / "extmods"),
+        "grains_dirs": [str(REPO / "_grains")],
+        "log_file": str(tmp_path / "minion.log"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(opts)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": ""},
+        cwd=tmp_path,
+    )
+    assert json.loads(proc.stdout.splitlines()[-1]) == [False, "Debian"]
 
 
 def test_a_binary_that_is_not_sendmail_is_an_unknown_role(base_opts, world, tmp_path):
@@ -47,11 +71,9 @@ def test_a_binary_that_is_not_sendmail_is_an_unknown_role(base_opts, world, tmp_
     assert (other["provider"], other["role"]) == ("other", "unknown")
 
 
-def test_a_grain_that_fails_still_loads_and_says_unknown(base_opts, world, tmp_path):
-    # A broken copy of the execution module (a half-finished sync): the minion must still start.
-    (tmp_path / "sendmail").mkdir()
-    (tmp_path / "sendmail" / "__init__.py").write_text("raise RuntimeError('half synced')\n")
-    loaded = grains(base_opts, world.lookup, module_dirs=[tmp_path])
+def test_a_grain_that_fails_still_loads_and_says_unknown(base_opts, world):
+    # Whatever goes wrong while it looks (here a cf path that is no path), the minion must start.
+    loaded = grains(base_opts, {**world.lookup, "sendmail_cf": ["not", "a", "path"]})
     assert loaded["sendmail"] == {
         "installed": None,
         "provider": None,

@@ -97,7 +97,7 @@ def test_a_map_sendmail_refuses_leaves_the_live_files_as_they_were(world, set_lo
     )
     module = set_lookup({**world.lookup, "makemap_bin": "/bin/false"})
     before = snapshot(world.root)
-    with pytest.raises(CommandExecutionError, match=r"makemap refused .*salt-virtusers"):
+    with pytest.raises(CommandExecutionError, match=r"makemap for .*salt-virtusers failed"):
         module.aliases({"root": "ops@example.org"}, domain="example.com")
     assert snapshot(world.root) == before
 

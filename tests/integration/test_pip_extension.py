@@ -1,6 +1,6 @@
 """
-The same source tree pip-installed as a Salt extension: setup.cfg maps _modules and _states into the
-saltext.sendmail package, and Salt finds it through the salt.loader entry point (no -m, no sync).
+The same source tree pip-installed as a Salt extension: setup.cfg maps _modules, _states, ... and
+_utils/saltext/sendmail (with the shared package) into the saltext.sendmail package, and Salt finds it through the salt.loader entry point (no -m, no sync).
 
 Installed the way ``salt-pip install`` does on an onedir host: with pip's resolver, into an
 environment that already has Salt (a copy of the one running the tests: 3006.29 or 3008.4), which
@@ -24,7 +24,7 @@ SOURCES = (
     "setup.cfg",
     "pyproject.toml",
     "README.md",
-    "_saltext",
+    "_utils",
     "_modules",
     "_states",
     "_grains",
@@ -48,7 +48,7 @@ print(json.dumps(found))
 """
 PUBLIC = sorted(
     node.name
-    for node in ast.parse((REPO / "_modules" / "sendmail" / "__init__.py").read_text()).body
+    for node in ast.parse((REPO / "_modules" / "sendmail.py").read_text()).body
     if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
 )
 
@@ -101,7 +101,8 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     )
     assert kept.stdout.strip() == salt.version.__version__
 
-    config_dir = write_minion_config(tmp_path / "salt")
+    # No utils_dirs: the shared package must come from the wheel, not from the checkout.
+    config_dir = write_minion_config(tmp_path / "salt", utils_dirs=[])
 
     def salt_call(*args):
         proc = subprocess.run(
@@ -141,6 +142,13 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
         timeout=120,
         check=True,
     )
+    shared = subprocess.run(
+        [str(python), "-c", "import saltext.sendmail.shared as shared; print(shared.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shared.stdout.startswith(str(env)) and "site-packages" in shared.stdout, shared.stdout
     assert json.loads(loaders.stdout.splitlines()[-1]) == {
         "grains": "sendmail",
         "beacons": ["sendmail.beacon", "sendmail.validate"],

@@ -69,14 +69,14 @@ def minion_overrides(site):
 def formula_roots(directory):
     """
     The master's file_roots: the SLS tree (salt/: the formula and the reactor) and the _modules,
-    _states, _grains, _beacons, _runners and _output directories, as a real master serves a
+    _utils, _states, _grains, _beacons, _runners and _output directories, as a real master serves a
     checkout of this repository (without the rest of it: .venv, tests).
     """
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("sendmail", "reactor"):
         (directory / name).symlink_to(REPO / "salt" / name)
-    for name in ("_modules", "_states", "_grains", "_beacons", "_runners", "_output"):
+    for name in ("_modules", "_utils", "_states", "_grains", "_beacons", "_runners", "_output"):
         (directory / name).symlink_to(REPO / name)
     (directory / "top.sls").write_text("base:\n  '*':\n    - sendmail\n")
     return directory

@@ -23,6 +23,8 @@ def write_minion_config(config_dir, **options):
         "cachedir": str(config_dir / "cache"),
         "log_file": str(config_dir / "minion.log"),
         "file_client": "local",
+        # The shared package from the checkout: `-m` names only the execution modules.
+        "utils_dirs": [str(REPO / "_utils")],
         **options,
     }
     (config_dir / "minion").write_text(json.dumps(config))  # JSON is YAML

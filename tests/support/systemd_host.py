@@ -108,7 +108,13 @@ class SystemdHost:
 
     def configure_salt(self, **options):
         """salt-call's minion config inside the host: its own root_dir, plus ``options``."""
-        config = {"root_dir": SALT_DIR, "file_client": "local", **options}
+        # The shared package from the checkout, as `salt-call -m` needs it (README, "Install").
+        config = {
+            "root_dir": SALT_DIR,
+            "file_client": "local",
+            "utils_dirs": [str(REPO / "_utils")],
+            **options,
+        }
         self.write(f"{SALT_DIR}/minion", json.dumps(config))  # JSON is YAML
 
     def path(self, path):

@@ -1,12 +1,5 @@
 """
-Unit tests import the execution module's dunder-free submodules directly, as the plain package
-``sendmail`` from ``_modules`` (Salt loads the same files as ``salt.loaded.ext.module.sendmail``).
-They need no test host: ``.venv/bin/pytest tests/unit`` runs them anywhere.
+Unit tests import the package's plain code directly, as ``saltext.sendmail.shared`` from
+``_utils`` (tests/conftest.py puts it on sys.path), the import every loader module makes. They need
+no test host: ``.venv/bin/pytest tests/unit`` runs them anywhere.
 """
-
-import pathlib
-import sys
-
-MODULES = pathlib.Path(__file__).resolve().parents[2] / "_modules"
-if str(MODULES) not in sys.path:
-    sys.path.insert(0, str(MODULES))

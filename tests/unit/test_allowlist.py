@@ -1,7 +1,8 @@
-"""The allowlist submodule through its public names (_modules/sendmail/allowlist.py)."""
+"""The allowlist submodule through its public names (saltext.sendmail.shared.allowlist)."""
 
 import pytest
-from sendmail import allowlist
+
+from saltext.sendmail.shared import allowlist
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 import pytest
 import yaml
-from sendmail import judgement, schema
 
+from saltext.sendmail.shared import fleet_report, judgement, schema
 from tests.unit.support import REPO, load
 
 beacon = load("_beacons/sendmail.py")
@@ -104,12 +104,11 @@ def test_the_event_carries_the_one_judgement_and_drifted_only_for_a_managed_send
     assert event["verdict"] == verdict
     assert event["drifted"] is (verdict == "drifted")
     # The report's runner says the same of the same minion.
-    runner = load("_runners/sendmail.py")
     answer = judgement.for_config(
         host["status"], {"sites": SITES, **({"role": pillar_role} if pillar_role else {})}, {"site": "a"}
     )
     assert verdict in [
-        kind for kind, ids in runner._summarize(["m"], {"m": answer})["summary"].items() if ids
+        kind for kind, ids in fleet_report.summarize(["m"], {"m": answer})["summary"].items() if ids
     ]
 
 

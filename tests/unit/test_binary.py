@@ -1,7 +1,8 @@
-"""The binary submodule (_modules/sendmail/binary.py): which MTA the sendmail binary is, its version."""
+"""The binary submodule (saltext.sendmail.shared.binary): which MTA the sendmail binary is, its version."""
 
 import pytest
-from sendmail import binary
+
+from saltext.sendmail.shared import binary
 
 
 @pytest.mark.parametrize(
@@ -15,7 +16,7 @@ from sendmail import binary
     ],
 )
 def test_versions_compare_as_numbers_and_8_12_splits_the_msp(text, parsed, split):
-    assert binary.parse(text) == parsed
+    assert binary.parse_version(text) == parsed
     assert binary.msp_split(text) is split
 
 

@@ -1,8 +1,9 @@
-"""The build submodule (_modules/sendmail/build.py): requests checked, built cfs read back."""
+"""The build submodule (saltext.sendmail.shared.build): requests checked, built cfs read back."""
 
 import pytest
 from salt.exceptions import SaltInvocationError
-from sendmail import build, cf
+
+from saltext.sendmail.shared import build, cf
 
 MSP_CF = "O DaemonPortOptions=Name=NoMTA, Addr=127.0.0.1, M=E\nD{MTAHost}[relay.example.com]\nMlocal, P=/x, A=x\nMrelay, P=[IPC], A=TCP $h\n"
 

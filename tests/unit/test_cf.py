@@ -1,8 +1,8 @@
-"""The cf submodule through its public names (_modules/sendmail/cf.py)."""
+"""The cf submodule through its public names (saltext.sendmail.shared.cf)."""
 
 import pathlib
 
-from sendmail import cf
+from saltext.sendmail.shared import cf
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

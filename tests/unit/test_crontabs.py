@@ -1,10 +1,11 @@
-"""The crontabs submodule through its public names (_modules/sendmail/crontabs.py)."""
+"""The crontabs submodule through its public names (saltext.sendmail.shared.crontabs)."""
 
 import itertools
 import pathlib
 
 import pytest
-from sendmail import crontabs
+
+from saltext.sendmail.shared import crontabs
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,7 @@
 """
 The package's layout rules, read from its source: every public execution function documents itself
-with a CLI example, as Salt's own modules do, and only ``__init__.py`` touches Salt's dunders.
+with a CLI example, as Salt's own modules do; only the loader modules touch Salt's dunders, and they
+import the shared package's modules, never a file by its path.
 """
 
 import ast
@@ -8,16 +9,36 @@ import pathlib
 
 import pytest
 
-PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "_modules" / "sendmail"
-SUBMODULES = sorted(path for path in PACKAGE.glob("*.py") if path.name != "__init__.py")
+REPO = pathlib.Path(__file__).resolve().parents[2]
+MODULE = REPO / "_modules" / "sendmail.py"
+SHARED = REPO / "_utils" / "saltext" / "sendmail" / "shared"
+SHARED_MODULES = sorted(path for path in SHARED.glob("*.py") if path.name != "__init__.py")
+# What Salt's loaders load: each imports the shared package, and only they touch the dunders.
+LOADER_FILES = [
+    MODULE,
+    *(
+        REPO / kind / name
+        for kind, name in (
+            ("_states", "sendmail.py"),
+            ("_grains", "sendmail.py"),
+            ("_beacons", "sendmail.py"),
+            ("_runners", "sendmail.py"),
+            ("_output", "sendmail_report.py"),
+        )
+    ),
+]
 DUNDERS = ("__salt__", "__grains__", "__opts__", "__context__", "__pillar__")
 
 
-def test_public_functions_have_cli_examples():
-    tree = ast.parse((PACKAGE / "__init__.py").read_text())
-    functions = [
+def _public_functions(path):
+    tree = ast.parse(path.read_text())
+    return [
         node for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
     ]
+
+
+def test_public_functions_have_cli_examples():
+    functions = _public_functions(MODULE)
     assert len(functions) >= 15
     for function in functions:
         doc = ast.get_docstring(function) or ""
@@ -26,48 +47,50 @@ def test_public_functions_have_cli_examples():
 
 
 def test_the_runner_documents_itself_and_exposes_only_its_two_commands():
-    tree = ast.parse((PACKAGE.parents[1] / "_runners" / "sendmail.py").read_text())
-    public = [
-        node for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
-    ]
+    public = _public_functions(REPO / "_runners" / "sendmail.py")
     assert [function.name for function in public] == ["report", "patch_relays"]
     for function in public:
         example = ast.get_docstring(function).split("CLI Example:")[1]
         assert f"salt-run sendmail.{function.name}" in example
 
 
-def test_package_imports_no_submodule_function_into_what_salt_loads():
-    # The loader exposes every public function whose module is under salt.loaded: only modules
-    # may be imported into __init__.py, or submodule functions become CLI functions too.
-    tree = ast.parse((PACKAGE / "__init__.py").read_text())
-    names = {path.stem for path in SUBMODULES}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            assert node.module is None, f"from .{node.module} import ...: import the module instead"
-            assert {alias.name for alias in node.names} <= names
+@pytest.mark.parametrize("path", LOADER_FILES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_loader_modules_import_shared_modules_never_their_functions(path):
+    # The loader exposes every public function whose module is under salt.loaded: a function
+    # imported into a loader module would become a CLI function too. Modules only.
+    names = {path.stem for path in SHARED_MODULES}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "saltext.sendmail.shared":
+            assert {alias.name for alias in node.names} <= names, (path.name, node.lineno)
+        if isinstance(node, ast.ImportFrom) and node.module == "saltext.sendmail":
+            assert [alias.name for alias in node.names] == ["shared"], (path.name, node.lineno)
 
 
-@pytest.mark.parametrize("path", SUBMODULES, ids=lambda path: path.name)
-def test_submodules_take_what_they_need_as_arguments(path):
+@pytest.mark.parametrize("path", [*LOADER_FILES, *SHARED_MODULES, SHARED / "__init__.py"], ids=str)
+def test_no_module_loads_another_by_its_path(path):
+    text = path.read_text()
+    for loads_a_path in (
+        "spec_from_file_location",
+        "sys.path.insert",
+        "sys.path.append",
+        "SourceFileLoader",
+    ):
+        assert loads_a_path not in text, path.name
+
+
+@pytest.mark.parametrize("path", SHARED_MODULES, ids=lambda path: path.name)
+def test_shared_modules_take_what_they_need_as_arguments(path):
     text = path.read_text()
     assert not [dunder for dunder in DUNDERS if dunder in text], f"{path.name} uses a loader dunder"
 
 
-@pytest.mark.parametrize("path", [PACKAGE / "__init__.py", *SUBMODULES], ids=lambda path: path.name)
+@pytest.mark.parametrize("path", [*LOADER_FILES, *SHARED_MODULES], ids=lambda path: path.name)
 def test_no_file_of_the_package_is_over_500_lines(path):
     assert len(path.read_text().splitlines()) <= 500, f"{path.name} should be split by concept"
 
 
-def test_no_submodule_is_named_like_a_public_function():
-    # `from . import services` inside the package would find the public function services (an
-    # attribute of the package) instead of importing services.py.
-    tree = ast.parse((PACKAGE / "__init__.py").read_text())
-    public = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    assert not public & {path.stem for path in SUBMODULES}
-
-
-@pytest.mark.parametrize("path", SUBMODULES, ids=lambda path: path.name)
-def test_every_submodule_has_its_unit_tests(path):
+@pytest.mark.parametrize("path", SHARED_MODULES, ids=lambda path: path.name)
+def test_every_shared_module_has_its_unit_tests(path):
     assert (pathlib.Path(__file__).parent / f"test_{path.name}").exists()
 
 
@@ -83,21 +106,7 @@ REMOVED_NAMES = frozenset(
     set_child_watcher AbstractChildWatcher ResourceReader Traversable TraversableResources
     URLopener FancyURLopener""".split()  # noqa: SIM905
 )
-PYTHON_FILES = sorted(
-    [
-        *PACKAGE.glob("*.py"),
-        *(
-            PACKAGE.parents[1] / kind / name
-            for kind, name in (
-                ("_states", "sendmail.py"),
-                ("_grains", "sendmail.py"),
-                ("_beacons", "sendmail.py"),
-                ("_runners", "sendmail.py"),
-                ("_output", "sendmail_report.py"),
-            )
-        ),
-    ]
-)
+PYTHON_FILES = [*LOADER_FILES, *SHARED_MODULES, SHARED / "__init__.py"]
 
 
 @pytest.mark.parametrize("path", PYTHON_FILES, ids=lambda path: path.name)

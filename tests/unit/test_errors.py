@@ -1,8 +1,9 @@
-"""The errors submodule (_modules/sendmail/errors.py): failures become CommandExecutionError once."""
+"""The errors submodule (saltext.sendmail.shared.errors): failures become CommandExecutionError once."""
 
 import pytest
 from salt.exceptions import CommandExecutionError
-from sendmail import errors
+
+from saltext.sendmail.shared import errors
 
 
 def fake_run(retcode, stdout="", stderr=""):

@@ -1,8 +1,8 @@
-"""The files submodule (_modules/sendmail/files.py): the only writer, atomic, with a .bak."""
+"""The files submodule (saltext.sendmail.shared.files): the only writer, atomic, with a .bak."""
 
 import os
 
-from sendmail import files
+from saltext.sendmail.shared import files
 
 
 def test_install_keeps_the_old_file_as_bak_and_renames_into_place(tmp_path):

@@ -1,6 +1,6 @@
-"""The findings submodule through its public names (_modules/sendmail/findings.py)."""
+"""The findings submodule through its public names (saltext.sendmail.shared.findings)."""
 
-from sendmail import findings
+from saltext.sendmail.shared import findings
 
 
 def test_hostname_qualified():

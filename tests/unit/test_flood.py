@@ -1,10 +1,10 @@
-"""The flood submodule (_modules/sendmail/flood.py): the access map's entries and the .mc lines."""
+"""The flood submodule (saltext.sendmail.shared.flood): the access map's entries and the .mc lines."""
 
-from sendmail import allowlist, flood, platform
+from saltext.sendmail.shared import flood, limits_table, platform
 
 
 def test_the_access_map_limits_outsiders_and_exempts_loopback_and_the_sites_networks():
-    limits = {**allowlist.SERVER_LIMITS, "client_connections": 7}
+    limits = {**limits_table.SERVER_DEFAULTS, "client_connections": 7}
     text = flood.access_text(limits, ["example.com", "198.51.100", "3com.com", "10.1"])
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     assert lines == [
@@ -23,7 +23,7 @@ def test_the_access_map_limits_outsiders_and_exempts_loopback_and_the_sites_netw
 
 
 def test_the_mc_lines_terminate_the_excess_at_connect_time():
-    lines = flood.mc_lines(allowlist.SERVER_LIMITS, "/etc/mail/salt-access")
+    lines = flood.mc_lines(limits_table.SERVER_DEFAULTS, "/etc/mail/salt-access")
     assert "FEATURE(`access_db', `hash -T<TMPF> -o /etc/mail/salt-access')dnl" in lines
     # Checked in check_relay (at connect: an idle flood never sends MAIL); no delay_checks, which
     # would move the site's STARTTLS requirement from MAIL to RCPT.

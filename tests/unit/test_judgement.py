@@ -1,9 +1,8 @@
-"""The judgement submodule (_modules/sendmail/judgement.py): the fleet's one rule, every case."""
-
-import itertools
+"""The judgement submodule (saltext.sendmail.shared.judgement): the fleet's one rule, every case."""
 
 import pytest
-from sendmail import judgement
+
+from saltext.sendmail.shared import judgement
 
 LISTENER = {"id": "exposed-listener", "severity": "high", "message": "sendmail listens on 0.0.0.0:25"}
 STRANDED = {"id": "queue-stranded", "severity": "high", "message": "3 message(s) and no runner"}
@@ -23,53 +22,36 @@ def config(role):
     return {"sites": SITES, **({"role": role} if role else {})}
 
 
-def expected_verdict(provider, pillar_role, observed, findings):
-    """The rule as README states it, written out case by case."""
-    if provider != "sendmail":
-        return "not_sendmail"
-    if pillar_role is None:
-        return "unmanaged"
-    at_risk = [f for f in findings if f["id"] in ("relay-unreachable", "queue-disk-low")]
-    counted = [
-        f
-        for f in findings
-        if f["severity"] == "high"
-        and f not in at_risk
-        and not (pillar_role == "server" and f["id"] == "exposed-listener")
-    ]
-    if observed != pillar_role or counted:
-        return "drifted"
-    return "at_risk" if at_risk else "compliant"
+# (provider, pillar's role, observed role, findings) and the verdict README's rule gives, written
+# out: each branch of the rule, and the order between them.
+CASES = [
+    ("postfix", "client", "unknown", (), "not_sendmail"),
+    ("none", None, "off", (), "not_sendmail"),
+    ("sendmail", None, "server", (LISTENER,), "unmanaged"),
+    ("sendmail", "client", "client", (), "compliant"),
+    ("sendmail", "client", "client", (OLD,), "compliant"),  # a medium finding does not count
+    ("sendmail", "client", "server", (), "drifted"),  # the role differs
+    ("sendmail", "server", "local-only", (), "drifted"),
+    ("sendmail", "client", "client", (LISTENER,), "drifted"),  # a high finding counts
+    ("sendmail", "server", "server", (LISTENER,), "compliant"),  # a relay listens on purpose
+    ("sendmail", "server", "server", (LISTENER, STRANDED), "drifted"),
+    ("sendmail", "client", "client", (UNREACHABLE,), "at_risk"),
+    ("sendmail", "client", "client", (DISK, OLD), "at_risk"),  # mail at risk counts at any severity
+    ("sendmail", "server", "server", (DISK,), "at_risk"),
+    ("sendmail", "client", "client", (UNREACHABLE, STRANDED), "drifted"),  # drift comes first
+    ("sendmail", "client", "off", (UNREACHABLE,), "drifted"),
+]
 
 
-CASES = list(
-    itertools.product(
-        ("sendmail", "postfix", "none"),
-        (None, "client", "server"),
-        ("client", "server", "local-only", "off", "unknown"),
-        (
-            (),
-            (LISTENER,),
-            (STRANDED,),
-            (OLD,),
-            (LISTENER, STRANDED),
-            (UNREACHABLE,),
-            (DISK, OLD),
-            (UNREACHABLE, STRANDED),
-        ),
-    )
-)
-
-
-@pytest.mark.parametrize(("provider", "pillar_role", "observed", "findings"), CASES)
-def test_every_combination_gets_the_verdict_the_rule_gives(provider, pillar_role, observed, findings):
-    verdict = judgement.for_config(status(observed, findings, provider), config(pillar_role), GRAINS)
-    assert verdict["verdict"] == expected_verdict(provider, pillar_role, observed, findings)
-    assert verdict["observed"] == observed
-    if verdict["verdict"] in ("compliant", "at_risk", "drifted"):
-        assert verdict["expected"] == pillar_role
+@pytest.mark.parametrize(("provider", "pillar_role", "observed", "findings", "verdict"), CASES)
+def test_each_case_gets_the_verdict_the_rule_gives(provider, pillar_role, observed, findings, verdict):
+    judged = judgement.for_config(status(observed, findings, provider), config(pillar_role), GRAINS)
+    assert judged["verdict"] == verdict
+    assert judged["observed"] == observed
+    if verdict in ("compliant", "at_risk", "drifted"):
+        assert judged["expected"] == pillar_role
         # What counts and what does not, together, are all the findings.
-        assert sorted(map(str, verdict["findings"] + verdict["other_findings"])) == sorted(
+        assert sorted(map(str, judged["findings"] + judged["other_findings"])) == sorted(
             map(str, findings)
         )
 
@@ -107,8 +89,12 @@ def test_a_client_without_a_site_is_drift_naming_the_key():
     assert verdict["problem"].startswith("pillar: sendmail:site: no site")
 
 
-def test_the_verdicts_are_the_reports_summary_lists():
-    assert set(judgement.VERDICTS) <= {"compliant", "at_risk", "drifted", "unmanaged", "not_sendmail"}
+def test_every_verdict_the_judgement_names_is_one_it_gives():
+    seen = {
+        judgement.for_config(status(observed, findings, provider), config(role), GRAINS)["verdict"]
+        for provider, role, observed, findings, _ in CASES
+    }
+    assert seen == set(judgement.VERDICTS)
 
 
 def test_a_client_playing_its_role_with_its_relays_down_is_at_risk_not_drifted():

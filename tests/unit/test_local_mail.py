@@ -1,6 +1,6 @@
-"""The local_mail submodule (_modules/sendmail/local_mail.py): aliases, virtusertable, root's route."""
+"""The local_mail submodule (saltext.sendmail.shared.local_mail): aliases, virtusertable, root's route."""
 
-from sendmail import cf, local_mail, platform
+from saltext.sendmail.shared import cf, local_mail, platform
 
 DEBIAN_ALIASES = "# /etc/aliases\nmailer-daemon: postmaster\npostmaster: root\nnobody: root\nwww: root,\n  webmaster\n"
 

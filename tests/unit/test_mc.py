@@ -1,6 +1,6 @@
-"""The mc submodule through its public names (_modules/sendmail/mc.py)."""
+"""The mc submodule through its public names (saltext.sendmail.shared.mc)."""
 
-from sendmail import mc, platform
+from saltext.sendmail.shared import mc, platform
 
 
 def test_render_msp_mc_with_failover_and_port():

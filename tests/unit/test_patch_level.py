@@ -1,9 +1,9 @@
-"""The patch_level submodule (_modules/sendmail/patch_level.py): package, advisories, the cache."""
+"""The patch_level submodule (saltext.sendmail.shared.patch_level): package, advisories, the cache."""
 
 import gzip
 import pathlib
 
-from sendmail import patch_level, platform
+from saltext.sendmail.shared import patch_level, platform
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 DEBIAN_CHANGELOG = pathlib.Path("/usr/share/doc/sendmail-bin/changelog.Debian.gz")

@@ -1,10 +1,11 @@
-"""The pillar submodule through its public names (_modules/sendmail/pillar.py)."""
+"""The pillar submodule through its public names (saltext.sendmail.shared.pillar)."""
 
 import pathlib
 
 import pytest
 from salt.exceptions import SaltInvocationError
-from sendmail import allowlist, hop, pillar
+
+from saltext.sendmail.shared import allowlist, limits_table, pillar, tls_auth
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
     assert client["auth"]["password"] == example_pillar["sites"]["paris"]["auth"]["password"]
     # The example's hop settings pass the checks for both roles (its paths aside: no such files here).
     paths = {"sendmail_cf": "/etc/mail/sendmail.cf"}
-    settings = hop.request("msp", paths, tls={"require": True}, auth=client["auth"])
+    settings = tls_auth.request("msp", paths, tls={"require": True}, auth=client["auth"])
     assert settings["auth"]["mechanisms"] == ["PLAIN", "LOGIN"]
     # Every relay of the example passes the allowlist.
     assert allowlist.relays(client["relay"]) == client["relay"]
@@ -48,7 +49,7 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
     assert server["masquerade_as"] == "paris.example.com"
     assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
     assert allowlist.server_limits(server["limits"]) == {
-        **allowlist.SERVER_LIMITS,
+        **limits_table.SERVER_DEFAULTS,
         "queue_warn": "4h",
         "queue_return": "5d",
     }

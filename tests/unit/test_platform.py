@@ -1,6 +1,6 @@
-"""The platform submodule through its public names (_modules/sendmail/platform.py)."""
+"""The platform submodule through its public names (saltext.sendmail.shared.platform)."""
 
-from sendmail import platform
+from saltext.sendmail.shared import platform
 
 
 def test_platform_table_gives_unknown_families_no_packages():

@@ -1,6 +1,6 @@
-"""The processes submodule through its public names (_modules/sendmail/processes.py)."""
+"""The processes submodule through its public names (saltext.sendmail.shared.processes)."""
 
-from sendmail import processes
+from saltext.sendmail.shared import processes
 
 
 def test_parse_title_kinds():

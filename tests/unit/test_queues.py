@@ -1,8 +1,8 @@
-"""The queues submodule through its public names (_modules/sendmail/queues.py)."""
+"""The queues submodule through its public names (saltext.sendmail.shared.queues)."""
 
 import time
 
-from sendmail import queues
+from saltext.sendmail.shared import queues
 
 
 def test_queue_id_time_decodes_sendmail_ids():

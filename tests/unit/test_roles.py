@@ -1,7 +1,8 @@
-"""The roles submodule through its public names (_modules/sendmail/roles.py)."""
+"""The roles submodule through its public names (saltext.sendmail.shared.roles)."""
 
 import pytest
-from sendmail import cf, processes, relays, roles
+
+from saltext.sendmail.shared import cf, processes, relays, roles
 
 
 @pytest.mark.parametrize(

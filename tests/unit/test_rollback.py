@@ -1,8 +1,9 @@
-"""The rollback submodule (_modules/sendmail/rollback.py): the previous files, put back."""
+"""The rollback submodule (saltext.sendmail.shared.rollback): the previous files, put back."""
 
 import pytest
 from salt.exceptions import SaltInvocationError
-from sendmail import platform, rollback
+
+from saltext.sendmail.shared import platform, rollback
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
-"""The schema submodule (_modules/sendmail/schema.py): every key known, typos and types refused."""
+"""The schema submodule (saltext.sendmail.shared.schema): every key known, typos and types refused."""
 
 import pathlib
 import re
 
 import pytest
 import yaml
-from sendmail import platform, schema
+
+from saltext.sendmail.shared import platform, schema
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -100,7 +101,9 @@ def test_every_lookup_key_the_code_reads_is_one_the_pillar_may_set():
     # the package is a key of the platform table, so sendmail:lookup accepts it (help_file was not).
     read = set()
     for source in REPO.glob("_*/**/*.py"):
-        read.update(re.findall(r"lookup(?:\[|\.get\()\"([a-z_]+)\"", source.read_text()))
+        text = source.read_text()
+        read.update(re.findall(r"lookup(?:\[|\.get\()\"([a-z_]+)\"", text))
+        read.update(re.findall(r"beside_cf\(lookup, \"([a-z_]+)\"", text))
     assert "help_file" in read and "sendmail_cf" in read
     assert read - set(platform.DEFAULTS) == set()
     assert schema.problems({"lookup": {"help_file": "/etc/mail/helpfile.empty"}}) == []

@@ -1,20 +1,20 @@
-"""The secret_files submodule through its public names (_modules/sendmail/secret_files.py)."""
+"""The secret_files submodule through its public names (saltext.sendmail.shared.secret_files)."""
 
 import base64
 import grp
 import os
 
-from sendmail import hop, platform, secret_files
+from saltext.sendmail.shared import platform, secret_files, tls_auth
 
 PATHS = {"sendmail_cf": "/etc/mail/sendmail.cf"}
 
 
 def test_a_client_map_entry_masks_nothing_but_is_never_summarised_with_the_password():
-    settings = hop.request("msp", PATHS, auth={"user": "u1", "password": "pa ss"})
+    settings = tls_auth.request("msp", PATHS, auth={"user": "u1", "password": "pa ss"})
     [spec] = [spec for spec in secret_files.wanted("client", settings, PATHS).values() if spec]
     assert spec["text"] == (
         f'authinfo:\t"U:u1" "I:u1" "P={base64.b64encode(b"pa ss").decode()}" '
-        f'"M:{" ".join(hop.CLIENT_MECHANISMS)}"\n'
+        f'"M:{" ".join(tls_auth.CLIENT_MECHANISMS)}"\n'
     )
     assert (spec["mode"], spec["gid"]) == (0o640, grp.getgrnam("smmsp").gr_gid)
     assert "pa ss" not in spec["what"]

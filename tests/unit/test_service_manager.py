@@ -1,7 +1,8 @@
-"""The service_manager submodule through its public names (_modules/sendmail/service_manager.py)."""
+"""The service_manager submodule through its public names (saltext.sendmail.shared.service_manager)."""
 
 import pytest
-from sendmail import cf, platform, service_manager
+
+from saltext.sendmail.shared import cf, platform, service_manager
 
 
 def service_actions(os_family, *args):
@@ -124,3 +125,11 @@ def test_a_failed_unit_is_reset_before_it_is_started_and_a_healthy_one_is_not():
         ["systemctl", "is-failed", "--quiet", "sendmail"],
         ["systemctl", "reset-failed", "sendmail"],
     ]
+
+
+@pytest.mark.parametrize("mta", [True, False])
+@pytest.mark.parametrize("msp_runner", [True, False])
+def test_the_role_that_brings_daemons_back_is_the_one_that_runs_them(mta, msp_runner):
+    # The state puts daemons back after a failure with role_of; converge runs daemons_of(role).
+    running = {"mta": mta, "msp_runner": msp_runner}
+    assert service_manager.daemons_of(*service_manager.role_of(running)) == running

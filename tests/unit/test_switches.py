@@ -1,9 +1,10 @@
-"""The switches submodule through its public names (_modules/sendmail/switches.py)."""
+"""The switches submodule through its public names (saltext.sendmail.shared.switches)."""
 
 import pathlib
 
 import pytest
-from sendmail import switches
+
+from saltext.sendmail.shared import switches
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

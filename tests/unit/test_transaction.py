@@ -1,5 +1,5 @@
 """
-The transaction submodule (_modules/sendmail/transaction.py): a real flock held by another
+The transaction submodule (saltext.sendmail.shared.transaction): a real flock held by another
 process, the journal on disk, what an unfinished run changed.
 """
 
@@ -10,7 +10,8 @@ import time
 
 import pytest
 from salt.exceptions import CommandExecutionError
-from sendmail import platform, transaction
+
+from saltext.sendmail.shared import platform, transaction
 
 HOLD = """
 import fcntl, sys, time

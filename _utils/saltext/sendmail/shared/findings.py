@@ -5,6 +5,8 @@ the report and returning its findings. :func:`find` runs them all.
 
 import re
 
+from . import processes
+
 # The deferral reasons (a qf file's M line) that say the next hop cannot be reached at all.
 _UNREACHABLE = re.compile(
     r"Connection refused|Connection timed out|Network is unreachable|No route to host|"
@@ -236,7 +238,7 @@ def msp_to_dead_mta(report, _max_queue_age):
     port = relay["msp_port"]
     # A local MTA refusing for load holds its sockets: the MSP's mail waits, then goes.
     reachable = any(
-        listener["port"] == port and listener["address"] in ("0.0.0.0", "::", "127.0.0.1", "::1")  # noqa: S104
+        listener["port"] == port and processes.reaches_loopback(listener["address"])
         for listener in report["listeners"] + report.get("held_listeners", [])
     )
     if reachable:

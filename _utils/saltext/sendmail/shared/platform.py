@@ -47,7 +47,7 @@ DEFAULTS = {
     "services_timeout": 15,
     # status sums queue bytes (one stat per file) only up to this many messages per directory.
     "status_bytes_limit": 10000,
-    # STARTTLS and AUTH (hop.py, secret_files.py): what builds the authinfo map, the MSP's group (it
+    # STARTTLS and AUTH (tls_auth.py, secret_files.py): what builds the authinfo map, the MSP's group (it
     # must read the map), and where PEM text and the map go (None: beside sendmail.cf).
     "makemap_bin": "/usr/sbin/makemap",
     "msp_group": "smmsp",
@@ -154,14 +154,17 @@ def cf_pair(lookup, kind):
     return cf_path, os.path.splitext(cf_path)[0] + ".mc"
 
 
+def beside_cf(lookup, key, name):
+    """The path the lookup's ``key`` names, else ``name`` in sendmail.cf's directory."""
+    return lookup.get(key) or os.path.join(os.path.dirname(lookup["sendmail_cf"]), name)
+
+
 def help_file(lookup):
     """
     The empty help file a server's HELP reads (``help_file`` in the lookup, else ``helpfile.empty``
     beside sendmail.cf): vendors' help files start with "This is sendmail version 8.x".
     """
-    return lookup.get("help_file") or os.path.join(
-        os.path.dirname(lookup["sendmail_cf"]), "helpfile.empty"
-    )
+    return beside_cf(lookup, "help_file", "helpfile.empty")
 
 
 def managed_files(lookup):

@@ -10,7 +10,7 @@ import difflib
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import allowlist, cf, errors, files, flood, hop, mc, platform, relays
+from . import allowlist, cf, errors, files, flood, limits_table, mc, platform, relays, tls_auth
 
 DIFF_LINES = 120
 
@@ -27,7 +27,7 @@ def request(
 ):
     """
     Every value that reaches an .mc, checked before anything is read or run. ``hop_values`` holds the
-    site's ``tls`` and ``auth`` (see :func:`hop.request`; ``lookup`` says where their files go);
+    site's ``tls`` and ``auth`` (see :func:`tls_auth.request`; ``lookup`` says where their files go);
     ``masquerade_as`` the domain the host's mail comes from.
     """
     allowlist.build_kind(kind)
@@ -41,7 +41,7 @@ def request(
         "limits": allowlist.server_limits(limits)
         if kind == "server"
         else allowlist.queue_limits(limits),
-        "hop": hop.request(kind, lookup or {}, **(hop_values or {})),
+        "hop": tls_auth.request(kind, lookup or {}, **(hop_values or {})),
         "masquerade_as": None if masquerade_as is None else allowlist.masquerade_domain(masquerade_as),
     }
 
@@ -93,7 +93,7 @@ def check_built(
         ):
             if "$v" in text or "$Z" in text:
                 problems.append(f"{what} {text!r} shows the version")
-        for name, (_, option, unit) in mc.LIMITS.items():
+        for name, (_, option, unit) in limits_table.cf_options(limits_table.SERVER).items():
             wanted = f"{(limits or {}).get(name)}{unit}"
             if (limits or {}).get(name) and parsed["options"].get(option) != wanted:
                 problems.append(f"{option} is {parsed['options'].get(option)!r}, not {wanted}")
@@ -101,7 +101,7 @@ def check_built(
             problems.append(
                 f"HELP reads {parsed['options'].get('HelpFile')!r}, not the empty {help_file}"
             )
-    for name, (_, option) in mc.QUEUE_TIMEOUTS.items():
+    for name, (_, option, _) in limits_table.cf_options(limits_table.QUEUE).items():
         if (limits or {}).get(name) and parsed["options"].get(option) != limits[name]:
             problems.append(f"{option} is {parsed['options'].get(option)!r}, not {limits[name]}")
     masquerade = parsed["macros"].get("M") or None
@@ -109,7 +109,7 @@ def check_built(
     if (masquerade_as or kind != "nullclient") and masquerade != masquerade_as:
         problems.append(f"DM (masquerade) is {masquerade!r}, not {masquerade_as!r}")
     hop_settings = hop_settings or {"tls": None, "auth": None}
-    problems.extend(hop.read_back(kind, parsed["options"], hop_settings))
+    problems.extend(tls_auth.read_back(kind, parsed["options"], hop_settings))
     if parsed["repeated_macros"]:
         problems.append(f"macros defined more than once: {', '.join(parsed['repeated_macros'])}")
     return problems
@@ -253,17 +253,8 @@ def run_m4(run, mc_text, timeout=60):
 
 def validate(run, binary, cf_path, timeout=30):
     """``sendmail -C cf -bt``: 0 means sendmail loads it."""
-    ret = run(
-        [binary, "-C", cf_path, "-bt"],
-        stdin="",
-        python_shell=False,
-        timeout=timeout,
-        ignore_retcode=True,
-        output_loglevel="quiet",
-    )
-    if ret["retcode"] != 0:
-        detail = (ret["stderr"] or ret["stdout"]).strip().splitlines()[-1:] or ["timed out?"]
-        raise CommandExecutionError(f"sendmail refuses the new cf (exit {ret['retcode']}): {detail[0]}")
+    command = [binary, "-C", cf_path, "-bt"]
+    errors.run_checked(run, command, "sendmail, loading the new cf,", timeout=timeout, stdin="")
 
 
 def diff(old, new):

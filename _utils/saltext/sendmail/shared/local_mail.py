@@ -10,7 +10,7 @@ back with the cfs. Here the whole new file is built by sendmail into a scratch m
 
 import os
 
-from . import allowlist, errors, files
+from . import allowlist, errors, files, hash_maps, platform
 
 VIRTUSER_NAME = "salt-virtusers"
 DEFAULT_ALIASES = "/etc/aliases"
@@ -18,9 +18,7 @@ DEFAULT_ALIASES = "/etc/aliases"
 
 def virtuser_map(lookup):
     """The virtusertable (without ``.db``): ``virtuser_map``, else salt-virtusers beside sendmail.cf."""
-    return lookup.get("virtuser_map") or os.path.join(
-        os.path.dirname(lookup["sendmail_cf"]), VIRTUSER_NAME
-    )
+    return platform.beside_cf(lookup, "virtuser_map", VIRTUSER_NAME)
 
 
 def aliases_file(lookup):
@@ -155,7 +153,7 @@ def install(lookup, writes, run):
             if path == real_aliases:
                 _newaliases(lookup, run, temps[path])
             else:
-                makemap(lookup, run, temps[path], text)
+                hash_maps.build(lookup, run, temps[path], text, live=path)
         for path, tmp in temps.items():
             if path != real_aliases:
                 files.install(tmp + ".db", path + ".db", backup=False)
@@ -176,7 +174,7 @@ def rebuild(lookup, paths, run):
         if path == real_aliases:
             _newaliases(lookup, run, alias_option)
         elif path == virtuser_map(lookup):
-            makemap(lookup, run, path, files.read_text(path) or "")
+            hash_maps.build(lookup, run, path, files.read_text(path) or "")
 
 
 def _newaliases(lookup, run, alias_path):
@@ -186,27 +184,6 @@ def _newaliases(lookup, run, alias_path):
         "newaliases",
         timeout=int(lookup["validate_timeout"]),
     )
-
-
-def makemap(lookup, run, name, text):
-    """
-    Build the hash map ``name``.db from ``text`` with makemap (the virtusertable, the access map).
-    makemap refuses a directory owned by neither root nor sendmail.cf's TrustedUser (seen: a
-    Debian /etc/mail, owned by smmta, under a cf that names no TrustedUser: "error opening type
-    hash map ... Permission denied"), so the map is built in a root-owned 0700 directory beside
-    ``name`` (as :mod:`secret_files` builds the authinfo map), then renamed to ``name``.db.
-    """
-    directory, base = os.path.split(name)
-    with files.private_dir(directory) as private:
-        built = os.path.join(private, base)
-        errors.run_checked(
-            run,
-            [lookup["makemap_bin"], "hash", built],
-            f"makemap refused {name}:",
-            timeout=int(lookup["validate_timeout"]),
-            stdin=text,
-        )
-        files.install(built + ".db", name + ".db", backup=False)
 
 
 def root_route(report, cfs, aliases_now):

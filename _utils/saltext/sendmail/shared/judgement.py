@@ -20,6 +20,8 @@ from salt.exceptions import CommandExecutionError, SaltInvocationError
 from . import pillar, schema
 
 VERDICTS = ("compliant", "at_risk", "drifted", "unmanaged", "not_sendmail")
+# The verdicts someone must act on: the drift reactor (drifted), a person (at_risk).
+NEEDS_ACTION = ("drifted", "at_risk")
 # The findings that say the host's sendmail lacks a fix: the report lists these hosts as unpatched.
 PATCH_FINDINGS = frozenset({"security-update-pending", "advisory-open"})
 # What a role does on purpose: a relay listens on the network.

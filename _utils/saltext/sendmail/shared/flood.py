@@ -10,20 +10,16 @@ The map is ours alone (``access_map``, else salt-access beside sendmail.cf), wri
 operator's /etc/mail/access is never read nor changed.
 """
 
-import os
-
-from . import files, local_mail, relays
+from . import files, hash_maps, limits_table, platform, relays
 
 ACCESS_NAME = "salt-access"
-# The limits that become access map entries (the others are cf options, mc.LIMITS).
-ENTRIES = {"client_connections": "ClientConn", "client_rate": "ClientRate"}
 # Never limited: this host itself (its MSP hands mail to 127.0.0.1).
 LOOPBACK = "127.0.0.1"
 
 
 def access_map(lookup):
     """The access map (without ``.db``): ``access_map``, else salt-access beside sendmail.cf."""
-    return lookup.get("access_map") or os.path.join(os.path.dirname(lookup["sendmail_cf"]), ACCESS_NAME)
+    return platform.beside_cf(lookup, "access_map", ACCESS_NAME)
 
 
 def access_text(limits, relay_domains):
@@ -32,9 +28,9 @@ def access_text(limits, relay_domains):
     loopback and each of the site's networks. makemap reads ``key<TAB>value`` lines.
     """
     lines = ["# Managed by Salt (saltext-sendmail): this relay's flood limits. Edits are replaced."]
-    lines += [f"{key}:\t{limits[name]}" for name, key in ENTRIES.items()]
+    lines += [f"{key}:\t{limits[name]}" for name, key in limits_table.ACCESS_ENTRIES.items()]
     for network in [LOOPBACK, *relays.networks(relay_domains)]:
-        lines += [f"{key}:{network}\t0" for key in (*ENTRIES.values(), "GreetPause")]
+        lines += [f"{key}:{network}\t0" for key in (*limits_table.ACCESS_ENTRIES.values(), "GreetPause")]
     return "\n".join(lines) + "\n"
 
 
@@ -42,7 +38,7 @@ def mc_lines(limits, map_path):
     """
     The server .mc's FEATURE lines (before its MAILERs). Without ``nodelay`` the checks run in
     check_relay, at connect time all the same; ``nodelay`` would need delay_checks, which would
-    move the site's STARTTLS requirement (hop.py, at MAIL) to RCPT.
+    move the site's STARTTLS requirement (tls_auth.py, at MAIL) to RCPT.
     """
     return [
         f"FEATURE(`access_db', `hash -T<TMPF> -o {map_path}')dnl",
@@ -60,7 +56,7 @@ def install(lookup, text, run):
     path = access_map(lookup)
     tmp = files.write_temp(path, text)
     try:
-        local_mail.makemap(lookup, run, tmp, text)
+        hash_maps.build(lookup, run, tmp, text, live=path)
         files.install(tmp + ".db", path + ".db", backup=False)
         files.install(tmp, path)
     finally:
@@ -71,4 +67,4 @@ def rebuild(lookup, paths, run):
     """After a restore: the map again from its source, if the source is among ``paths``."""
     path = access_map(lookup)
     if path in paths:
-        local_mail.makemap(lookup, run, path, files.read_text(path) or "")
+        hash_maps.build(lookup, run, path, files.read_text(path) or "")

@@ -20,7 +20,7 @@ import stat
 
 from salt.exceptions import CommandExecutionError
 
-from . import allowlist, errors, files, hop
+from . import allowlist, errors, files, hash_maps, tls_auth
 
 MASK = "********"
 MAP_MODE, KEY_MODE, CERT_MODE = 0o640, 0o600, 0o644
@@ -28,9 +28,9 @@ MAP_MODE, KEY_MODE, CERT_MODE = 0o640, 0o600, 0o644
 
 def managed(lookup):
     """Every file this module may write or remove: the PEM files in tls_dir and the map's .db."""
-    directory = hop.tls_dir(lookup)
-    return [os.path.join(directory, name) for name in hop.PEM_FILES.values()] + [
-        hop.authinfo_map(lookup) + ".db"
+    directory = tls_auth.tls_dir(lookup)
+    return [os.path.join(directory, name) for name in tls_auth.PEM_FILES.values()] + [
+        tls_auth.authinfo_map(lookup) + ".db"
     ]
 
 
@@ -40,7 +40,7 @@ def authinfo_text(auth):
     fields = [f'"U:{auth["user"]}"', f'"I:{auth["user"]}"', f'"P={password}"']
     # Without M: sendmail would offer only its AuthMechanisms default (GSSAPI KERBEROS_V4
     # DIGEST-MD5 CRAM-MD5): no login at all with a relay that has PLAIN and LOGIN (measured).
-    fields.append(f'"M:{" ".join(auth["mechanisms"] or hop.CLIENT_MECHANISMS)}"')
+    fields.append(f'"M:{" ".join(auth["mechanisms"] or tls_auth.CLIENT_MECHANISMS)}"')
     # makemap folds keys to lower case (sendmail looks them up folded too).
     return "authinfo:\t" + " ".join(fields) + "\n"
 
@@ -109,7 +109,7 @@ def _summary(current, spec):
 def apply(role, tls, auth, lookup, run, test):
     """``sendmail.credentials``: values checked, :func:`plan`, then :func:`install` unless ``test``."""
     allowlist.role(role)
-    settings = hop.request("server" if role == "server" else "msp", lookup, tls, auth)
+    settings = tls_auth.request("server" if role == "server" else "msp", lookup, tls, auth)
     with errors.os_errors("could not write the hop's credentials"):
         planned = plan(role, settings, lookup, run)
         if planned["writes"] and not test:
@@ -155,7 +155,9 @@ def install(writes, lookup, run):
             if spec is None:
                 files.remove_keeping_backup(path)
             elif spec["map"]:
-                _install_map(path, spec, lookup, run)
+                hash_maps.build(
+                    lookup, run, path.removesuffix(".db"), spec["text"], spec["gid"], spec["mode"], True
+                )
             else:
                 files.replace_private(path, spec["text"], spec["mode"], 0, spec["gid"])
             done.append((path, saved))
@@ -166,26 +168,6 @@ def install(writes, lookup, run):
         raise CommandExecutionError(
             f"could not write {path}: {err} (the previous files are back)"
         ) from err
-
-
-def _install_map(path, spec, lookup, run):
-    with files.private_dir(os.path.dirname(path)) as private:
-        base = os.path.join(private, "map")
-        ret = run(
-            [lookup["makemap_bin"], "hash", base],
-            stdin=spec["text"],
-            python_shell=False,
-            ignore_retcode=True,
-            output_loglevel="quiet",
-            timeout=30,
-        )
-        if ret["retcode"] != 0:
-            # makemap's stderr names the line, never its value.
-            raise CommandExecutionError(
-                f"makemap failed (exit {ret['retcode']}): {ret['stderr'].strip()}"
-            )
-        files.own(base + ".db", 0, spec["gid"], spec["mode"])
-        files.install(base + ".db", path)
 
 
 def fingerprint(path):

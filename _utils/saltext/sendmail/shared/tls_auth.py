@@ -11,7 +11,7 @@ import stat
 
 from salt.exceptions import SaltInvocationError
 
-from . import allowlist, relays
+from . import allowlist, platform, relays
 
 # What a client may use with its relay (the authinfo map's M: field).
 CLIENT_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256")
@@ -28,14 +28,12 @@ PEM_MARK = "-----BEGIN "
 
 def tls_dir(lookup):
     """Where PEM text from pillar is written: ``tls_dir`` in the lookup, else tls/ beside sendmail.cf."""
-    return lookup.get("tls_dir") or os.path.join(os.path.dirname(lookup["sendmail_cf"]), "tls")
+    return platform.beside_cf(lookup, "tls_dir", "tls")
 
 
 def authinfo_map(lookup):
     """The authinfo map (no ``.db``): ``authinfo_map``, else salt-authinfo beside sendmail.cf."""
-    return lookup.get("authinfo_map") or os.path.join(
-        os.path.dirname(lookup["sendmail_cf"]), "salt-authinfo"
-    )
+    return platform.beside_cf(lookup, "authinfo_map", "salt-authinfo")
 
 
 def _mapping(value, keys, field):

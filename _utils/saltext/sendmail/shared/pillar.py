@@ -5,7 +5,7 @@ role, its site (``site``, else the grain named by ``site_grain``) and that site'
 
 from salt.exceptions import SaltInvocationError
 
-from . import allowlist, schema
+from . import allowlist, limits_table, schema
 
 # The pillar keys passed on as they are to sendmail.client and sendmail.server.
 CLIENT_KEYS = ("msp_runner", "msp_interval", "queue_interval", "flush_timeout")
@@ -38,9 +38,7 @@ def resolve(config, grains, role=None):
     role = role or config.get("role")
     if role not in allowlist.ROLES:
         raise SaltInvocationError(f"sendmail:role: {role!r} is not 'client' or 'server'")
-    sites = config.get("sites") or {}
-    if not isinstance(sites, dict):
-        raise SaltInvocationError(f"sendmail:sites: expected a mapping of sites, got {sites!r}")
+    sites = config.get("sites") or {}  # a mapping of sites: the schema has checked every type
     site_grain = config.get("site_grain", "site")
     site = config.get("site") or grains.get(site_grain)
     if site is None and role == "client":
@@ -56,16 +54,15 @@ def resolve(config, grains, role=None):
         relay_list = site_config.get("relays")
         if not relay_list:
             raise SaltInvocationError(f"sendmail:sites:{site}:relays: site {site!r} has no relays")
-        # relays is a list by contract, so a one-element list is one relay, not the YAML reading
-        # of an unquoted [host] that allowlist.relays refuses.
-        one = isinstance(relay_list, list) and len(relay_list) == 1 and isinstance(relay_list[0], str)
-        resolved["relay"] = relay_list[0] if one else relay_list
+        # A list of text (the schema): one element is one relay, not the YAML reading of an
+        # unquoted [host] that allowlist.relays refuses.
+        resolved["relay"] = relay_list[0] if len(relay_list) == 1 else relay_list
         resolved["port"] = site_config.get("port")
         # The site's queue timeouts hold on every host; its other limits are its relays'.
         queue_limits = {
             name: value
             for name, value in (site_config.get("limits") or {}).items()
-            if name in allowlist.QUEUE_LIMITS
+            if name in limits_table.QUEUE
         }
         if queue_limits:
             resolved["limits"] = queue_limits

@@ -11,6 +11,7 @@ import re
 
 from salt.exceptions import SaltInvocationError
 
+from . import limits_table
 from . import relays as relay_forms
 
 ROLES = ("client", "server")
@@ -206,36 +207,14 @@ def relay_domains(value, field="relay_domains"):
     return list(value)
 
 
-# A server's limits and their defaults: 25 MiB messages (the size most providers accept), at most
-# 10 new connections a second and 40 concurrent SMTP children (sendmail's own defaults: unlimited).
-# Sized for a relay: new mail refused (452, the sender retries) below 25600 free blocks of the
-# queue's disk (100 MiB of 4 KiB; sendmail's default is 100 blocks); per outside address at most 10
-# connections at once and 30 a minute (the excess gets 421), a 1000 ms greet pause, idle
-# connections closed after 300 s (sendmail's default: an hour). The site's networks are exempt.
-SERVER_LIMITS = {
-    "max_message_size": 26214400,
-    "connection_rate_throttle": 10,
-    "max_daemon_children": 40,
-    "min_free_blocks": 25600,
-    "client_connections": 10,
-    "client_rate": 30,
-    "greet_pause": 1000,
-    "idle_timeout": 300,
-}
-
-
-# How long mail may wait in any host's queues (sendmail durations; unset: sendmail's own 4h, 5d).
-QUEUE_LIMITS = {"queue_warn": None, "queue_return": None}
-
-
 def server_limits(value, field="limits"):
-    """A server's limits: :data:`SERVER_LIMITS` with ``value`` (a mapping of some of them) on top."""
-    return _limits(value, field, {**SERVER_LIMITS, **QUEUE_LIMITS})
+    """A server's limits: their defaults (limits_table.py) with ``value`` (a mapping of some) on top."""
+    return _limits(value, field, {**limits_table.SERVER_DEFAULTS, **limits_table.QUEUE_DEFAULTS})
 
 
 def queue_limits(value, field="limits"):
-    """A client's limits: only :data:`QUEUE_LIMITS`, each unset unless ``value`` sets it."""
-    return _limits(value, field, QUEUE_LIMITS)
+    """A client's limits: only the queue timeouts, each unset unless ``value`` sets it."""
+    return _limits(value, field, limits_table.QUEUE_DEFAULTS)
 
 
 def _limits(value, field, known):
@@ -248,15 +227,15 @@ def _limits(value, field, known):
         raise SaltInvocationError(
             f"{field}: unknown limit {', '.join(map(str, unknown))} (known: {', '.join(known)})"
         )
-    limits = dict(known)
+    checked = dict(known)
     for name, number in value.items():
-        if name in QUEUE_LIMITS:
-            limits[name] = interval(number, f"{field}:{name}")
+        if name in limits_table.QUEUE:
+            checked[name] = interval(number, f"{field}:{name}")
         elif isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise SaltInvocationError(f"{field}:{name}: {number!r} is not a whole number above 0")
         else:
-            limits[name] = number
-    return limits
+            checked[name] = number
+    return checked
 
 
 # A local name as aliases and virtusertable take it: letters, digits and . _ + - (never a quote,

@@ -1,10 +1,8 @@
-"""``salt-run sendmail.report`` (_runners/sendmail.py) and its table (_output/sendmail_report.py)."""
+"""``salt-run sendmail.report``: the report (saltext.sendmail.shared.fleet_report) and its table (_output)."""
 
-from sendmail import judgement
-
+from saltext.sendmail.shared import fleet_report, judgement
 from tests.unit.support import load
 
-runner = load("_runners/sendmail.py")
 outputter = load("_output/sendmail_report.py")
 
 LISTENER = {
@@ -60,7 +58,7 @@ RETURNS = {
 
 
 def test_report_sorts_every_minion_by_its_verdict():
-    report = runner._summarize([*RETURNS, "gone"], RETURNS)
+    report = fleet_report.summarize([*RETURNS, "gone"], RETURNS)
     assert report["summary"] == {
         "compliant": ["client", "relay"],
         "at_risk": ["weekend"],
@@ -83,7 +81,7 @@ def test_report_sorts_every_minion_by_its_verdict():
 
 
 def test_the_table_shows_why_and_counts_every_list():
-    table = outputter.output(runner._summarize([*RETURNS, "gone"], RETURNS))
+    table = outputter.output(fleet_report.summarize([*RETURNS, "gone"], RETURNS))
     lines = table.splitlines()
     assert lines[0].split() == ["minion", "state", "expected", "observed", "package", "why"]
     [line] = [line for line in lines if line.startswith("drifted ")]
@@ -98,7 +96,7 @@ def test_the_table_shows_why_and_counts_every_list():
     assert relay2.split()[:5] == ["relay2", "drifted", "server", "server", "8.17.1.9-2->8.17.1.9-3"]
     assert "security-update-pending" in relay2
     assert lines[-1] == (
-        "compliant: 2  at risk: 1  drifted: 4  unmanaged: 1  unreachable: 3  not sendmail: 1  "
+        "compliant: 2  at risk: 1  drifted: 4  unmanaged: 1  not sendmail: 1  unreachable: 3  "
         "unpatched: 1"
     )
 
@@ -106,15 +104,25 @@ def test_the_table_shows_why_and_counts_every_list():
 def test_the_table_says_each_kind_of_finding_once():
     on_587 = {**LISTENER, "message": "sendmail listens on 0.0.0.0 port 587"}
     returns = {"c": answer("server", "client", [LISTENER, on_587])}
-    [row] = outputter.output(runner._summarize(["c"], returns)).splitlines()[1:2]
+    [row] = outputter.output(fleet_report.summarize(["c"], returns)).splitlines()[1:2]
     assert row.endswith("exposed-listener: sendmail listens on 0.0.0.0 port 25 (+1 more)")
 
 
 def test_mail_at_risk_alone_makes_the_exit_code_one():
     returns = {key: RETURNS[key] for key in ("client", "weekend")}
-    assert runner._summarize(list(returns), returns)["retcode"] == 1
+    assert fleet_report.summarize(list(returns), returns)["retcode"] == 1
 
 
 def test_unmanaged_and_other_mtas_leave_the_exit_code_at_zero():
     returns = {key: RETURNS[key] for key in ("client", "relay", "unmanaged", "postfix")}
-    assert runner._summarize(list(returns), returns)["retcode"] == 0
+    assert fleet_report.summarize(list(returns), returns)["retcode"] == 0
+
+
+def test_every_verdict_of_the_judgement_is_a_list_of_the_report_and_sets_its_exit_code():
+    # The report reads the judgement's verdicts: a verdict added there is a list here, and a
+    # minion that answers with it is counted in it (a copy of the list in the report would drop it).
+    for verdict in judgement.VERDICTS:
+        report = fleet_report.summarize(["m"], {"m": {"verdict": verdict}})
+        assert report["summary"][verdict] == ["m"]
+        assert report["retcode"] == (1 if verdict in ("drifted", "at_risk") else 0), verdict
+    assert list(report["summary"]) == [*judgement.VERDICTS, "unreachable", "unpatched"]

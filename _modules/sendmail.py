@@ -3,9 +3,9 @@ See and run sendmail on a host: its version, daemons, listeners, queues, relay a
 and the steps the ``sendmail`` states take to make it a mail client or a mail relay.
 
 This file is what Salt loads: ``__virtual__``, the public functions and every use of Salt's
-dunders, each function a few lines handing them to the plain submodule of its concept (README,
-"How the code is organised"), imported inside the functions (Salt's loader runs this file before
-it registers it as a package). Paths, services and timeouts come from ``sendmail.lookup``.
+dunders, each function a few lines handing them to the module of its concept in
+``saltext.sendmail.shared`` (README, "How the code is organised"), imported when the function is
+called: only what a call needs. Paths, services and timeouts come from ``sendmail.lookup``.
 """
 
 import os
@@ -13,12 +13,12 @@ import socket
 
 from salt.exceptions import SaltInvocationError
 
-try:
-    import psutil  # noqa: F401  (processes.py needs it)
-
-    HAS_PSUTIL = True
-except ImportError:  # pragma: no cover - psutil ships with every Salt package
-    HAS_PSUTIL = False
+try:  # now, while Salt loads this file: only then is _utils on the path (shared's docstring)
+    from saltext.sendmail import shared
+except ImportError as err:  # _utils not synced (saltutil.sync_modules alone), or not installed
+    shared, MISSING = None, str(err)
+else:
+    shared = shared.fresh()
 
 __virtualname__ = "sendmail"
 
@@ -26,13 +26,13 @@ DEFAULT_MAX_QUEUE_AGE = 86400
 
 
 def __virtual__():
-    if not HAS_PSUTIL:
-        return (False, "the sendmail module needs the psutil library")
+    if shared is None:
+        return False, f"saltext.sendmail.shared is missing ({MISSING}): run saltutil.sync_all"
     return __virtualname__
 
 
 def _lookup():
-    from . import platform
+    from saltext.sendmail.shared import platform
 
     overrides = __salt__["config.get"]("sendmail:lookup", {})
     return platform.lookup(__grains__.get("os_family", ""), overrides)
@@ -49,7 +49,7 @@ def version():
 
         salt '*' sendmail.version
     """
-    from . import binary
+    from saltext.sendmail.shared import binary
 
     return binary.info(_lookup()["sendmail_bin"], __context__)
 
@@ -64,7 +64,7 @@ def listeners():
 
         salt '*' sendmail.listeners
     """
-    from . import processes
+    from saltext.sendmail.shared import processes
 
     return processes.listeners()
 
@@ -83,9 +83,9 @@ def queue(name=None, messages=False, limit=100):
         salt '*' sendmail.queue
         salt '*' sendmail.queue msp messages=True limit=10
     """
-    from . import facts
+    from saltext.sendmail.shared import status_report
 
-    return facts.queue_report(_lookup(), name, messages, limit)
+    return status_report.queue_report(_lookup(), name, messages, limit)
 
 
 def status(max_queue_age=None, refresh=False):
@@ -104,7 +104,7 @@ def status(max_queue_age=None, refresh=False):
         salt '*' sendmail.status
         salt '*' sendmail.status max_queue_age=3600
     """
-    from . import allowlist, facts, patch_level
+    from saltext.sendmail.shared import allowlist, patch_level, status_report
 
     if max_queue_age is None:
         max_queue_age = __salt__["config.get"]("sendmail:max_queue_age", DEFAULT_MAX_QUEUE_AGE)
@@ -115,7 +115,7 @@ def status(max_queue_age=None, refresh=False):
         "cache_dir": __opts__.get("cachedir"),
         "refresh": bool(refresh),
     }
-    return facts.status(_lookup(), __context__, max_queue_age, packages)
+    return status_report.status(_lookup(), __context__, max_queue_age, packages)
 
 
 def lookup():
@@ -145,7 +145,7 @@ def settings(role=None, secrets=False):
 
         salt '*' sendmail.settings
     """
-    from . import pillar
+    from saltext.sendmail.shared import pillar
 
     resolved = pillar.resolve(_config(), __grains__, role)
     return resolved if secrets else pillar.masked(resolved)
@@ -154,7 +154,7 @@ def settings(role=None, secrets=False):
 def _config():
     """Pillar's ``sendmail``, the minion config's on top: not config.get (the grain would hide
     the pillar), not pillar.get (3008 masks every value unless unmask=True, unknown to 3006)."""
-    from . import pillar
+    from saltext.sendmail.shared import pillar
 
     return pillar.merged(__pillar__.get("sendmail"), __opts__.get("sendmail"))
 
@@ -175,7 +175,7 @@ def validate(config=None, part="pillar"):
         salt '*' sendmail.validate
         salt '*' sendmail.validate part=beacon config='{interval: 60, checks: [listeners]}'
     """
-    from . import allowlist, schema
+    from saltext.sendmail.shared import allowlist, schema
 
     allowlist.one_of(part, ("pillar", "beacon"), "part")
     if part == "beacon":
@@ -197,7 +197,7 @@ def compliance(report=None):
 
         salt '*' sendmail.compliance
     """
-    from . import judgement
+    from saltext.sendmail.shared import judgement
 
     report = report or status()
     try:
@@ -220,7 +220,7 @@ def flush(name=None, timeout=300):
         salt '*' sendmail.flush
         salt '*' sendmail.flush msp
     """
-    from . import queues
+    from saltext.sendmail.shared import queues
 
     return queues.flush_now(_lookup(), __salt__["cmd.run_all"], name, timeout)
 
@@ -247,7 +247,7 @@ def render_mc(
         salt '*' sendmail.render_mc msp '["[mx1.example.com]", "[mx2.example.com]"]' port=587
         salt '*' sendmail.render_mc server relay_domains='["example.com", "198.51.100"]'
     """
-    from . import build, mc
+    from saltext.sendmail.shared import build, mc
 
     lookup = _lookup()
     hop = {"tls": tls, "auth": auth}
@@ -282,7 +282,7 @@ def build_cf(
         salt '*' sendmail.build_cf msp relay='"[mail.example.com]"' test=True
         salt '*' sendmail.build_cf server relay_domains='["example.com"]'
     """
-    from . import build
+    from saltext.sendmail.shared import build
 
     lookup = _lookup()
     hop = {"tls": tls, "auth": auth}
@@ -305,7 +305,7 @@ def credentials(role, tls=None, auth=None, test=False):
 
         salt '*' sendmail.credentials client auth='{user: host1, password: secret}' test=True
     """
-    from . import secret_files
+    from saltext.sendmail.shared import secret_files
 
     return secret_files.apply(role, tls, auth, _lookup(), __salt__["cmd.run_all"], test)
 
@@ -324,7 +324,7 @@ def aliases(names=None, domain=None, test=False):
 
         salt '*' sendmail.aliases '{root: ops@example.com}' domain=example.com test=True
     """
-    from . import local_mail
+    from saltext.sendmail.shared import local_mail
 
     return local_mail.apply(_lookup(), names, domain, __salt__["cmd.run_all"], test)
 
@@ -342,7 +342,7 @@ def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_i
 
         salt '*' sendmail.check_role client relay='"[mail.example.com]"'
     """
-    from . import relays, roles
+    from saltext.sendmail.shared import relays, roles
 
     names = relays.this_host_names(socket.gethostname())
     return roles.check(role, relay, msp_runner, queue_interval, msp_interval, names)
@@ -365,7 +365,7 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
         salt '*' sendmail.switch client
         salt '*' sendmail.switch server queue_interval=30m test=True
     """
-    from . import switches
+    from saltext.sendmail.shared import switches
 
     intervals = (queue_interval, msp_interval)
     return switches.run(_lookup(), role, intervals, msp_runner, __salt__["cmd.run_all"], test)
@@ -382,7 +382,7 @@ def config_files():
 
         salt '*' sendmail.config_files --out=json > previous.json
     """
-    from . import rollback
+    from saltext.sendmail.shared import rollback
 
     return rollback.saved(_lookup())
 
@@ -398,7 +398,7 @@ def restore(files):
 
         salt '*' sendmail.restore "$(cat previous.json)"
     """
-    from . import rollback
+    from saltext.sendmail.shared import rollback
 
     return {"restored": rollback.restore(_lookup(), files, __salt__["cmd.run_all"])}
 
@@ -416,7 +416,7 @@ def lock(wait=None):
 
         salt '*' sendmail.lock wait=0
     """
-    from . import transaction
+    from saltext.sendmail.shared import transaction
 
     holder = f"pid {os.getpid()}, job {__opts__.get('jid') or 'salt-call'}"
     return transaction.lock(_lookup(), holder, wait)
@@ -434,7 +434,7 @@ def begin(role, running):
 
         salt '*' sendmail.begin client '{mta: true, msp_runner: true}'
     """
-    from . import transaction
+    from saltext.sendmail.shared import transaction
 
     return transaction.begin(_lookup(), role, running, f"pid {os.getpid()}")
 
@@ -450,7 +450,7 @@ def finish(completed=True):
 
         salt '*' sendmail.finish
     """
-    from . import transaction
+    from saltext.sendmail.shared import transaction
 
     return transaction.finish(_lookup(), bool(completed))
 
@@ -472,7 +472,7 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
         salt '*' sendmail.services client
         salt '*' sendmail.services server restart=True
     """
-    from . import service_manager
+    from saltext.sendmail.shared import service_manager
 
     lookup = _lookup()
     enabled, call = service_manager.manager(lookup, __grains__.get("init"), __salt__)
@@ -493,7 +493,7 @@ def cron_runner(queue, interval=None, test=False):
         salt '*' sendmail.cron_runner mta 1h
         salt '*' sendmail.cron_runner msp 15m test=True
     """
-    from . import crontabs
+    from saltext.sendmail.shared import crontabs
 
     # sendmail:cron_seed groups hosts on one minute on purpose; the minion id spreads them.
     seed = __salt__["config.get"]("sendmail:cron_seed", None) or __opts__["id"]

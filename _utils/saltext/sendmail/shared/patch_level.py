@@ -58,8 +58,10 @@ CACHE_NAME = "sendmail-patch-level.json"
 
 def affecting(upstream_version):
     """The advisories whose fix came after ``upstream_version`` (all of them when it is unknown)."""
-    version = binary.parse(upstream_version)
-    return [row for row in ADVISORIES if version is None or version < binary.parse(row["fixed_in"])]
+    version = binary.parse_version(upstream_version)
+    return [
+        row for row in ADVISORIES if version is None or version < binary.parse_version(row["fixed_in"])
+    ]
 
 
 def cves_named(text):

@@ -1,11 +1,13 @@
 """
-``salt-run sendmail.patch_relays`` (_runners/sendmail.py) with a fake LocalClient and fake SMTP
+``salt-run sendmail.patch_relays`` (the runner, then saltext.sendmail.shared.rolling_patch) with a
+fake LocalClient and fake SMTP
 looks: the order, the refusals and the stop at the first failure. The real run (real minions, real
 apt and dpkg, real sendmail restarts) is tests/systemd/test_patch_relays.py.
 """
 
 import pytest
 
+from saltext.sendmail.shared import rolling_patch, smtp_probe
 from tests.unit.support import load
 
 runner = load("_runners/sendmail.py")
@@ -14,7 +16,7 @@ PACKAGES = ["sendmail-base", "sendmail-bin", "sendmail-cf"]
 
 
 def answers(role, address, candidate=NEW, site="a"):
-    """What one minion answers to the plan's job (runner.PLAN_FUNCTIONS)."""
+    """What one minion answers to the plan's job (rolling_patch.PLAN_FUNCTIONS)."""
     return {
         "sendmail.compliance": {
             "verdict": "compliant",
@@ -68,7 +70,7 @@ def fleet(monkeypatch):
 
     def run(plan, results=None, **kwargs):
         client = FakeClient(plan, results)
-        monkeypatch.setattr(runner.salt.client, "get_local_client", lambda mopts: client)
+        monkeypatch.setattr(rolling_patch.salt.client, "get_local_client", lambda mopts: client)
         ret = runner.patch_relays(**kwargs)
         return ret, client.calls
 
@@ -77,10 +79,10 @@ def fleet(monkeypatch):
         return up, f"answers SMTP on {address}" if up else f"{address}:{port} does not answer SMTP"
 
     monkeypatch.setattr(runner, "__opts__", {"timeout": 5}, raising=False)
-    monkeypatch.setattr(runner, "_greets", greets)
-    monkeypatch.setattr(runner, "_accepts", lambda *a, **k: (True, "accepts"))
-    monkeypatch.setattr(runner, "WATCH_EVERY", 0.01)
-    monkeypatch.setattr(runner, "CHECK_WAIT", 0.1)
+    monkeypatch.setattr(smtp_probe, "greets", greets)
+    monkeypatch.setattr(smtp_probe, "accepts", lambda *a, **k: (True, "accepts"))
+    monkeypatch.setattr(smtp_probe, "WATCH_EVERY", 0.01)
+    monkeypatch.setattr(rolling_patch, "CHECK_WAIT", 0.1)
     return run, state
 
 
@@ -198,13 +200,16 @@ def test_an_unknown_site_is_an_error(fleet):
 
 
 def test_where_clients_reach_a_relay():
-    assert runner._endpoint([{"address": "0.0.0.0", "port": 25}], ["198.51.100.11"]) == (
+    assert rolling_patch._endpoint([{"address": "0.0.0.0", "port": 25}], ["198.51.100.11"]) == (
         "198.51.100.11",
         25,
     )
-    assert runner._endpoint([{"address": "198.51.100.9", "port": 25}], ["198.51.100.11"]) == (
+    assert rolling_patch._endpoint([{"address": "198.51.100.9", "port": 25}], ["198.51.100.11"]) == (
         "198.51.100.9",
         25,
     )
-    assert runner._endpoint([{"address": "127.0.0.1", "port": 25}], ["198.51.100.11"]) == (None, 25)
-    assert runner._endpoint([], []) == (None, 25)
+    assert rolling_patch._endpoint([{"address": "127.0.0.1", "port": 25}], ["198.51.100.11"]) == (
+        None,
+        25,
+    )
+    assert rolling_patch._endpoint([], []) == (None, 25)

@@ -1,6 +1,6 @@
-"""The facts submodule (_modules/sendmail/facts.py): a status report of a host with nothing installed."""
+"""The status report (saltext.sendmail.shared.status_report): a status report of a host with nothing installed."""
 
-from sendmail import facts, platform
+from saltext.sendmail.shared import platform, status_report
 
 
 def test_a_host_without_sendmail_reports_off_with_no_findings(tmp_path):
@@ -20,7 +20,7 @@ def test_a_host_without_sendmail_reports_off_with_no_findings(tmp_path):
         },
     )
     lookup["cron_tables"] = []
-    report = facts.status(lookup, {}, 86400)
+    report = status_report.status(lookup, {}, 86400)
     assert (report["installed"], report["provider"], report["role"]) == (False, "none", "off")
     assert report["findings"] == []
     assert report["held_listeners"] == []

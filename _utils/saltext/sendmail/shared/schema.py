@@ -12,7 +12,7 @@ import difflib
 
 from salt.exceptions import SaltInvocationError
 
-from . import allowlist, hop, platform
+from . import allowlist, limits_table, platform, tls_auth
 
 
 class Value:
@@ -81,7 +81,7 @@ def _relays(value, field):
 def _mechanisms(value, field):
     _strings(value, field)
     for item in value:
-        allowlist.one_of(item, hop.CLIENT_MECHANISMS, field)
+        allowlist.one_of(item, tls_auth.CLIENT_MECHANISMS, field)
 
 
 def _beacon_checks(value, field):
@@ -104,8 +104,8 @@ SITE = Mapping(
         "relay_domains": Value((list,), allowlist.relay_domains),
         "limits": Mapping(
             {
-                **{name: _COUNT for name in allowlist.SERVER_LIMITS},
-                **{name: _INTERVAL for name in allowlist.QUEUE_LIMITS},
+                **{name: _COUNT for name in limits_table.SERVER},
+                **{name: _INTERVAL for name in limits_table.QUEUE},
             }
         ),
         "tls": Mapping(

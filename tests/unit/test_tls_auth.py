@@ -1,9 +1,10 @@
-"""The hop submodule through its public names (_modules/sendmail/hop.py)."""
+"""The hop submodule through its public names (saltext.sendmail.shared.tls_auth)."""
 
 import pytest
 from salt.exceptions import SaltInvocationError
-from sendmail import (
-    hop,
+
+from saltext.sendmail.shared import (
+    tls_auth,
 )
 
 PATHS = {"sendmail_cf": "/etc/mail/sendmail.cf"}
@@ -16,9 +17,11 @@ KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 
 
 def test_pem_text_goes_to_tls_dir_and_only_paths_reach_the_mc():
-    settings = hop.request("server", PATHS, tls={"cert": CERT, "key": KEY, "require": True}, auth={})
+    settings = tls_auth.request(
+        "server", PATHS, tls={"cert": CERT, "key": KEY, "require": True}, auth={}
+    )
     assert settings["tls"]["key"] == {"path": "/etc/mail/tls/salt-relay.key", "pem": KEY}
-    lines, rulesets = hop.mc_lines("server", settings, ["example.com", "198.51.100"])
+    lines, rulesets = tls_auth.mc_lines("server", settings, ["example.com", "198.51.100"])
     text = "\n".join(lines + rulesets)
     assert "define(`confSERVER_KEY', `/etc/mail/tls/salt-relay.key')dnl" in lines
     assert "PRIVATE KEY" not in text and "MIIE" not in text
@@ -30,8 +33,10 @@ def test_pem_text_goes_to_tls_dir_and_only_paths_reach_the_mc():
 
 
 def test_a_domain_that_starts_with_a_digit_is_not_held_to_starttls_as_a_network():
-    settings = hop.request("server", PATHS, tls={"cert": CERT, "key": KEY, "require": True}, auth={})
-    _, rulesets = hop.mc_lines("server", settings, ["3com.com"])
+    settings = tls_auth.request(
+        "server", PATHS, tls={"cert": CERT, "key": KEY, "require": True}, auth={}
+    )
+    _, rulesets = tls_auth.mc_lines("server", settings, ["3com.com"])
     assert not [rule for rule in rulesets if "STARTTLS is required" in rule]
 
 
@@ -47,5 +52,5 @@ def test_a_domain_that_starts_with_a_digit_is_not_held_to_starttls_as_a_network(
 )
 def test_bad_values_name_the_key_and_never_the_password(kind, settings, said):
     with pytest.raises(SaltInvocationError, match=said) as err:
-        hop.request(kind, PATHS, **settings)
+        tls_auth.request(kind, PATHS, **settings)
     assert "a\nb" not in str(err.value)

@@ -12,6 +12,8 @@ from . import allowlist, files
 SMTP_PORTS = (25, 465, 587)
 # The CIS "MTA local-only" rule names exactly these two addresses.
 LOCAL_ONLY_ADDRESSES = ("127.0.0.1", "::1")
+# A socket bound to every address of its family: other hosts reach it, and this host too.
+WILDCARD_ADDRESSES = ("0.0.0.0", "::")  # noqa: S104 - names, not a binding
 _PROCESS_NAMES = frozenset(("sendmail", "sendmail-mta", "sendmail-msp"))
 
 
@@ -60,6 +62,11 @@ def argv_queue_interval(argv):
 def is_exposed(address):
     """True when a listener on ``address`` is reachable from other hosts (CIS local-only rule)."""
     return address not in LOCAL_ONLY_ADDRESSES
+
+
+def reaches_loopback(address):
+    """True when a listener on ``address`` takes this host's own connections to loopback."""
+    return address in LOCAL_ONLY_ADDRESSES or address in WILDCARD_ADDRESSES
 
 
 def pidfile_argv(cf_list):

@@ -4,7 +4,7 @@ FEATURE(msp)), ``nullclient`` (a sendmail.mc that sends everything to the relay)
 listening, hardened sendmail.mc). Values must already have passed :mod:`allowlist`.
 """
 
-from . import allowlist, flood, hop, local_mail, platform, relays
+from . import allowlist, flood, limits_table, local_mail, platform, relays, tls_auth
 
 # Hardened defaults of the server role (DISA STIG GEN004660/GEN004680: no EXPN/VRFY, GEN004560: no
 # version in the greeting, GEN004440: LogLevel 9); restrictqrun keeps users from running the queue.
@@ -22,23 +22,6 @@ SERVER_HARDENING = (
     "(version=${tls_version} cipher=${cipher} bits=${cipher_bits} verify=${verify})$.$?u "
     "for $u; $|; $.$b')dnl",
 )
-
-
-# Each server limit that is a cf option (allowlist.SERVER_LIMITS holds their defaults; the others
-# are flood.py's): the .mc macro that sets it, the cf option it becomes (what the build reads back)
-# and the unit written after the number.
-LIMITS = {
-    "max_message_size": ("confMAX_MESSAGE_SIZE", "MaxMessageSize", ""),
-    "connection_rate_throttle": ("confCONNECTION_RATE_THROTTLE", "ConnectionRateThrottle", ""),
-    "max_daemon_children": ("confMAX_DAEMON_CHILDREN", "MaxDaemonChildren", ""),
-    "min_free_blocks": ("confMIN_FREE_BLOCKS", "MinFreeBlocks", ""),
-    "idle_timeout": ("confTO_COMMAND", "Timeout.command", "s"),
-}
-# How long mail waits in a queue: before its sender is warned, before it bounces (any kind).
-QUEUE_TIMEOUTS = {
-    "queue_warn": ("confTO_QUEUEWARN", "Timeout.queuewarn"),
-    "queue_return": ("confTO_QUEUERETURN", "Timeout.queuereturn"),
-}
 
 
 def render(
@@ -63,14 +46,16 @@ def render(
     The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
     ``queue_dir`` and ``pid_file`` override what the vendor's DOMAIN() sets; ``relay_domains``
     (server) are the domains and networks it relays for; ``help_file`` (server) is what HELP reads;
-    ``limits`` (server) are :data:`allowlist.SERVER_LIMITS`; ``hop_settings`` the STARTTLS and
-    AUTH settings (:func:`hop.request`). With ``masquerade_as``, the host's mail (a client's, or a
+    ``limits`` (server) are :data:`limits_table.SERVER_DEFAULTS`; ``hop_settings`` the STARTTLS and
+    AUTH settings (:func:`tls_auth.request`). With ``masquerade_as``, the host's mail (a client's, or a
     server's own) leaves from that domain, and a server takes ``NAME@domain`` for the names in
     its ``virtuser_map`` (the site's aliases) and relays the domain's other users on. A server
     with an ``access_map`` limits each outside client (:mod:`flood`). Any kind's ``limits`` may set
-    :data:`QUEUE_TIMEOUTS` (sendmail durations).
+    :data:`limits_table.QUEUE` (sendmail durations).
     """
-    hop_lines, rulesets = hop.mc_lines(kind, hop_settings or {"tls": None, "auth": None}, relay_domains)
+    hop_lines, rulesets = tls_auth.mc_lines(
+        kind, hop_settings or {"tls": None, "auth": None}, relay_domains
+    )
     allowlist.build_kind(kind)
     lines = [
         "divert(-1)dnl",
@@ -90,7 +75,7 @@ def render(
         lines.append(f"define(`{macro}', `{queue_dir}')dnl")
     if pid_file:
         lines.append(f"define(`confPID_FILE', `{pid_file}')dnl")
-    for name, (macro, _) in QUEUE_TIMEOUTS.items():
+    for name, (macro, _, _) in limits_table.cf_options(limits_table.QUEUE).items():
         if (limits or {}).get(name):
             lines.append(f"define(`{macro}', `{limits[name]}')dnl")
     if aliases_file and kind == "server":
@@ -117,7 +102,7 @@ def render(
         lines.extend(hop_lines)
         if help_file:
             lines.append(f"define(`HELP_FILE', `{help_file}')dnl")
-        for name, (macro, _, unit) in LIMITS.items():
+        for name, (macro, _, unit) in limits_table.cf_options(limits_table.SERVER).items():
             if (limits or {}).get(name):
                 lines.append(f"define(`{macro}', `{limits[name]}{unit}')dnl")
         if relay_list:

@@ -77,7 +77,7 @@ def probe(binary, timeout=PROBE_TIMEOUT):
     return None
 
 
-def parse(text):
+def parse_version(text):
     """The version tuple of ``"8.17.1.9"``, or None when it is not a dotted number."""
     if not text or not re.fullmatch(r"\d+(\.\d+)*", text):
         return None
@@ -86,7 +86,7 @@ def parse(text):
 
 def msp_split(text):
     """Sendmail 8.12 and later submit through the MSP (submit.cf) and its own queue."""
-    parsed = parse(text)
+    parsed = parse_version(text)
     return bool(parsed and parsed >= (8, 12))
 
 

@@ -31,6 +31,16 @@ def msp_runner_for(lookup, role, wanted):
     return wanted
 
 
+def daemons_of(role, msp_runner):
+    """The daemons a host in ``role`` runs, as :func:`processes.running` says them."""
+    return {"mta": role == "server", "msp_runner": msp_runner == "daemon"}
+
+
+def role_of(running):
+    """The ``(role, msp_runner)`` whose daemons are ``running``: what brings them back."""
+    return ("server" if running["mta"] else "client"), ("daemon" if running["msp_runner"] else "cron")
+
+
 def actions(lookup, role, running, enabled, msp_runner, restart):
     """
     The service calls that bring the daemons to ``role``: a list of ``(function, service)`` for
@@ -146,7 +156,7 @@ def mta_sockets(sendmail_cf):
     every address when it names none, as sendmail does).
     """
     sockets = [socket for found in cf.daemon_listeners(sendmail_cf).values() for socket in found]
-    return sockets or [{"address": "0.0.0.0", "port": 25}]  # noqa: S104 - sendmail's default
+    return sockets or [{"address": processes.WILDCARD_ADDRESSES[0], "port": 25}]
 
 
 def _socket_key(address, port):
@@ -195,7 +205,7 @@ def converge(lookup, role, msp_runner, restart, test, timeout, enabled, call):
     running = processes.running(processes.daemons(msp_dirs=msp_dirs))
     enabled_now = {name: enabled(name) for name in names(lookup)}
     planned = actions(lookup, role, running, enabled_now, msp_runner, bool(restart))
-    wanted = {"mta": role == "server", "msp_runner": msp_runner == "daemon"}
+    wanted = daemons_of(role, msp_runner)
     result = {
         "changed": bool(planned),
         "actions": describe(planned),

@@ -1,0 +1,70 @@
+"""
+The fleet's report on the master (``salt-run sendmail.report``): every targeted minion's
+``sendmail.compliance`` (the one judgement) from one job, sorted by verdict. A minion that did not
+answer is ``unreachable``; one whose function failed is ``drifted`` (it answered, wrongly). The
+report has no rule of its own: its lists are the judgement's verdicts.
+"""
+
+import salt.client
+import salt.utils.minions
+
+from . import judgement
+
+FUNCTION = "sendmail.compliance"
+# The report's lists: the judgement's verdicts, then the minions that did not answer.
+SUMMARY = (*judgement.VERDICTS, "unreachable")
+# salt-run exits non-zero when a minion is in one of these: a person or the reactor must act.
+FAILING = (*judgement.NEEDS_ACTION, "unreachable")
+# What Salt's LocalClient.cmd returns for a targeted minion that did not answer: text such as
+# "Minion did not return. [Not connected]" or "... [No response]", or False (Salt 3006, for a
+# minion the job expected and never heard from).
+NO_RETURN = "Minion did not return"
+FIELDS = (
+    "expected",
+    "observed",
+    "findings",
+    "other_findings",
+    "problem",
+    "version",
+    "package",
+    "advisories",
+)
+
+
+def run(opts, tgt, tgt_type, timeout):
+    """The report for the minions ``tgt`` targets, from one job (``opts``: the runner's)."""
+    targeted = salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)["minions"]
+    # The runner's own opts: reading the master config again would cost 0.3 s (profiled).
+    with salt.client.get_local_client(mopts=opts) as client:
+        returns = client.cmd(tgt, FUNCTION, tgt_type=tgt_type, timeout=timeout or opts.get("timeout", 5))
+    return summarize(targeted, returns)
+
+
+def entry(answer):
+    """A minion's entry and the summary list it goes in, from what its job returned."""
+    if isinstance(answer, dict) and answer.get("verdict") in judgement.VERDICTS:
+        found = {key: answer.get(key) for key in FIELDS}
+        found["compliant"] = answer["verdict"] == "compliant"
+        return found, answer["verdict"]
+    found = {**dict.fromkeys(FIELDS), "findings": [], "other_findings": [], "compliant": False}
+    text = str(answer).strip()
+    if answer is None or answer is False or text.startswith(NO_RETURN):
+        found["problem"] = text if isinstance(answer, str) else "did not answer"
+        return found, "unreachable"
+    # The module is missing there, or the function failed: the minion answered, wrongly.
+    found["problem"] = f"{FUNCTION} failed: {text[:300]}"
+    return found, "drifted"
+
+
+def summarize(targeted, returns):
+    """The report for the ``targeted`` minion ids from the job's ``returns`` ({id: answer})."""
+    report = {"minions": {}, "summary": {**{kind: [] for kind in SUMMARY}, "unpatched": []}}
+    for minion in sorted(set(targeted) | set(returns)):
+        answer = returns.get(minion)
+        found, kind = entry(answer)
+        report["minions"][minion] = found
+        report["summary"][kind].append(minion)
+        if isinstance(answer, dict) and answer.get("unpatched"):
+            report["summary"]["unpatched"].append(minion)
+    report["retcode"] = 1 if any(report["summary"][kind] for kind in FAILING) else 0
+    return report
