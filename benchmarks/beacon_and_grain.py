@@ -69,6 +69,7 @@ def measure(root, qf_bytes, df_bytes):
         pki_dir=str(root / "pki"),
         file_client="local",
         module_dirs=[str(REPO / "_modules")],
+        utils_dirs=[str(REPO / "_utils")],
         beacons_dirs=[str(REPO / "_beacons")],
     )
     opts["grains"] = salt.loader.grains(opts)

@@ -37,7 +37,7 @@ def minion_config(work, name, extra=""):
     conf.mkdir()
     (conf / "minion").write_text(
         f"root_dir: {conf}\ncachedir: {work / 'cache'}\nlog_file: {work / 'minion.log'}\n"
-        "file_client: local\n"
+        f"file_client: local\nutils_dirs: [{REPO / '_utils'}]\n"
         f"file_roots:\n  base: [{work / 'states'}]\n{extra}"
     )
     return conf

@@ -87,9 +87,12 @@ def main():
         pki_dir=str(cache / "pki"),
         file_client="local",
         module_dirs=[str(REPO / "_modules")],
+        utils_dirs=[str(REPO / "_utils")],
     )
     # salt-call gets a config dir of its own too (root_dir): nothing lands in /etc/salt.
-    (cache / "minion").write_text(f"root_dir: {cache}\ncachedir: {cache}\nfile_client: local\n")
+    (cache / "minion").write_text(
+        f"root_dir: {cache}\ncachedir: {cache}\nfile_client: local\nutils_dirs: [{REPO / '_utils'}]\n"
+    )
     opts["grains"] = salt.loader.grains(opts)
     status = salt.loader.minion_mods(opts)["sendmail.status"]
 

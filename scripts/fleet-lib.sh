@@ -70,7 +70,7 @@ fleet_up() {
   done
   hosts+="192.0.2.10	example.com"$'\n'
   # What a master serves from a checkout: the formula, the reactor, and the extension modules.
-  ln -s "$FLEET_REPO/salt/sendmail" "$FLEET_REPO/salt/reactor" "$FLEET_REPO"/_{modules,states,grains,beacons,runners,output} \
+  ln -s "$FLEET_REPO/salt/sendmail" "$FLEET_REPO/salt/reactor" "$FLEET_REPO"/_{modules,utils,states,grains,beacons,runners,output} \
     "$work/formula/"
   printf "base:\n  '*':\n    - sendmail\n" >"$work/formula/top.sls"
   _fleet_pillar "$work/pillar" "$relay"

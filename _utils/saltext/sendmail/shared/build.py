@@ -10,7 +10,7 @@ import difflib
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import allowlist, cf, errors, files, flood, limits_table, mc, platform, relays, tls_auth
+from . import allowlist, cf, errors, files, flood, limits_table, mc, platform, relays, steps, tls_auth
 
 DIFF_LINES = 120
 
@@ -183,18 +183,20 @@ def apply(build_request, lookup, run, test):
     ``sendmail.build_cf``: :func:`plan`, then :func:`install` unless ``test``. Returns ``kind``,
     ``cf``, ``relay``, ``changed``, ``files`` and ``in_place``.
     """
-    in_place = []
-    with errors.os_errors(f"could not build the {build_request['kind']} configuration"):
-        planned = plan(build_request, lookup, run)
-        if planned["files"] and not test:
-            in_place = install(planned, lookup, run)
+    planned, in_place = steps.plan_then_write(
+        f"could not build the {build_request['kind']} configuration",
+        lambda: plan(build_request, lookup, run),
+        lambda planned: planned["files"],
+        lambda planned: install(planned, lookup, run),
+        test,
+    )
     return {
         "kind": build_request["kind"],
         "cf": planned["cf"],
         "relay": planned["relay"] or None,
         "changed": bool(planned["files"]),
         "files": planned["files"],
-        "in_place": in_place,
+        "in_place": in_place or [],
     }
 
 

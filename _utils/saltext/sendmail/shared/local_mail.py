@@ -10,7 +10,7 @@ back with the cfs. Here the whole new file is built by sendmail into a scratch m
 
 import os
 
-from . import allowlist, errors, files, hash_maps, platform
+from . import allowlist, errors, files, hash_maps, platform, steps
 
 VIRTUSER_NAME = "salt-virtusers"
 DEFAULT_ALIASES = "/etc/aliases"
@@ -98,12 +98,14 @@ def apply(lookup, names, domain, run, test):
     """
     wanted = allowlist.aliases(names, "aliases", domain)
     domain = None if domain is None else allowlist.masquerade_domain(domain, "domain")
-    with errors.os_errors("could not set the aliases"):
-        planned = plan(lookup, wanted, domain)
-        in_place = []
-        if planned["writes"] and not test:
-            in_place = install(lookup, planned["writes"], run)
-    return {"changed": bool(planned["writes"]), "files": planned["files"], "in_place": in_place}
+    planned, in_place = steps.plan_then_write(
+        "could not set the aliases",
+        lambda: plan(lookup, wanted, domain),
+        lambda planned: planned["writes"],
+        lambda planned: install(lookup, planned["writes"], run),
+        test,
+    )
+    return {"changed": bool(planned["writes"]), "files": planned["files"], "in_place": in_place or []}
 
 
 def plan(lookup, wanted, domain):

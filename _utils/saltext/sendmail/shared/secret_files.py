@@ -20,7 +20,7 @@ import stat
 
 from salt.exceptions import CommandExecutionError
 
-from . import allowlist, errors, files, hash_maps, tls_auth
+from . import allowlist, files, hash_maps, steps, tls_auth
 
 MASK = "********"
 MAP_MODE, KEY_MODE, CERT_MODE = 0o640, 0o600, 0o644
@@ -110,10 +110,13 @@ def apply(role, tls, auth, lookup, run, test):
     """``sendmail.credentials``: values checked, :func:`plan`, then :func:`install` unless ``test``."""
     allowlist.role(role)
     settings = tls_auth.request("server" if role == "server" else "msp", lookup, tls, auth)
-    with errors.os_errors("could not write the hop's credentials"):
-        planned = plan(role, settings, lookup, run)
-        if planned["writes"] and not test:
-            install(planned["writes"], lookup, run)
+    planned, _ = steps.plan_then_write(
+        "could not write the hop's credentials",
+        lambda: plan(role, settings, lookup, run),
+        lambda planned: planned["writes"],
+        lambda planned: install(planned["writes"], lookup, run),
+        test,
+    )
     return {"changed": bool(planned["files"]), "files": planned["files"]}
 
 

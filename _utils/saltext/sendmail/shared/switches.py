@@ -9,7 +9,7 @@ import shlex
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import allowlist, errors, files, platform, service_manager
+from . import allowlist, errors, files, platform, service_manager, steps
 
 # How each vendor's file writes a value.
 STYLES = {"debian": '{key}="{value}";', "redhat": "{key}={value}"}
@@ -153,9 +153,13 @@ def run(lookup, role, intervals, msp_runner, run_cmd, test):
     queue_interval, msp_interval = intervals
     allowlist.interval(queue_interval, "queue_interval")
     allowlist.interval(msp_interval, "msp_interval")
-    edits = plan(lookup, role, queue_interval, msp_interval, msp_runner)
-    if edits and not test:
-        apply(lookup, edits, role, run_cmd)
+    edits, _ = steps.plan_then_write(
+        f"could not set the {role} switch",
+        lambda: plan(lookup, role, queue_interval, msp_interval, msp_runner),
+        lambda edits: edits,
+        lambda edits: apply(lookup, edits, role, run_cmd),
+        test,
+    )
     return {"role": role, "changed": bool(edits), "files": {e["path"]: e["changes"] for e in edits}}
 
 
