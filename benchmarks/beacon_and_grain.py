@@ -74,7 +74,9 @@ def measure(root, qf_bytes, df_bytes):
     )
     opts["grains"] = salt.loader.grains(opts)
     context = {}
-    mods = salt.loader.minion_mods(opts, context=context)
+    # As a minion loads them: with the utilities, whose directories (our _utils) are on the path
+    # while a module loads.
+    mods = salt.loader.minion_mods(opts, context=context, utils=salt.loader.utils(opts))
     beacons = salt.loader.beacons(opts, mods, context=context)
 
     def check(config):
@@ -91,7 +93,9 @@ def measure(root, qf_bytes, df_bytes):
     )
     # The same module with the patch level off (no package to ask about).
     without_patch = salt.loader.minion_mods(
-        {**opts, "sendmail": {"lookup": {"sendmail_package": None}}}, context={}
+        {**opts, "sendmail": {"lookup": {"sendmail_package": None}}},
+        context={},
+        utils=salt.loader.utils(opts),
     )
     patch_rows = []
     for size in SIZES:

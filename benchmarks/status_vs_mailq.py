@@ -94,7 +94,8 @@ def main():
         f"root_dir: {cache}\ncachedir: {cache}\nfile_client: local\nutils_dirs: [{REPO / '_utils'}]\n"
     )
     opts["grains"] = salt.loader.grains(opts)
-    status = salt.loader.minion_mods(opts)["sendmail.status"]
+    # As a minion loads it: with the utilities (our _utils is on the path while it loads).
+    status = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))["sendmail.status"]
 
     print("sendmail.status vs mailq on the same MTA queue (median seconds, page cache warm)")
     print(f"{'messages':>9} {'status':>8} {'mailq':>8} {'mailq/status':>13}")

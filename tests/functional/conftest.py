@@ -55,7 +55,9 @@ def load(base_opts):
     def loader(lookup):
         opts = copy.deepcopy(base_opts)
         opts["sendmail"] = {"lookup": lookup}
-        return salt.loader.minion_mods(opts, context={})
+        # As a minion loads them: with the utilities, whose directories (_utils) Salt puts on
+        # the path while a module loads.
+        return salt.loader.minion_mods(opts, context={}, utils=salt.loader.utils(opts))
 
     return loader
 
