@@ -9,6 +9,8 @@ relay: each arrives exactly once.
 import json
 import shlex
 
+import pytest
+
 from tests.integration.test_roles_on_debian import relay, result_of, run_steps, state  # noqa: F401
 from tests.support.saltcall import salt_call_argv, write_minion_config
 from tests.support.snapshot import snapshot_command
@@ -107,3 +109,49 @@ def test_a_killed_run_is_seen_and_healed_and_a_held_lock_changes_nothing(relay, 
     # The queued message and the one typed across the change each reached the relay once.
     assert "done" in out["typed"]
     assert relay_subjects(relay) == ["Subject: queued", "Subject: slow"]
+
+
+# Seconds after its journal at which a run is killed: while it builds, while it switches and
+# restarts the daemons (a role change takes 3 to 6 s here).
+KILL_POINTS = (0.2, 1.5, 3.0)
+
+
+@pytest.mark.parametrize("after", KILL_POINTS)
+def test_runs_killed_at_points_through_both_role_changes_converge_and_lose_no_mail(
+    relay,  # noqa: F811
+    tmp_path,
+    after,
+):
+    killed = KILL.replace("sleep 0.4", f"sleep {after}")
+    server = state("sendmail.server", relay_domains=["example.com"])
+    client = state("sendmail.client", **CLIENT)
+    status = shlex.join(salt_call_argv("sendmail.status"))
+    out = run_steps(
+        tmp_path / "host",
+        "smt-box",
+        [
+            ("server", server),
+            ("queue", f"printf 'Subject: queued {after}\\n\\nhi\\n' | sendmail -Am -odq a@example.com"),
+            ("to-client", killed.format(run=client, journal=JOURNAL)),
+            ("client", client),
+            ("flush", "sendmail -Ac -qf; sendmail -Am -qf; echo done"),
+            ("as-client", status),
+            ("to-server", killed.format(run=server, journal=JOURNAL)),
+            ("server-again", server),
+            ("as-server", status),
+        ],
+    )
+    if after == KILL_POINTS[0]:  # surely mid-run: the journal says so until the next run
+        assert "journal-left" in out["to-client"] and "journal-left" in out["to-server"]
+    for name in ("server", "client", "server-again"):
+        assert result_of(out[name])["result"] is True, (name, result_of(out[name])["comment"])
+    for name, role in (("as-client", "client"), ("as-server", "server")):
+        report = json.loads(out[name])["local"]
+        assert report["role"] == role, (name, report["role"])
+        assert report["interrupted_run"] is None
+        assert [f["id"] for f in report["findings"] if f["severity"] == "high"] in (
+            [],
+            ["exposed-listener"],
+        )
+    # Wherever the kill fell, the queued message reached the relay, once.
+    assert relay_subjects(relay) == [f"Subject: queued {after}"]
