@@ -11,8 +11,6 @@ called: only what a call needs. Paths, services and timeouts come from ``sendmai
 import os
 import socket
 
-from salt.exceptions import SaltInvocationError
-
 try:  # now, while Salt loads this file: only then is _utils on the path (shared's docstring)
     from saltext.sendmail import shared
 except ImportError as err:  # _utils not synced (saltutil.sync_modules alone), or not installed
@@ -80,7 +78,6 @@ def queue(name=None, messages=False, limit=100):
 
     .. code-block:: bash
 
-        salt '*' sendmail.queue
         salt '*' sendmail.queue msp messages=True limit=10
     """
     from saltext.sendmail.shared import status_report
@@ -95,7 +92,8 @@ def status(max_queue_age=None, refresh=False):
     ``exposed`` and ``held_listeners``; ``queues``; ``relay``; ``switches``; ``local_mail`` (where
     root's mail goes); ``package`` and ``advisories`` (the patch level); ``role`` and ``findings``.
     ``max_queue_age``: seconds before a queued message is old (default ``sendmail:max_queue_age``,
-    else 86400); ``refresh``: refresh the package lists first (network).
+    else 86400). The patch level is the last answer of :func:`patch_level`, never asked here;
+    ``refresh``: refresh the package lists and ask now (network).
 
     CLI Example:
 
@@ -109,13 +107,30 @@ def status(max_queue_age=None, refresh=False):
     if max_queue_age is None:
         max_queue_age = __salt__["config.get"]("sendmail:max_queue_age", DEFAULT_MAX_QUEUE_AGE)
     max_queue_age = allowlist.whole_number(max_queue_age, "max_queue_age")
-    packages = {
-        "ask": patch_level.asker(__salt__, bool(refresh)),
-        "run": __salt__["cmd.run_all"],
-        "cache_dir": __opts__.get("cachedir"),
-        "refresh": bool(refresh),
-    }
-    return status_report.status(_lookup(), __context__, max_queue_age, packages)
+    if refresh:
+        patch_level.ask_salt(_lookup(), __salt__, __opts__.get("cachedir"), refresh=True)
+    return status_report.status(_lookup(), __context__, max_queue_age, __opts__.get("cachedir"))
+
+
+def patch_level(refresh=False):
+    """
+    The patch level of this host's sendmail (README, "The patch level"): the package manager is
+    asked only when its database or lists changed since its last answer (the formula's scheduled
+    job runs this with a splay; :func:`status` only reads the answer). ``refresh``: refresh the
+    lists first and ask (network). Returns ``package`` and ``advisories`` as :func:`status` does.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.patch_level
+    """
+    from saltext.sendmail.shared import binary, patch_level
+
+    lookup, cache_dir = _lookup(), __opts__.get("cachedir")
+    patch_level.ask_salt(lookup, __salt__, cache_dir, refresh=bool(refresh))
+    upstream = binary.info(lookup["sendmail_bin"], __context__)["version"]
+    return patch_level.facts(lookup, upstream, cache_dir)
 
 
 def lookup():
@@ -152,8 +167,8 @@ def settings(role=None, secrets=False):
 
 
 def _config():
-    """Pillar's ``sendmail``, the minion config's on top: not config.get (the grain would hide
-    the pillar), not pillar.get (3008 masks every value unless unmask=True, unknown to 3006)."""
+    # Pillar's sendmail, the minion config's on top: not config.get (the grain would hide the
+    # pillar), not pillar.get (3008 masks every value unless unmask=True, unknown to 3006).
     from saltext.sendmail.shared import pillar
 
     return pillar.merged(__pillar__.get("sendmail"), __opts__.get("sendmail"))
@@ -175,19 +190,16 @@ def validate(config=None, part="pillar"):
         salt '*' sendmail.validate
         salt '*' sendmail.validate part=beacon config='{interval: 60, checks: [listeners]}'
     """
-    from saltext.sendmail.shared import allowlist, schema
+    from saltext.sendmail.shared import schema
 
-    allowlist.one_of(part, ("pillar", "beacon"), "part")
-    if part == "beacon":
-        return schema.problems(config or {}, schema.BEACON, "beacons:sendmail")
-    return schema.problems(_config() if config is None else config)
+    return schema.problems_of(part, _config() if config is None and part == "pillar" else config)
 
 
 def compliance(report=None):
     """
     The fleet's one judgement of this host, used by ``salt-run sendmail.report`` and the drift
-    beacon alike (README, "The one judgement"): ``verdict`` (``compliant``, ``drifted``,
-    ``unmanaged``: no ``sendmail:role``, or ``not_sendmail``), ``expected``, ``observed``,
+    beacon alike (README, "The one judgement"): ``verdict`` (one of the judgement's: ``compliant``,
+    ``at_risk``, ``drifted``, ``unmanaged``, ``not_sendmail``), ``expected``, ``observed``,
     ``findings`` (the high ones that count), ``other_findings``, ``problem``, ``provider`` and
     ``version``. ``report``: a :func:`status` report already read (the beacon passes its own).
 
@@ -199,12 +211,7 @@ def compliance(report=None):
     """
     from saltext.sendmail.shared import judgement
 
-    report = report or status()
-    try:
-        config = _config()
-    except SaltInvocationError as err:
-        return judgement.judge(report, True, problem=str(err))
-    return judgement.for_config(report, config, __grains__)
+    return judgement.for_minion(report or status(), _config, __grains__)
 
 
 def flush(name=None, timeout=300):
@@ -232,18 +239,15 @@ def render_mc(
     The .mc text of a configuration, every value checked against the allowlist first. ``kind``:
     ``msp`` (submit.mc, 8.12 and later), ``nullclient`` (a sendmail.mc sending all to the relay)
     or ``server`` (a listening, hardened sendmail.mc). ``relay``: one relay or an ordered list
-    (``mail.example.com``, ``[mail.example.com]``, ``[192.0.2.1]``, ``[IPv6:2001:db8::25]``,
-    optionally prefixed by ``esmtp:``, ``relay:`` or ``smtp:``), a server's optional smart host;
-    ``port`` when not 25. Server only: ``relay_domains`` (domains and IPv4 prefixes it relays
-    for) and ``limits``. ``tls`` and ``auth``: STARTTLS and SMTP AUTH on the hop (README); their
-    secrets go only into the files :func:`credentials` writes. ``masquerade_as``: the domain the
-    host's mail comes from (README, "Local mail").
+    (``[mail.example.com]``, ``[192.0.2.1]``, ``[IPv6:2001:db8::25]``, optionally ``esmtp:``...),
+    a server's optional smart host; ``port`` when not 25. Server only: ``relay_domains`` and
+    ``limits``. ``tls``, ``auth``: STARTTLS and AUTH on the hop (their secrets go only into the
+    files :func:`credentials` writes); ``masquerade_as``: the domain the host's mail comes from.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt '*' sendmail.render_mc msp relay='"[mail.example.com]"'
         salt '*' sendmail.render_mc msp '["[mx1.example.com]", "[mx2.example.com]"]' port=587
         salt '*' sendmail.render_mc server relay_domains='["example.com", "198.51.100"]'
     """
@@ -352,17 +356,15 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
     """
     Set the vendor's own daemon switch for ``role`` (``client`` or ``server``): Debian's
     sendmail.conf (then its update_conf), Red Hat's /etc/sysconfig/sendmail, Solaris'
-    /etc/default/sendmail, FreeBSD's rc.conf (README, "The vendors' switches"). Services are not
-    touched (:func:`services`). Files are replaced atomically, and put back if update_conf fails.
-    ``queue_interval`` and ``msp_interval`` are sendmail durations (``15m``), ``msp_runner``
-    ``daemon`` or ``cron``; ``test`` writes nothing. Returns ``role``, ``changed`` and ``files``:
-    per file, each changed variable's ``old`` and ``new``.
+    /etc/default/sendmail, FreeBSD's rc.conf, replaced atomically and put back if update_conf
+    fails; no service is touched (:func:`services`). ``queue_interval``, ``msp_interval``:
+    sendmail durations; ``msp_runner``: ``daemon`` or ``cron``; ``test`` writes nothing. Returns
+    ``role``, ``changed`` and ``files`` (per file, each changed variable's ``old`` and ``new``).
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt '*' sendmail.switch client
         salt '*' sendmail.switch server queue_interval=30m test=True
     """
     from saltext.sendmail.shared import switches
@@ -458,18 +460,17 @@ def finish(completed=True):
 def services(role, msp_runner="daemon", restart=False, test=False, timeout=None):
     """
     Bring the daemons to ``role`` with the vendor's service manager, after :func:`switch`: only
-    what differs, unless ``restart`` (a new cf); then wait up to ``timeout`` seconds (lookup
-    ``services_timeout``) for the process list to agree. A client's MSP queue goes to cron where
-    the vendor's MSP unit needs the MTA (Red Hat). A role without an MTA also ends, with SIGTERM
-    (the queue files stay), an MTA the vendor's stop left running. An MTA refusing connections
-    for load counts as running. Returns ``changed``, ``actions``, ``running`` (before),
-    ``enabled``, ``wanted``, ``msp_runner`` and ``ended`` (README has each).
+    what differs, unless ``restart`` (a new cf), a failed unit reset first; then wait up to
+    ``timeout`` seconds (lookup ``services_timeout``) for the processes and sockets to agree. A
+    client's MSP queue goes to cron where the vendor's MSP unit needs the MTA (Red Hat). A role
+    without an MTA also ends, with SIGTERM, an MTA the vendor's stop left running. Returns
+    ``changed``, ``actions``, ``running`` (before), ``enabled``, ``wanted``, ``msp_runner`` and
+    ``ended``.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt '*' sendmail.services client
         salt '*' sendmail.services server restart=True
     """
     from saltext.sendmail.shared import service_manager
@@ -490,7 +491,6 @@ def cron_runner(queue, interval=None, test=False):
 
     .. code-block:: bash
 
-        salt '*' sendmail.cron_runner mta 1h
         salt '*' sendmail.cron_runner msp 15m test=True
     """
     from saltext.sendmail.shared import crontabs

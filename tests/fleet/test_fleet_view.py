@@ -65,6 +65,15 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
     assert "output.sendmail_report" in master_sync.data["output"], master_sync.stdout
     assert highstate(fleet).returncode == 0
 
+    # The scheduled job, not the report, asks each minion's package manager: wait for it.
+    def checked():
+        ret = fleet["cli"].run("sendmail.status", minion_tgt="*")
+        return all(isinstance(r, dict) and r["package"]["checked"] for r in ret.data.values())
+
+    deadline = time.monotonic() + 90
+    while not checked():
+        assert time.monotonic() < deadline, "the scheduled sendmail.patch_level never ran"
+        time.sleep(3)
     ret = report(fleet)
     assert ret.returncode == 0, ret.data
     assert ret.data["summary"] == {

@@ -36,9 +36,10 @@ def test_red_hats_rpm_changelog_is_read_the_same_way():
     assert patch_level.changelog_cves(platform.lookup("RedHat"), "sendmail", rpm) == ["CVE-2023-51765"]
 
 
-def test_the_package_manager_is_asked_once_until_its_state_changes(tmp_path):
+def test_the_package_manager_is_asked_once_until_its_state_changes_and_status_never_asks(tmp_path):
     state = tmp_path / "status"
     state.write_text("x")
+    cache = str(tmp_path / "cache")
     lookup = {
         "sendmail_package": "sendmail-bin",
         "package_changelog": str(DEBIAN_CHANGELOG),
@@ -50,22 +51,42 @@ def test_the_package_manager_is_asked_once_until_its_state_changes(tmp_path):
         asked.append(name)
         return "8.17.1.9-2+deb12u2", "8.17.1.9-2+deb12u3"
 
-    first = patch_level.facts(lookup, "8.17.1.9", ask, None, str(tmp_path / "cache"))
+    # Never asked: the package is named, nothing else is known.
+    assert patch_level.facts(lookup, "8.17.1.9", cache) == {
+        "package": {
+            "name": "sendmail-bin",
+            "version": None,
+            "candidate": None,
+            "checked": None,
+            "current": False,
+        },
+        "advisories": None,
+    }
+    assert patch_level.ask(lookup, ask, None, cache, now=1765000000) is True
+    first = patch_level.facts(lookup, "8.17.1.9", cache)
     assert first == {
         "package": {
             "name": "sendmail-bin",
             "version": "8.17.1.9-2+deb12u2",
             "candidate": "8.17.1.9-2+deb12u3",
+            "checked": 1765000000,
+            "current": True,
         },
         "advisories": {"open": [], "fixed": ["CVE-2023-51765"]},
     }
-    assert patch_level.facts(lookup, "8.17.1.9", ask, None, str(tmp_path / "cache")) == first
+    assert patch_level.ask(lookup, ask, None, cache) is False
     assert len(asked) == 1
+    # A package installed (or the lists refreshed): the last answer is said to be out of date,
+    # and only ask() asks again.
     state.write_text("a package was installed")
-    patch_level.facts(lookup, "8.17.1.9", ask, None, str(tmp_path / "cache"))
-    assert len(asked) == 2
-    # The grain reads what status last saw.
-    assert patch_level.cached_package(str(tmp_path / "cache"))["candidate"] == "8.17.1.9-2+deb12u3"
+    assert patch_level.facts(lookup, "8.17.1.9", cache)["package"]["current"] is False
+    assert len(asked) == 1
+    assert patch_level.ask(lookup, ask, None, cache) is True
+    assert patch_level.facts(lookup, "8.17.1.9", cache)["package"]["current"] is True
+    assert patch_level.ask(lookup, ask, None, cache, force=True) is True
+    assert len(asked) == 3
+    # The grain reads the last answer.
+    assert patch_level.cached_package(cache)["candidate"] == "8.17.1.9-2+deb12u3"
 
 
 def test_an_advisory_the_changelog_does_not_name_is_open(tmp_path):
@@ -74,9 +95,10 @@ def test_an_advisory_the_changelog_does_not_name_is_open(tmp_path):
         "package_changelog": str(tmp_path / "none.gz"),
         "package_state": [],
     }
-    found = patch_level.facts(lookup, "8.17.1.9", lambda name: ("8.17.1.9-2", None), None, None)
+    patch_level.ask(lookup, lambda name: ("8.17.1.9-2", None), None, str(tmp_path))
+    found = patch_level.facts(lookup, "8.17.1.9", str(tmp_path))
     assert found["advisories"] == {"open": ["CVE-2023-51765"], "fixed": []}
-    assert patch_level.facts({"sendmail_package": None}, "8.17.1.9", None, None, None) == {
+    assert patch_level.facts({"sendmail_package": None}, "8.17.1.9", str(tmp_path)) == {
         "package": None,
         "advisories": None,
     }
@@ -84,8 +106,15 @@ def test_an_advisory_the_changelog_does_not_name_is_open(tmp_path):
 
 def test_a_package_the_package_manager_does_not_know_says_nothing_of_advisories(tmp_path):
     lookup = {"sendmail_package": "sendmail", "package_changelog": "rpm", "package_state": []}
-    found = patch_level.facts(lookup, "8.17.1.9", lambda name: (None, None), None, None)
+    patch_level.ask(lookup, lambda name: (None, None), None, str(tmp_path), now=1765000000)
+    found = patch_level.facts(lookup, "8.17.1.9", str(tmp_path))
     assert found == {
-        "package": {"name": "sendmail", "version": None, "candidate": None},
+        "package": {
+            "name": "sendmail",
+            "version": None,
+            "candidate": None,
+            "checked": 1765000000,
+            "current": True,
+        },
         "advisories": None,
     }

@@ -3,6 +3,7 @@
 import pathlib
 
 import pytest
+import yaml
 from salt.exceptions import SaltInvocationError
 
 from saltext.sendmail.shared import allowlist, limits_table, pillar, tls_auth
@@ -12,8 +13,6 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def example_pillar():
-    import yaml
-
     return yaml.safe_load((REPO / "pillar.example").read_text())["sendmail"]
 
 
@@ -138,3 +137,12 @@ def test_bad_local_mail_values_name_the_key(example_pillar, site, said):
     with pytest.raises(SaltInvocationError) as err:
         pillar.resolve({**example_pillar, "sites": sites}, {"site": "paris"}, role="server")
     assert said in str(err.value)
+
+
+def test_pillar_examples_schedule_runs_the_patch_level_with_a_splay():
+    # Salt's scheduler reads these keys; the function is the execution module's own.
+    job = yaml.safe_load((REPO / "pillar.example").read_text())["schedule"]["sendmail-patch-level"]
+    assert job["function"] == "sendmail.patch_level"
+    assert job["splay"] > 0 and job["minutes"] * 60 > job["splay"]
+    module = (REPO / "_modules" / "sendmail.py").read_text()
+    assert "\ndef patch_level(refresh=False):" in module

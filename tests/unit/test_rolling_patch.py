@@ -59,6 +59,7 @@ class FakeClient:
                 "sendmail.compliance": {"verdict": "compliant", "package": {"version": NEW}},
                 "state.apply": {"id": {"result": True, "changes": {}, "comment": "ok"}},
                 "pkg.install": {"sendmail-bin": {"old": OLD, "new": NEW}},
+                "sendmail.patch_level": {"package": {"version": NEW}},
             }[fun]
         return {tgt: {"ret": ret, "retcode": 1 if str(ret).startswith("ERROR") else 0}}
 
@@ -113,7 +114,7 @@ def test_relays_are_patched_one_after_the_other_each_checked(fleet):
     assert [c for c in calls if c[0] != "other-site"] == [
         (relay, fun)
         for relay in ("relay1", "relay2")
-        for fun in ("pkg.install", "state.apply", "sendmail.compliance")
+        for fun in ("pkg.install", "state.apply", "sendmail.patch_level", "sendmail.compliance")
     ]
     assert [r["result"] for r in ret["relays"]] == [True, True]
     assert (ret["result"], ret["retcode"]) == (True, 0)

@@ -86,6 +86,18 @@ def judge(status, managed, expected=None, problem=None):
     return verdict
 
 
+def for_minion(status, read_config, grains):
+    """
+    ``sendmail.compliance``: :func:`for_config` with the minion's configuration from
+    ``read_config()``; a configuration that cannot be read is drift, its error the problem.
+    """
+    try:
+        config = read_config()
+    except SaltInvocationError as err:
+        return judge(status, True, problem=str(err))
+    return for_config(status, config, grains)
+
+
 def for_config(status, config, grains):
     """
     :func:`judge` for a host whose ``sendmail`` configuration is ``config``. Managed when it

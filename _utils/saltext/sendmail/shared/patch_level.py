@@ -4,15 +4,20 @@ one the package manager's cached lists offer, and the known advisories that appl
 version, split by whether the distribution's own changelog says it fixed them.
 
 The package manager is asked through Salt's ``pkg`` module (``pkg.version``,
-``pkg.latest_version`` without a refresh). ``apt-cache policy`` alone takes ~0.36 s here, so the
-answer is kept in a small file in the minion's cache dir and asked again only when the package
-database or the cached lists change (their mtimes), or when ``refresh`` is asked for.
+``pkg.latest_version``), and never on a status's path: ``apt-cache policy`` alone takes ~0.36 s,
+and a fleet-wide status would have every minion ask at the same moment whenever the lists change
+(daily, with unattended upgrades). :func:`ask` keeps the answer in a small file in the minion's
+cache dir and asks again only when the package database or the cached lists changed (their
+mtimes) or when forced; :func:`facts` reads that file, saying when it was asked and whether the
+package database is still as it was then. The formula runs ``sendmail.patch_level`` from Salt's
+scheduler with a splay, so each minion asks at its own moment.
 """
 
 import gzip
 import json
 import os
 import re
+import time
 
 from . import binary, files
 
@@ -96,7 +101,7 @@ def changelog_cves(lookup, package, run):
 
 def asker(salt, refresh=False):
     """
-    ``ask(name)`` for :func:`facts` through Salt's ``pkg`` module (``salt``: the caller's Salt
+    ``ask_package(name)`` for :func:`ask` through Salt's ``pkg`` module (``salt``: the caller's Salt
     functions): the installed version and the newer one the lists offer (or None); ``refresh``
     refreshes the lists first (network).
     """
@@ -111,6 +116,14 @@ def asker(salt, refresh=False):
     return ask
 
 
+def ask_salt(lookup, salt, cache_dir, refresh=False):
+    """
+    :func:`ask` through Salt's functions (``salt``): when the package database or lists changed,
+    or always, after refreshing the lists, with ``refresh``.
+    """
+    return ask(lookup, asker(salt, refresh), salt["cmd.run_all"], cache_dir, force=refresh)
+
+
 def _stamp(lookup):
     """What changes when a package is installed or the cached lists are refreshed."""
     stamp = {}
@@ -122,31 +135,56 @@ def _stamp(lookup):
     return stamp
 
 
-def facts(lookup, upstream_version, ask, run, cache_dir, refresh=False):
+def ask(lookup, ask_package, run, cache_dir, force=False, now=None):
     """
-    ``package`` (``name``, ``version``, ``candidate``: the newer version the cached lists offer,
-    None when there is none) and ``advisories`` (``open`` and ``fixed`` CVE ids). ``ask(name)``
-    returns ``(version, candidate)`` from the package manager; what it said is kept in
-    ``cache_dir`` until the package database or the lists change.
+    Ask the package manager (``ask_package(name)`` returns ``(version, candidate)``) when the
+    package database or the cached lists changed since the last answer kept in ``cache_dir``, or
+    there is none, or ``force``; keep the answer there. Returns whether it asked.
+    """
+    name = lookup.get("sendmail_package")
+    path = _cache_path(cache_dir)
+    if not name or not path:
+        return False
+    stamp = _stamp(lookup)
+    cached = _read_cache(path)
+    if not force and cached and cached.get("stamp") == stamp and cached.get("name") == name:
+        return False
+    version, candidate = ask_package(name)
+    _write_cache(
+        path,
+        {
+            "name": name,
+            "stamp": stamp,
+            "checked": int(now if now is not None else time.time()),
+            "version": version,
+            "candidate": candidate,
+            "changelog": changelog_cves(lookup, name, run) if version else [],
+        },
+    )
+    return True
+
+
+def facts(lookup, upstream_version, cache_dir):
+    """
+    ``package`` (``name``, ``version``, ``candidate``: the newer version the lists offered, None
+    when none; ``checked``: when the package manager was asked, None when never; ``current``:
+    whether the package database and lists are still as they were then) and ``advisories``
+    (``open`` and ``fixed`` CVE ids), from the last answer :func:`ask` kept. Never asks.
     """
     name = lookup.get("sendmail_package")
     if not name:
         return {"package": None, "advisories": None}
-    cache_path = os.path.join(cache_dir, CACHE_NAME) if cache_dir else None
-    stamp = _stamp(lookup)
-    cached = _read_cache(cache_path)
-    if refresh or not cached or cached.get("stamp") != stamp or cached.get("name") != name:
-        version, candidate = ask(name)
-        cached = {
-            "name": name,
-            "stamp": stamp,
-            "version": version,
-            "candidate": candidate,
-            "changelog": changelog_cves(lookup, name, run) if version else [],
-        }
-        if cache_path:
-            _write_cache(cache_path, cached)
-    package = {"name": name, "version": cached["version"], "candidate": cached["candidate"]}
+    cached = _read_cache(_cache_path(cache_dir))
+    if not cached or cached.get("name") != name:
+        package = {"name": name, "version": None, "candidate": None, "checked": None, "current": False}
+        return {"package": package, "advisories": None}
+    package = {
+        "name": name,
+        "version": cached["version"],
+        "candidate": cached["candidate"],
+        "checked": cached.get("checked"),
+        "current": cached.get("stamp") == _stamp(lookup),
+    }
     if not cached["version"]:
         # The package manager does not know this package (sendmail installed another way): what
         # it fixed cannot be read, so nothing is said of the advisories.
@@ -160,6 +198,10 @@ def facts(lookup, upstream_version, ask, run, cache_dir, refresh=False):
             "fixed": [cve for cve in applying if cve in named],
         },
     }
+
+
+def _cache_path(cache_dir):
+    return os.path.join(cache_dir, CACHE_NAME) if cache_dir else None
 
 
 def _read_cache(path):
@@ -179,8 +221,8 @@ def _write_cache(path, data):
 
 
 def cached_package(cache_dir):
-    """What the last status saw (for the grain, which cannot ask the package manager): or None."""
-    cached = _read_cache(os.path.join(cache_dir, CACHE_NAME)) if cache_dir else None
+    """The last answer :func:`ask` kept (for the grain): name, version, candidate, checked; or None."""
+    cached = _read_cache(_cache_path(cache_dir))
     if not cached:
         return None
-    return {"name": cached["name"], "version": cached["version"], "candidate": cached["candidate"]}
+    return {key: cached.get(key) for key in ("name", "version", "candidate", "checked")}

@@ -11,9 +11,11 @@ import salt.client
 
 from . import processes, relays, smtp_probe
 
-# What the plan asks every targeted minion, in one job: the judgement (role, package), the site
-# and its domains, where it listens, the packages that move together, its addresses.
+# What the plan asks every targeted minion, in one job: its patch level asked now (status only
+# reads the last answer), the judgement (role, package), the site and its domains, where it
+# listens, the packages that move together, its addresses.
 PLAN_FUNCTIONS = (
+    "sendmail.patch_level",
     "sendmail.compliance",
     "sendmail.settings",
     "sendmail.listeners",
@@ -115,7 +117,7 @@ def _relay(minion, answers):
 def _plan(client, tgt, tgt_type, site, timeout):
     """Every targeted relay, by site and minion id; and the minions that did not answer."""
     returns = client.cmd(
-        tgt, list(PLAN_FUNCTIONS), [[], [], [], [], ["ipv4"]], tgt_type=tgt_type, timeout=timeout
+        tgt, list(PLAN_FUNCTIONS), [[], [], [], [], [], ["ipv4"]], tgt_type=tgt_type, timeout=timeout
     )
     planned, silent = [], sorted(m for m, answer in returns.items() if not isinstance(answer, dict))
     for minion, answers in sorted(returns.items()):
@@ -192,6 +194,8 @@ def _check(client, relay, done):
         accepted, said = smtp_probe.accepts(relay["address"], relay["domain"], relay["port"])
         if not accepted:
             return False, f"{done}, but it {said}"
+    # The package manager asked again (status only reads its last answer), then the judgement.
+    _call(client, relay["minion"], "sendmail.patch_level", timeout=120)
     ok, judged = _call(client, relay["minion"], "sendmail.compliance", timeout=120)
     if not ok or not isinstance(judged, dict):
         return False, f"{done}, but sendmail.compliance failed: {judged}"

@@ -178,6 +178,14 @@ def _type_problem(spec, value, field):
     return f"{field}: expected {wanted}, got {shown}"
 
 
+def problems_of(part, config):
+    """``sendmail.validate``: :func:`problems` of ``config`` as ``part`` (pillar, or beacon)."""
+    allowlist.one_of(part, ("pillar", "beacon"), "part")
+    if part == "beacon":
+        return problems(config or {}, BEACON, "beacons:sendmail")
+    return problems(config)
+
+
 def problems(config, spec=PILLAR, field="sendmail"):
     """
     Every way ``config`` departs from ``spec``, as messages that name the full key path:

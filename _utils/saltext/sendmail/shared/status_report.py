@@ -25,11 +25,11 @@ from . import (
 )
 
 
-def status(lookup, cache, max_queue_age, packages=None):
+def status(lookup, cache, max_queue_age, cache_dir=None):
     """
-    The status report (see ``sendmail.status``); ``cache`` keeps the version probe. ``packages``
-    (``ask``, ``run``, ``cache_dir``, ``refresh``: see :func:`patch_level.facts`) reads the patch
-    level; without it, ``package`` and ``advisories`` are null.
+    The status report (see ``sendmail.status``); ``cache`` keeps the version probe. The patch
+    level is the last answer kept in ``cache_dir`` (:func:`patch_level.facts`); without it,
+    ``package`` and ``advisories`` are null.
     """
     now = time.time()
     report = binary.info(lookup["sendmail_bin"], cache)
@@ -67,8 +67,8 @@ def status(lookup, cache, max_queue_age, packages=None):
     # A role change killed half-way left its journal: said here until the next run heals it.
     report["interrupted_run"] = transaction.interrupted(lookup)
     report.update(package=None, advisories=None)
-    if packages and report["provider"] == "sendmail":
-        report.update(patch_level.facts(lookup, report["version"], **packages))
+    if cache_dir and report["provider"] == "sendmail":
+        report.update(patch_level.facts(lookup, report["version"], cache_dir))
     report["findings"] = findings.find(report, max_queue_age)
     return report
 
