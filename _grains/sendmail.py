@@ -33,7 +33,8 @@ def sendmail(grains=None):
     overrides = (opts.get("sendmail") or {}).get("lookup") or {}
     try:
         lookup = platform.lookup((grains or {}).get("os_family", ""), overrides)
-        found = roles.for_grain(lookup, {}, relays.this_host_names(socket.gethostname()))
+        names = relays.this_host_names(socket.gethostname())
+        found = roles.for_grain(lookup, {}, names, opts.get("cachedir"))
         # What the last sendmail.status read from the package manager (a grain cannot ask it).
         found["package"] = patch_level.cached_package(opts.get("cachedir"))
     except Exception as err:

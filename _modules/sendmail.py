@@ -49,7 +49,7 @@ def version():
     """
     from saltext.sendmail.shared import binary
 
-    return binary.info(_lookup()["sendmail_bin"], __context__)
+    return binary.info(_lookup()["sendmail_bin"], __context__, __opts__.get("cachedir"))
 
 
 def listeners():
@@ -129,7 +129,7 @@ def patch_level(refresh=False):
 
     lookup, cache_dir = _lookup(), __opts__.get("cachedir")
     patch_level.ask_salt(lookup, __salt__, cache_dir, refresh=bool(refresh))
-    upstream = binary.info(lookup["sendmail_bin"], __context__)["version"]
+    upstream = binary.info(lookup["sendmail_bin"], __context__, cache_dir)["version"]
     return patch_level.facts(lookup, upstream, cache_dir)
 
 

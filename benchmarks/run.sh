@@ -4,9 +4,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/setup.sh" >/dev/null
+# As a minion runs: Python writes the bytecode of what it imports (see benchmarks/fleet_scale).
+unset PYTHONDONTWRITEBYTECODE
 root=$(mktemp -d /tmp/sm-bench-XXXXXX)
 trap 'rm -rf "$root"' EXIT
-for bench in status_vs_mailq reapply_vs_empty beacon_and_grain; do
+for bench in status_profile status_vs_mailq reapply_vs_empty beacon_and_grain; do
   rm -rf "$root/host"
   "$here/scripts/host-run" "$root/host" bench.example.test "$here/.venv/bin/python" \
     "$here/benchmarks/$bench.py"

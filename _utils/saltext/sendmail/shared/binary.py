@@ -10,7 +10,10 @@ import selectors
 import subprocess
 import time
 
+from . import files
+
 PROBE_TIMEOUT = 5
+CACHE_NAME = "sendmail-binary.json"
 
 
 def provider_of(path):
@@ -90,22 +93,35 @@ def msp_split(text):
     return bool(parsed and parsed >= (8, 12))
 
 
-def info(binary, cache):
+def info(binary, cache, cache_dir=None):
     """
     ``binary``, ``installed``, ``provider`` (sendmail, postfix, exim, other, none), ``version``
-    and ``msp_split``. The probe's answer is kept in ``cache`` (a dict that outlives one call) for
-    as long as the binary is the same file.
+    and ``msp_split``. What the file is and its version are kept in ``cache`` (a dict that
+    outlives one call) and in ``cache_dir`` (the minion's cache dir: a job of a minion is a fresh
+    process) for as long as the binary is the same file.
     """
     found = {"binary": binary, "installed": False, "provider": "none", "version": None}
     if os.path.exists(binary):
         found["installed"] = True
-        found["provider"] = provider_of(binary)
-        if not found["provider"]:
-            st = os.stat(binary)
-            key = ("sendmail.version", os.path.realpath(binary), st.st_ino, st.st_mtime_ns, st.st_size)
-            if key not in cache:
-                cache[key] = probe(binary)
-            found["version"] = cache[key]
-            found["provider"] = "sendmail" if found["version"] else "other"
+        found.update(_identify(binary, cache, cache_dir))
     found["msp_split"] = msp_split(found["version"])
     return found
+
+
+def _identify(binary, cache, cache_dir):
+    """``provider`` and ``version`` of the file ``binary`` names, from a cache if it is the same file."""
+    real = os.path.realpath(binary)
+    st = os.stat(real)
+    key = f"{real} inode {st.st_ino} size {st.st_size} mtime {st.st_mtime_ns}"
+    if key in cache:
+        return cache[key]
+    kept = files.read_cache(cache_dir, CACHE_NAME) or {}
+    if kept.get("key") == key:
+        identity = kept["identity"]
+    else:
+        provider = provider_of(binary)
+        version = None if provider else probe(binary)
+        identity = {"provider": provider or ("sendmail" if version else "other"), "version": version}
+        files.write_cache(cache_dir, CACHE_NAME, {"key": key, "identity": identity})
+    cache[key] = identity
+    return identity

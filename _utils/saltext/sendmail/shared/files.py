@@ -9,6 +9,7 @@ after its backup, and fsync'd. A full or read-only file system is named with the
 import contextlib
 import errno
 import glob
+import json
 import os
 import shutil
 import stat
@@ -237,3 +238,21 @@ def remove_keeping_backup(path):
 def restore_backup(path):
     """Put ``path``'s ``.bak`` back in its place."""
     os.replace(path + ".bak", path)
+
+
+def read_cache(directory, name):
+    """A cache file's data (JSON) in ``directory`` (the minion's cache dir), None if none or bad."""
+    text = read_text(os.path.join(directory, name)) if directory else None
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def write_cache(directory, name, data):
+    """Keep ``data`` in a cache file; one that cannot be written is computed again next time."""
+    if not directory:
+        return
+    with contextlib.suppress(OSError):
+        os.makedirs(directory, exist_ok=True)
+        replace(os.path.join(directory, name), json.dumps(data))

@@ -14,7 +14,6 @@ scheduler with a splay, so each minion asks at its own moment.
 """
 
 import gzip
-import json
 import os
 import re
 import time
@@ -142,16 +141,16 @@ def ask(lookup, ask_package, run, cache_dir, force=False, now=None):
     there is none, or ``force``; keep the answer there. Returns whether it asked.
     """
     name = lookup.get("sendmail_package")
-    path = _cache_path(cache_dir)
-    if not name or not path:
+    if not name or not cache_dir:
         return False
     stamp = _stamp(lookup)
-    cached = _read_cache(path)
+    cached = files.read_cache(cache_dir, CACHE_NAME)
     if not force and cached and cached.get("stamp") == stamp and cached.get("name") == name:
         return False
     version, candidate = ask_package(name)
-    _write_cache(
-        path,
+    files.write_cache(
+        cache_dir,
+        CACHE_NAME,
         {
             "name": name,
             "stamp": stamp,
@@ -174,7 +173,7 @@ def facts(lookup, upstream_version, cache_dir):
     name = lookup.get("sendmail_package")
     if not name:
         return {"package": None, "advisories": None}
-    cached = _read_cache(_cache_path(cache_dir))
+    cached = files.read_cache(cache_dir, CACHE_NAME)
     if not cached or cached.get("name") != name:
         package = {"name": name, "version": None, "candidate": None, "checked": None, "current": False}
         return {"package": package, "advisories": None}
@@ -200,29 +199,9 @@ def facts(lookup, upstream_version, cache_dir):
     }
 
 
-def _cache_path(cache_dir):
-    return os.path.join(cache_dir, CACHE_NAME) if cache_dir else None
-
-
-def _read_cache(path):
-    text = files.read_text(path) if path else None
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
-
-
-def _write_cache(path, data):
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        files.replace(path, json.dumps(data))
-    except OSError:
-        pass  # a cache that cannot be written is asked again next time: nothing is lost
-
-
 def cached_package(cache_dir):
     """The last answer :func:`ask` kept (for the grain): name, version, candidate, checked; or None."""
-    cached = _read_cache(_cache_path(cache_dir))
+    cached = files.read_cache(cache_dir, CACHE_NAME)
     if not cached:
         return None
     return {key: cached.get(key) for key in ("name", "version", "candidate", "checked")}

@@ -49,13 +49,13 @@ def observed(version_info, listeners, relay):
     return "client" if cf.relay_configured(relay, version_info["msp_split"]) else "off"
 
 
-def for_grain(lookup, cache, hostnames):
+def for_grain(lookup, cache, hostnames, cache_dir=None):
     """
     ``installed``, ``provider``, ``version`` and the observed ``role``: what the ``sendmail`` grain
     holds. Cheap: the version probe (cached in ``cache``), both cfs parsed, the listening sockets
     and the process list; no queue is read.
     """
-    info = binary.info(lookup["sendmail_bin"], cache)
+    info = binary.info(lookup["sendmail_bin"], cache, cache_dir)
     cfs = cf.load_both(lookup)
     relay = cf.relay_facts(cfs, hostnames)
     listening = processes.listeners()

@@ -32,7 +32,7 @@ def status(lookup, cache, max_queue_age, cache_dir=None):
     ``package`` and ``advisories`` are null.
     """
     now = time.time()
-    report = binary.info(lookup["sendmail_bin"], cache)
+    report = binary.info(lookup["sendmail_bin"], cache, cache_dir)
     hostname = socket.gethostname()
     report["hostname"] = hostname
     hosts_text = files.read_text(lookup["hosts_file"]) or ""
