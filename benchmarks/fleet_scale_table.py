@@ -21,7 +21,7 @@ def main():
             }
         )
     print(f"{os.cpu_count()} cores; medians of 5 runs taken in turns, wall seconds;")
-    print("the master's CPU seconds over those 15 runs, its memory after them")
+    print("the master's CPU seconds over those 15 runs, its memory after them; every minion answered")
     print(
         f"{'minions':>7} {'test.ping':>9} {'status':>7} {'report':>7} {'status/ping':>11} "
         f"{'report/status':>13} {'first status':>12} {'master CPU s':>12} {'master MiB':>10}"

@@ -5,6 +5,8 @@ test_fleet.py, which runs first (the fixture is per package). The tests run in o
 """
 
 import contextlib
+import json
+import pathlib
 import shutil
 import tempfile
 import time
@@ -74,6 +76,15 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
     while not checked():
         assert time.monotonic() < deadline, "the scheduled sendmail.patch_level never ran"
         time.sleep(3)
+    # Each status job is a process of its own: the version probe and the patch level are
+    # answered from the minion's cache files, written once (a probe would write its file again).
+    cache = pathlib.Path(fleet["client-a"].config["cachedir"])
+    kept = {name: (cache / name).stat().st_mtime_ns for name in ("sendmail-binary.json",)}
+    checked_at = json.loads((cache / "sendmail-patch-level.json").read_text())["checked"]
+    for _ in range(2):
+        fleet["cli"].run("sendmail.status", minion_tgt="client-a")
+    assert {name: (cache / name).stat().st_mtime_ns for name in kept} == kept
+    assert json.loads((cache / "sendmail-patch-level.json").read_text())["checked"] == checked_at
     ret = report(fleet)
     assert ret.returncode == 0, ret.data
     assert ret.data["summary"] == {
