@@ -45,7 +45,10 @@ def test_daemon_on_all_addresses_is_exposed_and_a_server(sendmail, world):
     assert report["exposed"] is True
     assert report["role"] == "server"
     assert "exposed-listener" in finding_ids(report)
-    [daemon] = report["daemons"]
+    # With -q15m sendmail forks a queue run at once; on a loaded machine that child may still be
+    # there (a second entry, its own title): the daemon is the process the test started.
+    [daemon] = [found for found in report["daemons"] if found["pid"] == proc.pid]
+    assert {found["kind"] for found in report["daemons"]} <= {"mta", "mta-queue-runner", "other"}
     # The title hides -q15m; the interval comes from the command line sendmail wrote to its PidFile.
     assert (daemon["pid"], daemon["kind"], daemon["accepting"], daemon["interval"]) == (
         proc.pid,
