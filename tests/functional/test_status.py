@@ -39,9 +39,15 @@ def test_daemon_on_all_addresses_is_exposed_and_a_server(sendmail, world):
         "-bD", "-q15m", "-ODaemonPortOptions=Name=MTA,Addr=0.0.0.0,Port=25", wait_port=25
     )
     report = sendmail.status()
-    assert report["listeners"] == [
-        {"address": "0.0.0.0", "port": 25, "pid": proc.pid, "process": "sendmail", "exposed": True}
-    ]
+    [listener] = report["listeners"]
+    assert {key: listener[key] for key in ("address", "port", "exposed")} == {
+        "address": "0.0.0.0",
+        "port": 25,
+        "exposed": True,
+    }
+    # The daemon's socket; a queue run it has just forked holds it too, and psutil may name that
+    # child while it lives (seen on a loaded machine: its pid, then no process by the time it looks).
+    assert listener["pid"] == proc.pid or listener["process"] in (None, "sendmail"), listener
     assert report["exposed"] is True
     assert report["role"] == "server"
     assert "exposed-listener" in finding_ids(report)
