@@ -47,8 +47,8 @@ def actions(lookup, role, running, enabled, msp_runner, restart):
     Salt's ``service`` module. ``running`` is :func:`processes.running`, ``enabled`` maps service
     names to whether they start at boot. Only what differs is done, unless ``restart`` (a new cf).
     """
-    want_mta = role == "server"
-    want_msp = msp_runner == "daemon"
+    wanted = daemons_of(role, msp_runner)
+    want_mta, want_msp = wanted["mta"], wanted["msp_runner"]
     mta, msp = lookup["mta_service"], lookup["msp_service"]
     if lookup["service_model"] == "units":
         # Each unit on its own: sendmail.service starts -bd whatever /etc/sysconfig says. Its
@@ -193,7 +193,8 @@ def converge(lookup, role, msp_runner, restart, test, timeout, enabled, call):
     """
     Bring the daemons to ``role`` (see ``sendmail.services``): plan from what runs and what is
     enabled, make the calls, end MTAs the vendor's stop left running when the role wants none,
-    then poll the process list until it agrees or ``timeout`` seconds pass. ``enabled(name)``
+    then poll the process list and the listening sockets until they agree or ``timeout`` seconds
+    pass. ``enabled(name)``
     and ``call(function, name)`` reach the service manager (the caller's Salt functions).
     """
     allowlist.role(role)
