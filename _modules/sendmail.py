@@ -214,6 +214,37 @@ def compliance(report=None):
     return judgement.for_minion(report or status(), _config, __grains__)
 
 
+def metrics(textfile_dir=None):
+    """
+    This host's sendmail as Prometheus metrics, in the text exposition format (README,
+    "Prometheus metrics and alerts"): the queues (messages, bytes, the oldest message's age,
+    runner, queuewarn and queuereturn), the daemons, exposed listeners, the verdict of
+    :func:`compliance` (one series per verdict), the roles, findings per severity, the version,
+    the security fixes missing and when they were taken. From one :func:`status`.
+
+    textfile_dir
+        Also write them to ``sendmail.prom`` in this directory, atomically, for node_exporter's
+        textfile collector (Debian: ``/var/lib/prometheus/node-exporter``). The
+        ``sendmail_metrics`` beacon does this every interval.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.metrics
+        salt '*' sendmail.metrics textfile_dir=/var/lib/prometheus/node-exporter
+    """
+    import time
+
+    from saltext.sendmail.shared import metrics as prometheus
+
+    now, report = time.time(), status()
+    text = prometheus.render(prometheus.host(report, compliance(report), now))
+    if textfile_dir is not None:
+        prometheus.write(textfile_dir, prometheus.HOST_FILE, text)
+    return text
+
+
 def flush(name=None, timeout=300):
     """
     Run the MSP queue (``sendmail -Ac -qf``) and the MTA queue (``sendmail -qf``) once, now

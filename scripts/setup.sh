@@ -4,6 +4,7 @@
 #     name; it brings procmail), cron (no recommends), iproute2, util-linux,
 #     and debootstrap and systemd-container for the test hosts that boot systemd, sasl2-bin,
 #     libsasl2-modules and openssl for the tests' STARTTLS and AUTH relay
+#   - prometheus and prometheus-node-exporter, unpacked into .cache/prometheus (never installed)
 #   - a virtualenv per Salt line asked for (default 3008: .venv; 3006: .venv-salt3006) with the
 #     pinned Salt and test tools (requirements-saltNNNN.txt, requirements.txt)
 #   - the Debian 12 and Debian 13 root file systems those test hosts boot (scripts/rootfs.sh, cached
@@ -57,6 +58,18 @@ if ! ls "$debs"/postfix_*.deb "$debs"/exim4-daemon-light_*.deb >/dev/null 2>&1; 
   mkdir -p "$debs"
   [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit)" ] || apt-get update -qq
   (cd "$debs" && apt-get download -qq postfix exim4-daemon-light 2>/dev/null)
+fi
+
+# Prometheus's own tools from Debian's packages, unpacked (never installed: no service on this
+# machine) into .cache/prometheus: promtool checks the metrics and the alert rules, the tests run
+# prometheus-node-exporter inside each test host's namespaces and prometheus scrapes them.
+prom="$here/.cache/prometheus"
+if [ ! -x "$prom/usr/bin/promtool" ] || [ ! -x "$prom/usr/bin/prometheus-node-exporter" ]; then
+  mkdir -p "$debs" "$prom"
+  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit)" ] || apt-get update -qq
+  (cd "$debs" && rm -f prometheus_*.deb prometheus-node-exporter_*.deb &&
+    apt-get download -qq prometheus prometheus-node-exporter 2>/dev/null)
+  for deb in "$debs"/prometheus_*.deb "$debs"/prometheus-node-exporter_*.deb; do dpkg -x "$deb" "$prom"; done
 fi
 
 setup_venv() {  # SALT_LINE: its virtualenv with the pinned Salt and tools

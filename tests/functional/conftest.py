@@ -6,6 +6,7 @@ import pytest
 import salt.config
 import salt.loader
 
+from tests.support.mounts import Mounts
 from tests.support.netns import NETWORK, bridge, linked_netns
 from tests.support.tls_relay import (
     CLIENT,
@@ -127,3 +128,11 @@ def tls_relay(make_world, set_lookup, pki, tmp_path):
             linked_netns(f"smt-tls{CLIENT}", CLIENT),
         ):
             yield types.SimpleNamespace(world=world, module=module, pki=pki)
+
+
+@pytest.fixture
+def mounts():
+    """Mounts in the run's own mount namespace (tests.support.mounts), removed after the test."""
+    made = Mounts()
+    yield made
+    made.remove()

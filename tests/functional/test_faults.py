@@ -12,17 +12,10 @@ import sys
 import pytest
 from salt.exceptions import CommandExecutionError
 
-from tests.support.mounts import Mounts, fill
+from tests.support.mounts import fill
 from tests.support.snapshot import snapshot
 
 RELAY = "[198.51.100.11]"
-
-
-@pytest.fixture
-def mounts():
-    made = Mounts()
-    yield made
-    made.remove()
 
 
 def test_a_full_etc_mail_fails_naming_the_file_system_and_changes_nothing(world, sendmail, mounts):

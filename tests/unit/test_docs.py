@@ -85,8 +85,18 @@ def test_shared_modules_take_what_they_need_as_arguments(path):
 
 
 @pytest.mark.parametrize("path", [*LOADER_FILES, *SHARED_MODULES], ids=lambda path: path.name)
-def test_no_file_of_the_package_is_over_500_lines(path):
-    assert len(path.read_text().splitlines()) <= 500, f"{path.name} should be split by concept"
+def test_no_file_of_the_package_is_over_500_lines_of_code(path):
+    # Docstrings aside: they are each function's reference (parameters, CLI examples), and a long
+    # one is no sign that a file holds two concepts.
+    text = path.read_text()
+    docstring_lines = set()
+    for node in ast.walk(ast.parse(text)):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(getattr(first.value, "value", None), str):
+            docstring_lines.update(range(first.lineno, first.end_lineno + 1))
+    code = len(text.splitlines()) - len(docstring_lines)
+    assert code <= 500, f"{path.name} has {code} lines of code: split it by concept"
 
 
 @pytest.mark.parametrize("path", SHARED_MODULES, ids=lambda path: path.name)

@@ -15,6 +15,10 @@ _UNREACHABLE = re.compile(
 )
 
 
+# Every severity a finding can have, most urgent first (the metrics give each its series).
+SEVERITIES = ("high", "medium")
+
+
 def _finding(finding_id, severity, message):
     return {"id": finding_id, "severity": severity, "message": message}
 

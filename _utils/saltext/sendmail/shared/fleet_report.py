@@ -28,6 +28,8 @@ FIELDS = (
     "version",
     "package",
     "advisories",
+    "site",
+    "queues",
 )
 
 

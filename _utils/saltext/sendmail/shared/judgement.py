@@ -42,18 +42,21 @@ def counted(findings, expected):
     ]
 
 
-def judge(status, managed, expected=None, problem=None):
+def judge(status, managed, expected=None, problem=None, site=None):
     """
     The verdict on a host from its ``sendmail.status`` report and its pillar: ``managed`` (it
-    names a role), ``expected`` (the role from ``sendmail.settings``, None when that failed) and
-    ``problem`` (why it failed). Returns ``verdict``, ``expected``, ``observed``, ``findings``
-    (those that count), ``other_findings``, ``problem``, ``provider``, ``version``, ``package``,
-    ``advisories`` and ``unpatched`` (a patch finding, counted or not).
+    names a role), ``expected`` (the role from ``sendmail.settings``, None when that failed),
+    ``problem`` (why it failed) and ``site``. Returns ``verdict``, ``expected``, ``observed``,
+    ``findings`` (those that count), ``other_findings``, ``problem``, ``provider``, ``version``,
+    ``package``, ``advisories``, ``unpatched`` (a patch finding, counted or not), ``site`` and
+    ``queues`` (messages per queue: the fleet's figures come from the same job).
     """
     findings = status.get("findings") or []
     verdict = {
         "verdict": None,
         "expected": expected,
+        "site": site,
+        "queues": {name: queue.get("count") for name, queue in (status.get("queues") or {}).items()},
         "observed": status.get("role"),
         "findings": [],
         "other_findings": findings,
@@ -110,7 +113,7 @@ def for_config(status, config, grains):
     if not pillar.managed(config):
         return judge(status, False)
     try:
-        expected = pillar.resolve(config, grains)["role"]
+        resolved = pillar.resolve(config, grains)
     except (CommandExecutionError, SaltInvocationError) as err:
-        return judge(status, True, problem=str(err))
-    return judge(status, True, expected)
+        return judge(status, True, problem=str(err), site=config.get("site"))
+    return judge(status, True, resolved["role"], site=resolved["site"])
