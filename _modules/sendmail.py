@@ -178,8 +178,8 @@ def validate(config=None, part="pillar"):
     """
     Check a configuration against every key the package knows (:mod:`schema`): this minion's
     ``sendmail`` pillar with its minion config on top, unless ``config`` is given; ``part`` is
-    ``pillar`` or ``beacon`` (the beacon's settings as one mapping). Returns the problems, each
-    naming the key path and, for an unknown key, the closest known one
+    ``pillar``, ``beacon`` or ``metrics_beacon`` (a beacon's settings as one mapping). Returns
+    the problems, each naming the key path and, for an unknown key, the closest known one
     (``sendmail:msp_intervall: unknown key; did you mean msp_interval?``). The role states and
     :func:`settings` refuse a configuration with problems, changing nothing.
 

@@ -67,4 +67,6 @@ def output(data, **kwargs):
             f"{kind.replace('_', ' ')}: {len(minions)}" for kind, minions in data["summary"].items()
         )
     )
+    if data.get("textfile"):
+        lines.append(f"fleet metrics written to {data['textfile']}")
     return "\n".join(line.rstrip() for line in lines)

@@ -33,7 +33,7 @@ def __virtual__():
     return __virtualname__
 
 
-def report(tgt="*", tgt_type="glob", timeout=None):
+def report(tgt="*", tgt_type="glob", timeout=None, textfile_dir=None):
     """
     The fleet's judgement, one job: per minion ``expected`` (pillar's role), ``observed``,
     ``compliant``, ``findings`` (those that count), ``other_findings``, ``problem`` and
@@ -50,16 +50,30 @@ def report(tgt="*", tgt_type="glob", timeout=None):
     timeout
         Seconds to wait for the minions (default: the master's ``timeout``).
 
+    textfile_dir
+        Also write the fleet's figures for the master's node_exporter to ``sendmail_fleet.prom``
+        in this directory, atomically: minions per verdict (``unreachable`` included), queued
+        messages per site and queue, and the time of the report (README, "Prometheus metrics
+        and alerts"). Run it from the master's cron or schedule.
+
     CLI Example:
 
     .. code-block:: bash
 
         salt-run sendmail.report
         salt-run sendmail.report tgt='sendmail:role:client' tgt_type=grain --out=json
+        salt-run sendmail.report textfile_dir=/var/lib/prometheus/node-exporter
     """
-    from saltext.sendmail.shared import fleet_report
+    import time
 
+    from saltext.sendmail.shared import fleet_report, metrics
+
+    if textfile_dir is not None:  # a bad directory is refused before the job, not after it
+        metrics.check_dir(textfile_dir)
     data = fleet_report.run(__opts__, tgt, tgt_type, timeout)
+    if textfile_dir is not None:
+        text = metrics.render(metrics.fleet(data, time.time()))
+        data["textfile"] = metrics.write(textfile_dir, metrics.FLEET_FILE, text)
     return {"outputter": "sendmail_report", "data": data}
 
 

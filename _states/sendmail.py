@@ -493,3 +493,98 @@ def role(name, role=None):
     where = f" (site {site})" if site is not None else ""
     ret["comment"] = f"{chosen}{where}: {ret['comment']}"
     return ret
+
+
+def metrics(name="sendmail_metrics"):
+    """
+    Keep this host's Prometheus metrics in node_exporter's textfile directory as
+    ``sendmail:metrics`` in pillar asks (README, "Prometheus metrics and alerts"): with it (a
+    mapping, ``{}`` for the defaults), ``sendmail.prom`` is written now when missing or stale and
+    the beacon ``name`` (module ``sendmail_metrics``) rewrites it every ``interval`` seconds from
+    inside the minion, saved in its beacons.conf so that it survives a restart. Without it, the
+    beacon and the file go. The directory must exist (Debian's prometheus-node-exporter makes
+    ``/var/lib/prometheus/node-exporter``). Needs a running minion, as Salt's beacon states do.
+
+    .. code-block:: yaml
+
+        sendmail-metrics:
+          sendmail.metrics: []
+    """
+    from saltext.sendmail.shared import metrics as prometheus
+
+    config = __salt__["config.get"]("sendmail:metrics", None)
+    problems = __salt__["sendmail.validate"]({"metrics": config})
+    if problems:
+        return {"name": name, "result": False, "changes": {}, "comment": "; ".join(problems)}
+    if isinstance(config, dict):
+        return _metrics_present(name, prometheus.settings(config), prometheus)
+    return _metrics_absent(name, prometheus)
+
+
+def _metrics_present(name, settings, prometheus):
+    test = __opts__["test"]
+    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    path = prometheus.host_file(settings["textfile_dir"])
+    try:
+        prometheus.check_dir(settings["textfile_dir"])
+    except SaltInvocationError as err:
+        hint = "install prometheus-node-exporter, or set sendmail:metrics:textfile_dir"
+        return {**ret, "result": False, "comment": f"{err}: {hint}"}
+    said = []
+    if prometheus.stale(path, settings["interval"]):
+        ret["changes"]["textfile"] = path
+        said.append(f"{path} {'would be' if test else 'was'} written")
+        if not test:
+            __salt__["sendmail.metrics"](textfile_dir=settings["textfile_dir"])
+    else:
+        said.append(f"{path} is fresh")
+    wanted = prometheus.beacon_config(settings)
+    current = _beacon(name)
+    if current == wanted:
+        said.append(f"beacon {name} refreshes it every {settings['interval']} s")
+    else:
+        ret["changes"]["beacon"] = {"old": current, "new": wanted}
+        said.append(
+            f"beacon {name} {'would be' if test else 'was'} {'added' if current is None else 'changed'}"
+        )
+        if not test:
+            done = __salt__["beacons.modify" if current is not None else "beacons.add"](name, wanted)
+            if not done.get("result"):
+                return {**ret, "result": False, "comment": f"beacon {name}: {done.get('comment')}"}
+            __salt__["beacons.save"]()
+    ret["comment"] = "; ".join(said)
+    if test and ret["changes"]:
+        ret["result"] = None
+    return ret
+
+
+def _beacon(name):
+    """The beacon ``name`` as this minion runs it (its own, not pillar's), None when it has none."""
+    found = __salt__["beacons.list"](return_yaml=False, include_pillar=False)
+    return found.get(name) if isinstance(found, dict) else None
+
+
+def _metrics_absent(name, prometheus):
+    test = __opts__["test"]
+    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    found = _beacon(name)
+    settings = prometheus.settings({k: v for item in found or [] for k, v in item.items()})
+    path = prometheus.host_file(settings["textfile_dir"])
+    said = []
+    if found is not None:
+        ret["changes"]["beacon"] = {"old": found, "new": None}
+        said.append(f"beacon {name} {'would be' if test else 'was'} removed")
+        if not test:
+            done = __salt__["beacons.delete"](name)
+            if not done.get("result"):
+                return {**ret, "result": False, "comment": f"beacon {name}: {done.get('comment')}"}
+            __salt__["beacons.save"]()
+    if __salt__["file.file_exists"](path):
+        ret["changes"]["textfile"] = {"old": path, "new": None}
+        said.append(f"{path} {'would be' if test else 'was'} removed")
+        if not test:
+            __salt__["file.remove"](path)
+    ret["comment"] = "; ".join(said) or "no sendmail:metrics in pillar, and no metrics here"
+    if test and ret["changes"]:
+        ret["result"] = None
+    return ret

@@ -10,6 +10,7 @@ dependencies, and what the textfile collector reads is a few lines of text per f
 """
 
 import os
+import time
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
@@ -18,6 +19,10 @@ from . import allowlist, files, findings, fleet_report, judgement
 # The textfile collector reads ``*.prom``; files.replace writes a ``.sendmail.prom.*.tmp`` first.
 HOST_FILE = "sendmail.prom"
 FLEET_FILE = "sendmail_fleet.prom"
+# ``sendmail:metrics`` in pillar: where Debian's prometheus-node-exporter reads textfiles, and
+# seconds between refreshes.
+DEFAULTS = {"textfile_dir": "/var/lib/prometheus/node-exporter", "interval": 60}
+BEACON_MODULE = "sendmail_metrics"
 QUEUES = ("mta", "msp")
 DAEMONS = ("mta", "msp-queue-runner")
 
@@ -162,16 +167,48 @@ def fleet(report, now):
     return [minions, unpatched, queued, taken.add(round(now, 3))]
 
 
+def settings(config):
+    """``textfile_dir`` and ``interval`` of a ``sendmail:metrics`` mapping, defaults filled in."""
+    return {key: config.get(key) or default for key, default in DEFAULTS.items()}
+
+
+def beacon_config(chosen):
+    """The ``sendmail_metrics`` beacon's configuration, as Salt lists a beacon (module first)."""
+    return [
+        {"beacon_module": BEACON_MODULE},
+        {"interval": chosen["interval"]},
+        {"textfile_dir": chosen["textfile_dir"]},
+    ]
+
+
+def host_file(textfile_dir):
+    return os.path.join(textfile_dir, HOST_FILE)
+
+
+def stale(path, interval, now=None):
+    """Whether ``path`` is missing, or older than two refreshes (its beacon stopped)."""
+    try:
+        age = (now or time.time()) - os.stat(path).st_mtime
+    except FileNotFoundError:
+        return True
+    return age > 2 * interval
+
+
+def check_dir(textfile_dir):
+    """``textfile_dir`` when it is a plain absolute path to a directory; else SaltInvocationError."""
+    allowlist.path(textfile_dir, "textfile_dir")
+    if not os.path.isdir(textfile_dir):
+        raise SaltInvocationError(f"textfile_dir: {textfile_dir} is not a directory")
+    return textfile_dir
+
+
 def write(textfile_dir, name, text):
     """
     Replace ``textfile_dir/name`` with ``text`` atomically (a temp file in the same directory, then
     a rename: node_exporter never reads half a file). The directory must exist (node_exporter's
     package makes it). Returns the path.
     """
-    allowlist.path(textfile_dir, "textfile_dir")
-    if not os.path.isdir(textfile_dir):
-        raise SaltInvocationError(f"textfile_dir: {textfile_dir} is not a directory")
-    path = os.path.join(textfile_dir, name)
+    path = os.path.join(check_dir(textfile_dir), name)
     try:
         files.replace(path, text)
     except OSError as err:

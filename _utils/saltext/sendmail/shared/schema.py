@@ -150,6 +150,8 @@ PILLAR = Mapping(
         "cron_seed": Value((str, int)),
         "max_queue_age": _COUNT,
         "lookup": Mapping({key: _lookup_value(value) for key, value in platform.DEFAULTS.items()}),
+        # Prometheus metrics for node_exporter's textfile collector (the sendmail.metrics state).
+        "metrics": Mapping({"textfile_dir": Value((str,), allowlist.path), "interval": _COUNT}),
     }
 )
 
@@ -178,12 +180,33 @@ def _type_problem(spec, value, field):
     return f"{field}: expected {wanted}, got {shown}"
 
 
+# The sendmail_metrics beacon: the metrics' settings, and those Salt's beacon machinery reads or adds.
+METRICS_BEACON = Mapping(
+    {
+        "textfile_dir": Value((str,), allowlist.path),
+        "interval": Value((int, float), _above_zero),
+        **{key: BEACON.keys[key] for key in ("enabled", "beacon_module", "_beacon_name")},
+    }
+)
+PARTS = {"pillar": (PILLAR, "sendmail"), "beacon": (BEACON, "beacons:sendmail")}
+PARTS["metrics_beacon"] = (METRICS_BEACON, "beacons:sendmail_metrics")
+
+
 def problems_of(part, config):
-    """``sendmail.validate``: :func:`problems` of ``config`` as ``part`` (pillar, or beacon)."""
-    allowlist.one_of(part, ("pillar", "beacon"), "part")
-    if part == "beacon":
-        return problems(config or {}, BEACON, "beacons:sendmail")
-    return problems(config)
+    """
+    ``sendmail.validate``: :func:`problems` of ``config`` as ``part`` (pillar, beacon or
+    metrics_beacon). The metrics beacon must name its ``textfile_dir`` and ``interval``.
+    """
+    allowlist.one_of(part, tuple(PARTS), "part")
+    spec, field = PARTS[part]
+    found = problems(config or {}, spec, field)
+    if part == "metrics_beacon":
+        found += [
+            f"{field}:{key}: required"
+            for key in ("textfile_dir", "interval")
+            if key not in (config or {})
+        ]
+    return found
 
 
 def problems(config, spec=PILLAR, field="sendmail"):
