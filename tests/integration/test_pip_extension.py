@@ -40,7 +40,7 @@ minion = salt.config.minion_config(sys.argv[1])
 master = salt.config.master_config(sys.argv[2])
 found = {
     "grains": salt.loader.grains(minion).get("sendmail", {}).get("provider"),
-    "beacons": sorted(n for n in salt.loader.beacons(minion, {}) if n.startswith("sendmail.")),
+    "beacons": sorted(n for n in salt.loader.beacons(minion, {}) if n.startswith("sendmail")),
     "runners": sorted(n for n in salt.loader.runner(master) if n.startswith("sendmail.")),
     "output": "sendmail_report" in salt.loader.outputters(master),
 }
@@ -127,7 +127,7 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     # Exactly the public functions: no submodule function leaks out as a CLI function.
     assert salt_call("sys.list_functions", "sendmail") == [f"sendmail.{name}" for name in PUBLIC]
     states = salt_call("sys.list_state_functions", "sendmail")
-    assert set(states) == {"sendmail.client", "sendmail.server", "sendmail.role"}
+    assert set(states) == {"sendmail.client", "sendmail.server", "sendmail.role", "sendmail.metrics"}
     assert salt_call("sendmail.check_role", "client", 'relay="[mail.example.com]"') == []
     assert salt_call("sendmail.version")["version"] == SENDMAIL_VERSION
     # The fleet view's parts: the grain and the beacon on a minion, the runner and its outputter
@@ -149,9 +149,17 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
         check=True,
     )
     assert shared.stdout.startswith(str(env)) and "site-packages" in shared.stdout, shared.stdout
+    # The alert rules ship beside the code.
+    rules = pathlib.Path(shared.stdout.strip()).parents[1] / "prometheus" / "sendmail.rules.yml"
+    assert "SendmailRelayMTADown" in rules.read_text()
     assert json.loads(loaders.stdout.splitlines()[-1]) == {
         "grains": "sendmail",
-        "beacons": ["sendmail.beacon", "sendmail.validate"],
+        "beacons": [
+            "sendmail.beacon",
+            "sendmail.validate",
+            "sendmail_metrics.beacon",
+            "sendmail_metrics.validate",
+        ],
         "runners": ["sendmail.patch_relays", "sendmail.report"],
         "output": True,
     }
