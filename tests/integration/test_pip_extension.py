@@ -9,6 +9,7 @@ must keep its Salt. --no-index: nothing may need fetching.
 
 import ast
 import json
+import pathlib
 import shutil
 import subprocess
 import sys
