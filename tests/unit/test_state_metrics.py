@@ -1,0 +1,123 @@
+"""
+The sendmail.metrics state's decisions with a fake ``__salt__``: Salt's beacons module as an
+in-memory table, the real schema, a real textfile directory. (The fleet test runs it on real
+minions with Salt's own beacons module: tests/fleet/test_metrics.py.)
+"""
+
+import importlib.util
+import os
+import pathlib
+
+import pytest
+
+from saltext.sendmail.shared import metrics, schema
+
+STATE_FILE = pathlib.Path(__file__).resolve().parents[2] / "_states" / "sendmail.py"
+
+
+class FakeMinion:
+    def __init__(self, config):
+        self.config, self.beacons, self.saved, self.writes = config, {}, 0, 0
+
+    def functions(self):
+        return {
+            "config.get": lambda key, default=None: self.config,
+            "sendmail.validate": lambda config: schema.problems_of("pillar", config),
+            "sendmail.metrics": self.write,
+            "beacons.list": lambda return_yaml, include_pillar: dict(self.beacons),
+            "beacons.add": self.add,
+            "beacons.modify": self.add,
+            "beacons.delete": lambda name: {"result": self.beacons.pop(name, None) is not None},
+            "beacons.save": self.save,
+            "file.file_exists": os.path.isfile,
+            "file.remove": os.unlink,
+        }
+
+    def write(self, textfile_dir):
+        self.writes += 1
+        metrics.write(textfile_dir, metrics.HOST_FILE, "sendmail_metrics_timestamp_seconds 1\n")
+
+    def add(self, name, data):
+        self.beacons[name] = data
+        return {"result": True}
+
+    def save(self):
+        self.saved += 1
+
+
+def state(fake, test=False):
+    spec = importlib.util.spec_from_file_location("sendmail_state", STATE_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.__salt__ = fake.functions()
+    module.__opts__ = {"test": test}
+    return module.metrics
+
+
+@pytest.fixture
+def textfile_dir(tmp_path):
+    path = tmp_path / "node-exporter"
+    path.mkdir()
+    return path
+
+
+def test_predicted_then_made_then_nothing_more(textfile_dir):
+    fake = FakeMinion({"textfile_dir": str(textfile_dir), "interval": 30})
+    predicted = state(fake, test=True)()
+    assert predicted["result"] is None and set(predicted["changes"]) == {"textfile", "beacon"}
+    assert (fake.beacons, fake.writes, list(textfile_dir.iterdir())) == ({}, 0, [])
+    made = state(fake)()
+    assert made["result"] is True and set(made["changes"]) == {"textfile", "beacon"}, made
+    assert fake.beacons["sendmail_metrics"] == [
+        {"beacon_module": "sendmail_metrics"},
+        {"interval": 30},
+        {"textfile_dir": str(textfile_dir)},
+    ]
+    assert fake.saved == 1 and (textfile_dir / "sendmail.prom").exists()
+    again = state(fake)()
+    assert (again["result"], again["changes"], fake.writes) == (True, {}, 1)
+
+
+def test_a_stale_file_is_written_again(textfile_dir):
+    fake = FakeMinion({"textfile_dir": str(textfile_dir), "interval": 30})
+    state(fake)()
+    os.utime(textfile_dir / "sendmail.prom", (1, 1))
+    ret = state(fake)()
+    assert ret["changes"] == {"textfile": str(textfile_dir / "sendmail.prom")} and fake.writes == 2
+
+
+@pytest.mark.parametrize(
+    ("config", "said"),
+    [
+        (
+            {"textfile_dir": "var/lib/x"},
+            "sendmail:metrics:textfile_dir: 'var/lib/x' is not a plain absolute path",
+        ),
+        ({"interval": 0}, "sendmail:metrics:interval: 0 is not a number above 0"),
+        ({"intervall": 60}, "sendmail:metrics:intervall: unknown key; did you mean interval?"),
+        (
+            {"textfile_dir": "/no/such/dir"},
+            "/no/such/dir is not a directory: install prometheus-node-exporter",
+        ),
+    ],
+)
+def test_a_bad_setting_fails_naming_it_and_changes_nothing(config, said):
+    fake = FakeMinion(config)
+    ret = state(fake)()
+    assert ret["result"] is False and said in ret["comment"], ret
+    assert (ret["changes"], fake.beacons, fake.writes, fake.saved) == ({}, {}, 0, 0)
+
+
+def test_without_the_pillar_the_beacon_and_its_file_go(textfile_dir):
+    fake = FakeMinion({"textfile_dir": str(textfile_dir)})
+    state(fake)()
+    (textfile_dir / "other.prom").write_text("x 1\n")
+    fake.config = None
+    predicted = state(fake, test=True)()
+    assert predicted["result"] is None and set(predicted["changes"]) == {"textfile", "beacon"}
+    assert "sendmail_metrics" in fake.beacons and (textfile_dir / "sendmail.prom").exists()
+    removed = state(fake)()
+    assert removed["result"] is True and set(removed["changes"]) == {"textfile", "beacon"}
+    assert fake.beacons == {} and fake.saved == 2
+    assert [path.name for path in textfile_dir.iterdir()] == ["other.prom"]  # only ours goes
+    assert state(fake)()["changes"] == {}
