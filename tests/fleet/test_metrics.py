@@ -22,7 +22,7 @@ import yaml
 from tests.fleet.conftest import COMMON_PILLAR
 from tests.fleet.test_fleet import highstate, listens, send, wait_for
 from tests.support.netns import NETWORK
-from tests.support.prometheus import NODE_EXPORTER, PROMETHEUS, PROMTOOL, samples
+from tests.support.prometheus import NODE_EXPORTER, PROMETHEUS, promtool, samples
 
 MINIONS = {"relay1-a": 11, "client-a": 12, "client-b": 13}
 # Each host's own /var/lib/sendmail (scripts/host-run): never this machine's node_exporter directory.
@@ -229,10 +229,7 @@ def test_the_fleet_report_writes_the_masters_textfile(fleet, tmp_path):
     ret = fleet["master"].salt_run_cli(timeout=120).run("sendmail.report", f"textfile_dir={tmp_path}")
     assert ret.data["textfile"] == f"{tmp_path}/sendmail_fleet.prom", ret.stdout
     text = (tmp_path / "sendmail_fleet.prom").read_text()
-    assert (
-        subprocess.run([PROMTOOL, "check", "metrics"], input=text, text=True, check=False).returncode
-        == 0
-    )
+    assert promtool("check", "metrics", text=text) == (0, "")
     found = samples(text)
     assert found[("sendmail_fleet_minions", (("verdict", "compliant"),))] == 3
     assert found[("sendmail_fleet_minions", (("verdict", "unreachable"),))] == 0

@@ -6,27 +6,13 @@ sendmail, a real daemon, and Debian's promtool reading what comes out.
 import os
 import pathlib
 import stat
-import subprocess
 
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from saltext.sendmail.shared import judgement
 from tests.support.mounts import fill
-from tests.support.prometheus import PROMTOOL, samples
-
-
-def promtool_check(text):
-    """``promtool check metrics``: the exposition parses and follows the naming conventions."""
-    proc = subprocess.run(
-        [PROMTOOL, "check", "metrics"],
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
+from tests.support.prometheus import promtool, samples
 
 
 def test_queues_daemons_and_verdict_as_the_status_sees_them(sendmail, world):
@@ -39,7 +25,7 @@ def test_queues_daemons_and_verdict_as_the_status_sees_them(sendmail, world):
     report = sendmail.status()
     found = samples(text)
 
-    assert promtool_check(text) == (0, "")
+    assert promtool("check", "metrics", text=text) == (0, "")
     assert found[("sendmail_queue_messages", (("queue", "mta"),))] == 2
     assert found[("sendmail_queue_messages", (("queue", "msp"),))] == 3
     assert found[("sendmail_queue_bytes", (("queue", "msp"),))] == report["queues"]["msp"]["bytes"]

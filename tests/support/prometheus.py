@@ -5,6 +5,7 @@ Prometheus's own programs from Debian's packages, unpacked by scripts/setup.sh i
 
 import pathlib
 import re
+import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parents[2] / ".cache" / "prometheus" / "usr" / "bin"
 PROMTOOL = str(ROOT / "promtool")
@@ -27,3 +28,11 @@ def samples(text):
         value = float(match.group(3))
         found[(match.group(1), labels)] = int(value) if value.is_integer() else value
     return found
+
+
+def promtool(*args, text=None):
+    """Run Debian's promtool (``check metrics`` reads ``text`` on stdin): its exit code and output."""
+    proc = subprocess.run(
+        [PROMTOOL, *args], input=text, capture_output=True, text=True, timeout=120, check=False
+    )
+    return proc.returncode, proc.stdout + proc.stderr

@@ -1,20 +1,14 @@
 """The shipped alert rules, as Prometheus reads them: Debian's promtool checks and unit-tests them."""
 
 import pathlib
-import subprocess
 
 import yaml
 
-from tests.support.prometheus import PROMTOOL
+from tests.support.prometheus import promtool
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 RULES = REPO / "_utils" / "saltext" / "sendmail" / "prometheus" / "sendmail.rules.yml"
 RULE_TESTS = REPO / "tests" / "prometheus" / "sendmail.rules.test.yml"
-
-
-def promtool(*args):
-    proc = subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=120, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 def test_promtool_checks_the_rules():

@@ -1,21 +1,7 @@
 """The exposition text of shared.metrics, read back and checked by Debian's promtool."""
 
-import subprocess
-
 from saltext.sendmail.shared import fleet_report, judgement, metrics
-from tests.support.prometheus import PROMTOOL, samples
-
-
-def lint(text):
-    proc = subprocess.run(
-        [PROMTOOL, "check", "metrics"],
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
+from tests.support.prometheus import promtool, samples
 
 
 def test_label_values_are_escaped_and_read_back():
@@ -23,7 +9,7 @@ def test_label_values_are_escaped_and_read_back():
     text = metrics.render([family])
     assert text.splitlines()[0] == "# HELP x_info help with \\\\ and\\nnewline"
     assert samples(text) == {("x_info", (("version", '8.17 \\"odd\\"\\\\\\n'),)): 1}
-    assert lint(text)[0] == 0
+    assert promtool("check", "metrics", text=text)[0] == 0
 
 
 def test_a_host_without_sendmail_is_not_sendmail_and_has_no_queues():
@@ -77,7 +63,7 @@ def test_the_fleet_counts_every_verdict_and_sums_queues_per_site():
     }
     report = fleet_report.summarize(list(returns), returns)
     text = metrics.render(metrics.fleet(report, 1700000000.0))
-    assert lint(text) == (0, "")
+    assert promtool("check", "metrics", text=text) == (0, "")
     found = samples(text)
     by_verdict = {
         labels[0][1]: value
