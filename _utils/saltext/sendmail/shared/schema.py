@@ -2,7 +2,7 @@
 Every key of the ``sendmail`` pillar (and minion config) and of the ``sendmail`` beacon's settings,
 in one place: its type and allowed values. :func:`problems` reads a configuration against it and
 names each unknown key with the closest known one, so a typo fails loudly instead of applying a
-default. pillar.example and README's pillar table are checked against :data:`PILLAR` by a test.
+default. pillar.example and the docs' pillar reference are checked against :data:`PILLAR` by a test.
 
 Values that reach an .mc (relays, domains, paths) are checked again, more strictly, by the
 allowlist (:mod:`allowlist`) when a role is built; here each key gets the check of its own kind.
@@ -169,6 +169,95 @@ BEACON = Mapping(
         "_beacon_name": Value((str,)),
     }
 )
+
+
+# What each key means, for the pillar reference (docs/topics/pillar.md is generated from this and
+# the types above; a test checks that every key has its line). The limits' come from limits_table.
+DOCS = {
+    "sendmail:role": (
+        "``client`` or ``server`` (required for the formula to manage the minion; choose it per minion "
+        "with pillar top targeting)"
+    ),
+    "sendmail:site": "the minion's site (else the grain named by ``site_grain``)",
+    "sendmail:site_grain": (
+        "the grain that names a minion's site when ``site`` is not set (default ``site``)"
+    ),
+    "sendmail:sites": "the sites, each by its name (``SITE`` below), with the keys below",
+    "sendmail:sites:SITE:relays": (
+        "the site's relays, an ordered list (``[192.0.2.25]``, ``[mx1.example.com]``): sendmail fails "
+        "over along it at delivery time"
+    ),
+    "sendmail:sites:SITE:port": "the relays' port, when not 25",
+    "sendmail:sites:SITE:smart_host": "a smart host (or list) for the site's servers",
+    "sendmail:sites:SITE:smart_host_port": "the smart host's port, when not 25",
+    "sendmail:sites:SITE:relay_domains": (
+        "domains and IPv4 network prefixes the site's servers accept and relay for"
+    ),
+    "sendmail:sites:SITE:limits": (
+        "the site's limits: the servers get every one, every host the queue timeouts"
+    ),
+    "sendmail:sites:SITE:tls": "STARTTLS on the client-to-relay hop",
+    "sendmail:sites:SITE:tls:cert": (
+        "servers: the certificate, a path or PEM text (written to ``lookup:tls_dir``)"
+    ),
+    "sendmail:sites:SITE:tls:key": (
+        "servers: the key, a path or PEM text (written root 0600; never shown)"
+    ),
+    "sendmail:sites:SITE:tls:ca": "a path or PEM text: clients verify the relay against it",
+    "sendmail:sites:SITE:tls:require": (
+        "servers: the ``relay_domains`` networks must STARTTLS before MAIL; clients: mail goes to the "
+        "relay only over STARTTLS (with ``ca``, only to a certificate that verifies)"
+    ),
+    "sendmail:sites:SITE:masquerade_as": (
+        "the domain the site's mail comes from: its hosts' own mail leaves as ``NAME@DOMAIN``"
+    ),
+    "sendmail:sites:SITE:aliases": (
+        "on the site's servers, local names and where their mail goes (an address or a list)"
+    ),
+    "sendmail:sites:SITE:auth": "SMTP AUTH on the client-to-relay hop",
+    "sendmail:sites:SITE:auth:user": "clients: the login",
+    "sendmail:sites:SITE:auth:password": (
+        "clients: the password (only in the authinfo map, root 0600; never shown)"
+    ),
+    "sendmail:sites:SITE:auth:mechanisms": (
+        "servers offer PLAIN and/or LOGIN (inside STARTTLS only); clients may name PLAIN, LOGIN, "
+        "CRAM-MD5, DIGEST-MD5, SCRAM-SHA-1, SCRAM-SHA-256"
+    ),
+    "sendmail:msp_runner": (
+        "what runs a client's MSP queue: ``daemon`` (``sendmail -Ac -qINTERVAL``) or ``cron``"
+    ),
+    "sendmail:msp_interval": "how often a client's MSP queue runs (default 15m)",
+    "sendmail:queue_interval": (
+        "how often cron runs a client's MTA queue while it still holds mail (default 15m)"
+    ),
+    "sendmail:server_queue_interval": "a server's ``-q`` interval (default 15m)",
+    "sendmail:flush_timeout": "seconds for a client's MTA-queue flush before its MTA stops",
+    "sendmail:cron_seed": (
+        "cron spread: entries run at a minute derived from the minion id, or from this seed"
+    ),
+    "sendmail:max_queue_age": (
+        "seconds before a queued message is a finding (``queue-old-message``; default 86400)"
+    ),
+    "sendmail:lookup": (
+        "overrides of the per-OS-family paths, services and packages (``salt '*' sendmail.lookup`` shows"
+        " them)"
+    ),
+    "sendmail:metrics": (
+        "Prometheus metrics for node_exporter (a mapping, ``{}`` for the defaults; absent: none): the "
+        "``sendmail.metrics`` SLS writes ``sendmail.prom`` and its beacon refreshes it"
+    ),
+    "sendmail:metrics:textfile_dir": (
+        "node_exporter's textfile directory (default ``/var/lib/prometheus/node-exporter``); it must "
+        "exist"
+    ),
+    "sendmail:metrics:interval": "seconds between refreshes (default 60)",
+    **{
+        f"sendmail:sites:SITE:limits:{name}": f"{row['doc']} (default {row['default']})"
+        if row["default"] is not None
+        else row["doc"]
+        for name, row in {**limits_table.SERVER, **limits_table.QUEUE}.items()
+    },
+}
 
 
 def _type_problem(spec, value, field):
