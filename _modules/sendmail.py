@@ -4,7 +4,7 @@ and the steps the ``sendmail`` states take to make it a mail client or a mail re
 
 This file is what Salt loads: ``__virtual__``, the public functions and every use of Salt's
 dunders, each function a few lines handing them to the module of its concept in
-``saltext.sendmail.shared`` (README, "How the code is organised"), imported when the function is
+``saltext.sendmail.shared`` (docs, "How the code is organised"), imported when the function is
 called: only what a call needs. Paths, services and timeouts come from ``sendmail.lookup``.
 """
 
@@ -87,7 +87,7 @@ def queue(name=None, messages=False, limit=100):
 
 def status(max_queue_age=None, refresh=False):
     """
-    Everything about sendmail on this host in one dictionary (README, "sendmail.status"): the
+    Everything about sendmail on this host in one dictionary (docs, "sendmail.status"): the
     binary and ``version``; ``daemons`` (accepting, or above RefuseLA ``refusing``); ``listeners``,
     ``exposed`` and ``held_listeners``; ``queues``; ``relay``; ``switches``; ``local_mail`` (where
     root's mail goes); ``package`` and ``advisories`` (the patch level); ``role`` and ``findings``.
@@ -114,7 +114,7 @@ def status(max_queue_age=None, refresh=False):
 
 def patch_level(refresh=False):
     """
-    The patch level of this host's sendmail (README, "The patch level"): the package manager is
+    The patch level of this host's sendmail (docs, "The patch level"): the package manager is
     asked only when its database or lists changed since its last answer (the formula's scheduled
     job runs this with a splay; :func:`status` only reads the answer). ``refresh``: refresh the
     lists first and ask (network). Returns ``package`` and ``advisories`` as :func:`status` does.
@@ -198,7 +198,7 @@ def validate(config=None, part="pillar"):
 def compliance(report=None):
     """
     The fleet's one judgement of this host, used by ``salt-run sendmail.report`` and the drift
-    beacon alike (README, "The one judgement"): ``verdict`` (one of the judgement's: ``compliant``,
+    beacon alike (docs, "The one judgement"): ``verdict`` (one of the judgement's: ``compliant``,
     ``at_risk``, ``drifted``, ``unmanaged``, ``not_sendmail``), ``expected``, ``observed``,
     ``findings`` (the high ones that count), ``other_findings``, ``problem``, ``provider`` and
     ``version``. ``report``: a :func:`status` report already read (the beacon passes its own).
@@ -216,7 +216,7 @@ def compliance(report=None):
 
 def metrics(textfile_dir=None):
     """
-    This host's sendmail as Prometheus metrics, in the text exposition format (README,
+    This host's sendmail as Prometheus metrics, in the text exposition format (docs,
     "Prometheus metrics and alerts"): the queues (messages, bytes, the oldest message's age,
     runner, queuewarn and queuereturn), the daemons, exposed listeners, the verdict of
     :func:`compliance` (one series per verdict), the roles, findings per severity, the version,
@@ -302,11 +302,12 @@ def build_cf(
     test=False,
 ):
     """
-    Build and install a configuration (README, "Building a configuration safely"): render the
+    Build and install a configuration (docs, "Building a configuration safely"): render the
     .mc, build the cf with m4, check it (sendmail must load it, its relay and hardening must read
     back as asked), then rename both into place, keeping ``.bak`` copies; on any failure nothing
-    is replaced. ``kind`` and the values as for :func:`render_mc`; ``test`` writes nothing (m4
-    runs into memory). Returns ``kind``, ``cf``, ``relay``, ``changed``, ``files`` (per changed
+    is replaced. ``kind``, ``relay``, ``port``, ``relay_domains``, ``limits``, ``tls``, ``auth`` and
+    ``masquerade_as`` as for :func:`render_mc`; ``test`` writes nothing (m4 runs into memory).
+    Returns ``kind``, ``cf``, ``relay``, ``changed``, ``files`` (per changed
     file, ``old``/``new`` summaries and a unified ``diff``) and ``in_place`` (files written in
     place: mount points of their own, which a rename cannot replace).
 
@@ -347,11 +348,11 @@ def credentials(role, tls=None, auth=None, test=False):
 
 def aliases(names=None, domain=None, test=False):
     """
-    Set the site's aliases on this relay (README, "Local mail"): each name of ``names`` (a target
+    Set the site's aliases on this relay (docs, "Local mail"): each name of ``names`` (a target
     or a list) in the aliases file the MTA reads and, with ``domain``, ``NAME@domain`` in the
     virtusertable. Other entries are kept; each new file is built by sendmail into a scratch map
-    before it replaces the live one. Returns ``changed``, ``files`` (per name ``old``/``new``) and
-    ``in_place`` (files written in place: mount points of their own).
+    before it replaces the live one; ``test`` writes nothing. Returns ``changed``, ``files`` (per
+    name ``old``/``new``) and ``in_place`` (files written in place: mount points of their own).
 
     CLI Example:
 
@@ -366,7 +367,8 @@ def aliases(names=None, domain=None, test=False):
 
 def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_interval=None):
     """
-    Whether applying ``role`` with these values would lose mail, touching nothing: a client whose
+    Whether applying ``role`` with these values (``relay``, ``msp_runner``, ``queue_interval``,
+    ``msp_interval``, as the states take them) would lose mail, touching nothing: a client whose
     relay is this host, a server whose smart host is itself. Raises SaltInvocationError for values
     outside the allowlist, an ``msp_runner`` other than ``daemon`` or ``cron``, and intervals that
     cron would run but cannot space evenly. Returns the problems (empty: safe to apply).
@@ -439,7 +441,7 @@ def restore(files):
 def lock(wait=None):
     """
     Take this host's lock for a role change, waiting up to ``wait`` seconds (lookup
-    ``lock_timeout``) for a run that holds it, then failing with the holder's name (README, "What
+    ``lock_timeout``) for a run that holds it, then failing with the holder's name (docs, "What
     happens when things go wrong"). Returns ``interrupted``: a sentence on what an earlier run
     that did not finish changed, or None.
 
@@ -494,7 +496,8 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
     what differs, unless ``restart`` (a new cf), a failed unit reset first; then wait up to
     ``timeout`` seconds (lookup ``services_timeout``) for the processes and sockets to agree. A
     client's MSP queue goes to cron where the vendor's MSP unit needs the MTA (Red Hat). A role
-    without an MTA also ends, with SIGTERM, an MTA the vendor's stop left running. Returns
+    without an MTA also ends, with SIGTERM, an MTA the vendor's stop left running. ``test``
+    changes nothing and says what would be done. Returns
     ``changed``, ``actions``, ``running`` (before), ``enabled``, ``wanted``, ``msp_runner`` and
     ``ended``.
 
@@ -513,9 +516,10 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
 
 def cron_runner(queue, interval=None, test=False):
     """
-    Keep one root cron entry that runs a queue (``mta``: ``sendmail -q``; ``msp``:
+    Keep one root cron entry that runs ``queue`` (``mta``: ``sendmail -q``; ``msp``:
     ``sendmail -Ac -q``) every ``interval``, at a minute derived from the minion id (or
-    ``sendmail:cron_seed``); without ``interval``, remove it. Uses Salt's cron module. Returns
+    ``sendmail:cron_seed``); without ``interval``, remove it; ``test`` changes nothing. Uses Salt's
+    cron module. Returns
     ``identifier``, ``changed`` and the entry's ``old`` and ``new`` line.
 
     CLI Example:

@@ -98,6 +98,15 @@ def client(
     limits
         How long mail waits while every relay is down: ``queue_warn`` (before the sender is
         warned; sendmail's default 4h) and ``queue_return`` (before it bounces; default 5d).
+
+    .. code-block:: yaml
+
+        sendmail-client:
+          sendmail.client:
+            - relay:
+              - '[mx1.example.com]'
+              - '[mx2.example.com]'
+            - masquerade_as: example.com
     """
     return _apply(
         name,
@@ -136,6 +145,9 @@ def server(
     hardened sendmail.cf (PrivacyOptions goaway, no version in the greeting, LogLevel 9), the MSP
     handing mail to it, the service enabled and running.
 
+    name
+        Any name (the state ID).
+
     relay, port
         An optional smart host the relay sends through, as for :func:`client`.
 
@@ -166,6 +178,19 @@ def server(
         The site's domain and its local names (``{root: ops@example.com}``): the relay's own mail
         leaves from the domain, ``NAME@DOMAIN`` and the relay's own ``NAME`` go to the alias, the
         domain's other users are relayed on. Other entries of the aliases file are kept.
+
+    msp_runner, msp_interval
+        As for :func:`client`: what runs the relay's own MSP queue, and how often.
+
+    .. code-block:: yaml
+
+        sendmail-server:
+          sendmail.server:
+            - relay_domains:
+              - example.com
+              - 198.51.100
+            - limits:
+                max_message_size: 52428800
     """
     return _apply(
         name,
@@ -479,8 +504,17 @@ def role(name, role=None):
     without relays, an invalid relay) fails this state with a comment naming the key, and changes
     nothing.
 
+    name
+        Any name (the state ID).
+
     role
         Apply this role instead of the one in pillar (``client.sls`` and ``server.sls`` do).
+
+    .. code-block:: yaml
+
+        sendmail-role:
+          sendmail.role:
+            - name: sendmail
     """
     try:
         settings = __salt__["sendmail.settings"](role, secrets=True)
@@ -498,12 +532,15 @@ def role(name, role=None):
 def metrics(name="sendmail_metrics"):
     """
     Keep this host's Prometheus metrics in node_exporter's textfile directory as
-    ``sendmail:metrics`` in pillar asks (README, "Prometheus metrics and alerts"): with it (a
+    ``sendmail:metrics`` in pillar asks (docs, "Prometheus metrics and alerts"): with it (a
     mapping, ``{}`` for the defaults), ``sendmail.prom`` is written now when missing or stale and
     the beacon ``name`` (module ``sendmail_metrics``) rewrites it every ``interval`` seconds from
     inside the minion, saved in its beacons.conf so that it survives a restart. Without it, the
     beacon and the file go. The directory must exist (Debian's prometheus-node-exporter makes
     ``/var/lib/prometheus/node-exporter``). Needs a running minion, as Salt's beacon states do.
+
+    name
+        The beacon's name (default ``sendmail_metrics``).
 
     .. code-block:: yaml
 

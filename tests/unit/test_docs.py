@@ -6,6 +6,7 @@ import the shared package's modules, never a file by its path.
 
 import ast
 import pathlib
+import re
 
 import pytest
 
@@ -44,6 +45,71 @@ def test_public_functions_have_cli_examples():
         doc = ast.get_docstring(function) or ""
         assert "CLI Example:" in doc, f"{function.name} has no CLI example"
         assert f"salt '*' sendmail.{function.name}" in doc, function.name
+
+
+def _documented(doc, parameter):
+    """A parameter is described as a definition term of its own (Salt's style) or named in ``...``."""
+    terms = {
+        term
+        for line in doc.splitlines()
+        if re.fullmatch(r"[a-z_]+(, [a-z_]+)*", line)
+        for term in line.split(", ")
+    }
+    return parameter in terms or f"``{parameter}``" in doc
+
+
+def docstring_problems(text, kind):
+    """
+    What the reference would lack for the public functions of a loader module's ``text``: a
+    parameter not described, an execution or runner function without its CLI example (as Salt's
+    check-cli-examples hook asks), a state function without an SLS example.
+    """
+    problems = []
+    for function in (node for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)):
+        if function.name.startswith("_"):
+            continue
+        doc = ast.get_docstring(function) or ""
+        parameters = [arg.arg for arg in [*function.args.args, *function.args.kwonlyargs]]
+        problems += [
+            f"{function.name}: {name} not described" for name in parameters if not _documented(doc, name)
+        ]
+        if kind == "state":
+            example = doc.split(".. code-block:: yaml", 1)
+            if len(example) != 2 or f"sendmail.{function.name}:" not in example[1]:
+                problems.append(f"{function.name}: no SLS example")
+        else:
+            command = "salt '*' sendmail" if kind == "execution" else "salt-run sendmail"
+            example = doc.split("CLI Example:", 1)
+            if len(example) != 2 or f"{command}.{function.name}" not in example[1]:
+                problems.append(f"{function.name}: no CLI example")
+    return problems
+
+
+LOADERS = {
+    "_modules/sendmail.py": "execution",
+    "_runners/sendmail.py": "runner",
+    "_states/sendmail.py": "state",
+}
+
+
+@pytest.mark.parametrize("relative", LOADERS)
+def test_every_public_function_documents_its_parameters_and_an_example(relative):
+    assert docstring_problems((REPO / relative).read_text(), LOADERS[relative]) == []
+
+
+@pytest.mark.parametrize(
+    ("relative", "cut", "said"),
+    [
+        ("_modules/sendmail.py", "    CLI Example:\n", "version: no CLI example"),
+        ("_modules/sendmail.py", "    textfile_dir\n", "metrics: textfile_dir not described"),
+        ("_runners/sendmail.py", "    CLI Example:\n", "no CLI example"),
+        ("_states/sendmail.py", "          sendmail.metrics: []\n", "metrics: no SLS example"),
+    ],
+)
+def test_a_docstring_that_loses_its_example_or_a_parameter_fails(relative, cut, said):
+    text = (REPO / relative).read_text()
+    assert cut in text
+    assert said in "; ".join(docstring_problems(text.replace(cut, "", 1), LOADERS[relative]))
 
 
 def test_the_runner_documents_itself_and_exposes_only_its_two_commands():
