@@ -53,7 +53,7 @@ def report(tgt="*", tgt_type="glob", timeout=None, textfile_dir=None):
     textfile_dir
         Also write the fleet's figures for the master's node_exporter to ``sendmail_fleet.prom``
         in this directory, atomically: minions per verdict (``unreachable`` included), queued
-        messages per site and queue, and the time of the report (README, "Prometheus metrics
+        messages per site and queue, and the time of the report (docs, "Prometheus metrics
         and alerts"). Run it from the master's cron or schedule.
 
     CLI Example:

@@ -5,6 +5,7 @@
 #     and debootstrap and systemd-container for the test hosts that boot systemd, sasl2-bin,
 #     libsasl2-modules and openssl for the tests' STARTTLS and AUTH relay
 #   - prometheus and prometheus-node-exporter, unpacked into .cache/prometheus (never installed)
+#   - .venv-tools: nox (the docs, lint, changelog and build sessions) and the release tools
 #   - a virtualenv per Salt line asked for (default 3008: .venv; 3006: .venv-salt3006) with the
 #     pinned Salt and test tools (requirements-saltNNNN.txt, requirements.txt)
 #   - the Debian 12 and Debian 13 root file systems those test hosts boot (scripts/rootfs.sh, cached
@@ -72,23 +73,25 @@ if [ ! -x "$prom/usr/bin/promtool" ] || [ ! -x "$prom/usr/bin/prometheus-node-ex
   for deb in "$debs"/prometheus_*.deb "$debs"/prometheus-node-exporter_*.deb; do dpkg -x "$deb" "$prom"; done
 fi
 
-setup_venv() {  # SALT_LINE: its virtualenv with the pinned Salt and tools
-  local salt_line=$1 venv requirements stamp want
-  venv=$("$here/scripts/venv-dir" "$salt_line")
-  requirements="$here/requirements-salt$salt_line.txt"
+install_venv() {  # VENV REQUIREMENTS: the virtualenv with those pinned packages (and their includes)
+  local venv=$1 requirements=$2 stamp want
   if [ ! -x "$venv/bin/python" ]; then
     echo "setup: creating virtualenv $venv"
     python3 -m venv "$venv"
   fi
   stamp="$venv/.requirements.sha256"
-  want=$(cat "$requirements" "$here/requirements.txt" | sha256sum | cut -d' ' -f1)
+  want=$(cat "$requirements" "$here"/requirements*.txt | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "setup: installing Salt $salt_line and the pinned tools into $venv (salt builds from source: about a minute)"
+    echo "setup: installing $(basename "$requirements") into $venv"
     # (grep drops pip's notes about this machine's absent local package mirrors)
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" 2>&1 |
       { grep -v "is ignored: it is neither a file nor a directory" || true; }
     echo "$want" >"$stamp"
   fi
+}
+
+setup_venv() {  # SALT_LINE: its virtualenv with the pinned Salt and tools (salt builds from source)
+  install_venv "$("$here/scripts/venv-dir" "$1")" "$here/requirements-salt$1.txt"
 }
 
 for salt_line in "${salt_lines[@]}"; do
@@ -101,6 +104,8 @@ for salt_line in "${salt_lines[@]}"; do
   setup_venv "$salt_line" &
   jobs+=($!)
 done
+install_venv "$here/.venv-tools" "$here/requirements-tools.txt" &
+jobs+=($!)
 bash "$here/scripts/rootfs.sh" &
 jobs+=($!)
 failed=0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets everything up (scripts/setup.sh), checks style (ruff, yamllint, salt-lint), then runs the whole
+# Sets everything up (scripts/setup.sh), checks style and builds the docs (nox -e lint docs), then runs the whole
 # test suite inside a private test host: its own network (loopback only), hostname, mounts and process
 # list, so the tests' daemons, port 25 and sendmail runs never reach this machine's own.
 #
@@ -14,11 +14,9 @@ cd "$here"
 salt_lines=(3006 3008)
 if [ "${1:-}" = "--salt" ]; then salt_lines=("$2"); shift 2; fi
 bash scripts/setup.sh "${salt_lines[@]}"
-venv="$(scripts/venv-dir "${salt_lines[0]}")/bin"
-"$venv/ruff" check --quiet .
-"$venv/ruff" format --check --quiet .
-"$venv/yamllint" --strict pillar.example .yamllint .salt-lint
-"$venv/salt-lint" salt/sendmail/*.sls pillar.example
+# Style (ruff, yamllint, salt-lint) and the documentation site, warnings as errors (noxfile.py; each
+# session's tools come from PyPI into .nox/ on the first run, pinned).
+.venv-tools/bin/nox --non-interactive -e lint docs
 # The systemd test hosts' cgroups (smh*): cleared before (a crashed run) and after every run.
 clear_cgroups() {
   local dir

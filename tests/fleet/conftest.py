@@ -102,7 +102,7 @@ def fleet(salt_factories):
                 "interface": MASTER_ADDRESS,
                 "file_roots": {"base": [str(formula_roots(f"{work}/formula"))]},
                 "pillar_roots": {"base": [pillar_root]},
-                # The drift reactor of the formula (README: the fleet view).
+                # The drift reactor of the formula (docs: the fleet view).
                 "reactor": [{"salt/beacon/*/sendmail/": ["salt://reactor/sendmail-drift.sls"]}],
             },
         )

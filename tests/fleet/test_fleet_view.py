@@ -1,5 +1,5 @@
 """
-The fleet view (README): ``salt-run sendmail.report``, the ``sendmail`` grain for targeting, and the
+The fleet view (docs): ``salt-run sendmail.report``, the ``sendmail`` grain for targeting, and the
 drift beacon with the formula's reactor, on the same three real minions and real master as
 test_fleet.py, which runs first (the fixture is per package). The tests run in order.
 """

@@ -1,5 +1,5 @@
 """
-Prometheus metrics on the fleet (README, "Prometheus metrics and alerts"): pillar's
+Prometheus metrics on the fleet (docs, "Prometheus metrics and alerts"): pillar's
 sendmail:metrics and the formula's sendmail.metrics SLS on the three real minions; Debian's
 prometheus-node-exporter running inside each host's namespaces on its textfile directory, scraped
 over HTTP; Debian's prometheus scraping them with the shipped alert rules, asked over its API. Runs

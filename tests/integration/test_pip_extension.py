@@ -9,6 +9,7 @@ must keep its Salt. --no-index: nothing may need fetching.
 
 import ast
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from tests.support.saltcall import REPO, write_minion_config
 # repository (Salt would log errors about an egg-info at the repository root).
 SOURCES = (
     "setup.cfg",
+    "LICENSE",
     "pyproject.toml",
     "README.md",
     "_utils",
@@ -61,12 +63,15 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
         copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
         copy(REPO / name, source / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    # A copy has no git history for setuptools-scm to read a version from: give it one, as a
+    # release would get from its tag (tests/integration/test_release.py builds from a tagged clone).
     subprocess.run(
         [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(source)],
         check=True,
         capture_output=True,
+        env={**os.environ, "SETUPTOOLS_SCM_PRETEND_VERSION": "1.2.3"},
     )
-    [wheel] = (tmp_path / "dist").glob("saltext.sendmail-*.whl")
+    [wheel] = (tmp_path / "dist").glob("saltext[._]sendmail-1.2.3-*.whl")
 
     # The operator's environment: a copy of this one, with its Salt.
     env = tmp_path / "env"
@@ -91,7 +96,7 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     )
     assert installed.returncode == 0, installed.stderr
     # Only the extension came in; Salt and everything else stayed as they were.
-    assert packages() - before == {("saltext.sendmail", "0.1.0")}
+    assert packages() - before == {("saltext.sendmail", "1.2.3")}
     assert before - packages() == set()
     assert ("salt", salt.version.__version__) in before
     kept = subprocess.run(
@@ -144,14 +149,19 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
         check=True,
     )
     shared = subprocess.run(
-        [str(python), "-c", "import saltext.sendmail.shared as shared; print(shared.__file__)"],
+        [
+            str(python),
+            "-c",
+            "import saltext.sendmail as s, saltext.sendmail.shared as shared; print(shared.__file__); print(s.__version__)",
+        ],
         capture_output=True,
         text=True,
         check=True,
     )
     assert shared.stdout.startswith(str(env)) and "site-packages" in shared.stdout, shared.stdout
+    assert shared.stdout.split()[1] == "1.2.3"  # which release this host runs
     # The alert rules ship beside the code.
-    rules = pathlib.Path(shared.stdout.strip()).parents[1] / "prometheus" / "sendmail.rules.yml"
+    rules = pathlib.Path(shared.stdout.split()[0]).parents[1] / "prometheus" / "sendmail.rules.yml"
     assert "SendmailRelayMTADown" in rules.read_text()
     assert json.loads(loaders.stdout.splitlines()[-1]) == {
         "grains": "sendmail",

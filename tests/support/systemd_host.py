@@ -30,7 +30,7 @@ DEFAULT_RELEASE = "debian12"
 # one built in the root file system for its own Python (Debian 13's 3.13: Salt 3008.4 only).
 SALT_VENVS = {"debian13": "/opt/salt"}
 # The releases a suite's systemd tests boot: Debian 13 on the Salt line its root file system holds
-# (3008), so that CI runs it once (README, "Tests": what runs where).
+# (3008), so that CI runs it once (docs, "Tests": what runs where).
 RELEASES = ["debian12"] + (["debian13"] if salt.version.__saltstack_version__.major >= 3008 else [])
 CGROUP_HIERARCHIES = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
 # Cgroups are this machine's, not the test host's: suites running at once (scripts/test.sh runs
@@ -108,7 +108,7 @@ class SystemdHost:
 
     def configure_salt(self, **options):
         """salt-call's minion config inside the host: its own root_dir, plus ``options``."""
-        # The shared package from the checkout, as `salt-call -m` needs it (README, "Install").
+        # The shared package from the checkout, as `salt-call -m` needs it (docs, "Install").
         config = {
             "root_dir": SALT_DIR,
             "file_client": "local",

@@ -13,7 +13,7 @@ import pytest
 from tests.support.netns import NETWORK, bridge, linked_netns
 from tests.support.systemd_host import RELEASES, RUN_TAG, SystemdHost
 
-# Debian 13's own tests run on the Salt line its root file system holds (3008, README "Tests":
+# Debian 13's own tests run on the Salt line its root file system holds (3008, docs "Tests":
 # what runs where); on another line they are not collected, rather than run on that Salt anyway.
 collect_ignore_glob = [] if "debian13" in RELEASES else ["*debian13*.py"]
 RELAY = f"[{NETWORK}.1]"

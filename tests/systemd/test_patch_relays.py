@@ -1,5 +1,5 @@
 """
-Patching a site's relays (README, "Patching the relays"): a real salt-master on the test network and
+Patching a site's relays (docs, "Patching the relays"): a real salt-master on the test network and
 real salt-minions inside three systemd hosts (two relays and a client of one site), each with its
 own package database and a local apt repository holding Debian's own sendmail packages rebuilt
 under a higher version (tests/support/apt_repo.py). ``salt-run sendmail.patch_relays`` upgrades

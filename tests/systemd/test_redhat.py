@@ -72,7 +72,7 @@ def assert_server(host):
     assert units(host) == {"sendmail": ("enabled", "active"), "sm-client": ("enabled", "active")}
 
 
-# Red Hat's semantics are reproduced on Debian 12's root file system (README, "Compatibility").
+# Red Hat's semantics are reproduced on Debian 12's root file system (docs, "Compatibility").
 @pytest.mark.parametrize("release", ["debian12"])
 def test_redhat_client_server_client_across_reboots(make_systemd_host, relay):
     host = make_systemd_host(prepare=make_redhat)

@@ -22,7 +22,7 @@ def config(role):
     return {"sites": SITES, **({"role": role} if role else {})}
 
 
-# (provider, pillar's role, observed role, findings) and the verdict README's rule gives, written
+# (provider, pillar's role, observed role, findings) and the verdict the docs' rule gives, written
 # out: each branch of the rule, and the order between them.
 CASES = [
     ("postfix", "client", "unknown", (), "not_sendmail"),

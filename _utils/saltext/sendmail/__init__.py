@@ -6,3 +6,8 @@ imports the code they share from ``shared/``. The same files serve the formula (
 ``saltutil.sync_all`` on the minions, ``salt-run saltutil.sync_all`` on the master), where this
 directory is ``_utils/saltext/sendmail``.
 """
+
+try:  # written by setuptools-scm when the package is built (pyproject.toml)
+    from .version import __version__
+except ImportError:  # a checkout served from file_roots, never built: git describe tells
+    __version__ = "0+unknown"

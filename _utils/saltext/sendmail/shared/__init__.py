@@ -2,7 +2,7 @@
 The package's code, one concept per file, plain Python that every loader module imports the same
 way (``from saltext.sendmail.shared import judgement``): the execution module, the states, the
 runner and the grain. Only the loader modules touch Salt's dunders; they pass what a concept needs
-as arguments (README, "How the code is organised").
+as arguments (docs, "How the code is organised").
 
 One import path serves all three ways the package is installed: pip installs it as
 ``saltext.sendmail.shared``; the formula's ``_utils/saltext/sendmail/shared`` is synced by

@@ -1,6 +1,6 @@
 """
-The findings of a status report: one small function per finding id (README's table), each taking
-the report and returning its findings. :func:`find` runs them all.
+The findings of a status report: one small function per finding id (the docs' Troubleshooting
+table), each taking the report and returning its findings. :func:`find` runs them all.
 """
 
 import re
