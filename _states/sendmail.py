@@ -6,22 +6,8 @@ The state decides and reports; every step is an execution-module function called
 ``__salt__`` (``sendmail.check_role``, ``build_cf``, ``flush``, ``cron_runner``, ``switch``,
 ``services``) that returns plain data, which the state turns into its changes and comment. Each
 step first runs with ``test=True``: every value is checked and the whole change is known before
-anything is written, and test mode stops there.
-
-.. code-block:: yaml
-
-    sendmail-client:
-      sendmail.client:
-        - relay:
-          - '[mx1.example.com]'
-          - '[mx2.example.com]'
-        - port: 587
-
-    sendmail-server:
-      sendmail.server:
-        - relay_domains:
-          - example.com
-          - 198.51.100
+anything is written, and test mode stops there. Each state below has its SLS example;
+``sendmail.metrics`` keeps the Prometheus textfile and its beacon as pillar asks.
 """
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
