@@ -8,6 +8,7 @@ import tempfile
 
 import pytest
 import salt._logging.impl
+from saltfactories.plugins.event_listener import EventListener
 
 # The shared package as the loader modules import it (saltext.sendmail.shared), from the checkout.
 UTILS = pathlib.Path(__file__).resolve().parents[1] / "_utils"
@@ -37,6 +38,26 @@ def pytest_collection_modifyitems(config, items):
             "run the tests with scripts/test.sh: all but tests/unit need the isolated test host "
             f"it creates (hostname here is {hostname!r})"
         )
+
+
+@pytest.fixture(scope="session")
+def event_listener():
+    """
+    pytest-salt-factories' event listener (its own fixture, overridden), surely stopped. Its stop()
+    can lose a race with the restart that its autouse ``_restart_event_listener`` makes after the
+    last test: the restarted loop sets its running flag again after stop() cleared it, and its
+    thread, which is not a daemon thread, keeps pytest from exiting after its summary line (seen:
+    a whole run of Salt 3008's line hung 8 minutes there, a py-spy dump showing that thread in its
+    loop). So the flag is cleared until the thread ends.
+    """
+    with EventListener() as listener:
+        yield listener
+    for _ in range(30):
+        thread = listener.running_thread
+        if thread is None or not thread.is_alive():
+            break
+        listener.server_running_event.clear()
+        thread.join(1)
 
 
 @pytest.fixture(scope="session")
