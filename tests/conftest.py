@@ -8,13 +8,13 @@ import tempfile
 
 import pytest
 import salt._logging.impl
-from saltfactories.plugins.event_listener import EventListener
 
 # The shared package as the loader modules import it (saltext.sendmail.shared), from the checkout.
 UTILS = pathlib.Path(__file__).resolve().parents[1] / "_utils"
 if str(UTILS) not in sys.path:
     sys.path.insert(0, str(UTILS))
 
+from tests.support.event_listener import Listener  # noqa: E402
 from tests.support.world import World  # noqa: E402
 
 
@@ -42,22 +42,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def event_listener():
-    """
-    pytest-salt-factories' event listener (its own fixture, overridden), surely stopped. Its stop()
-    can lose a race with the restart that its autouse ``_restart_event_listener`` makes after the
-    last test: the restarted loop sets its running flag again after stop() cleared it, and its
-    thread, which is not a daemon thread, keeps pytest from exiting after its summary line (seen:
-    a whole run of Salt 3008's line hung 8 minutes there, a py-spy dump showing that thread in its
-    loop). So the flag is cleared until the thread ends.
-    """
-    with EventListener() as listener:
+    """pytest-salt-factories' event listener (its fixture, overridden): see tests.support.event_listener."""
+    with Listener() as listener:
         yield listener
-    for _ in range(30):
-        thread = listener.running_thread
-        if thread is None or not thread.is_alive():
-            break
-        listener.server_running_event.clear()
-        thread.join(1)
 
 
 @pytest.fixture(scope="session")
