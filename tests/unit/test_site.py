@@ -13,24 +13,43 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def relative_links(page):
+    """The relative targets of a page's links, ``file#anchor`` or ``#anchor`` (code left out)."""
     text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
     text = re.sub(r"`[^`\n]*`", "", text)
     for target in LINK.findall(text):
-        if re.match(r"[a-z]+:", target) or target.startswith("#"):
-            continue
-        yield target.split("#", 1)[0]
+        if not re.match(r"[a-z]+:", target):
+            yield target
+
+
+def anchors(page):
+    """The anchors of a page's headings, as GitHub and myst-parser (myst_heading_anchors) make them."""
+    headings = re.findall(r"^#{1,6} (.+)$", re.sub(r"```.*?```", "", page.read_text(), flags=re.S), re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+def broken_links(page):
+    broken = []
+    for target in relative_links(page):
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path) if path else page
+        if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in anchors(linked)):
+            broken.append(target)
+    return broken
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(REPO)))
 def test_every_relative_link_resolves(page):
-    broken = [target for target in relative_links(page) if not (page.parent / target).exists()]
-    assert broken == [], f"{page.relative_to(REPO)} links to what does not exist"
+    assert broken_links(page) == [], f"{page.relative_to(REPO)} links to what does not exist"
 
 
-def test_a_broken_link_would_be_seen(tmp_path):
+def test_a_broken_link_or_heading_would_be_seen(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("[here](missing.md) [web](https://example.com) `[code](x.md)`\n")
-    assert list(relative_links(page)) == ["missing.md"]
+    (tmp_path / "other.md").write_text("# Other page\n\n## The fleet view\n")
+    page.write_text(
+        "[here](missing.md) [web](https://example.com) `[code](x.md)` [ok](other.md#the-fleet-view)\n"
+        "[gone](other.md#using-it) [self](#nothing-here)\n"
+    )
+    assert broken_links(page) == ["missing.md", "other.md#using-it", "#nothing-here"]
 
 
 def test_readme_is_a_front_page():
