@@ -10,6 +10,7 @@ anything is written, and test mode stops there. Each state below has its SLS exa
 ``sendmail.metrics`` keeps the Prometheus textfile and its beacon as pillar asks.
 """
 
+import salt.utils.beacons
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 try:  # now, while Salt loads this file: only then is _utils on the path (shared's docstring)
@@ -555,10 +556,13 @@ def _metrics_present(name, settings, prometheus):
         return {**ret, "result": False, "comment": f"{err}: {hint}"}
     said = []
     if prometheus.stale(path, settings["interval"]):
+        if not test:
+            try:
+                __salt__["sendmail.metrics"](textfile_dir=settings["textfile_dir"])
+            except CommandExecutionError as err:  # a full disk: the last file stays whole
+                return {**ret, "result": False, "comment": str(err)}
         ret["changes"]["textfile"] = path
         said.append(f"{path} {'would be' if test else 'was'} written")
-        if not test:
-            __salt__["sendmail.metrics"](textfile_dir=settings["textfile_dir"])
     else:
         said.append(f"{path} is fresh")
     wanted = prometheus.beacon_config(settings)
@@ -591,7 +595,7 @@ def _metrics_absent(name, prometheus):
     test = __opts__["test"]
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
     found = _beacon(name)
-    settings = prometheus.settings({k: v for item in found or [] for k, v in item.items()})
+    settings = prometheus.settings(salt.utils.beacons.list_to_dict(found or []))
     path = prometheus.host_file(settings["textfile_dir"])
     said = []
     if found is not None:

@@ -34,7 +34,7 @@ def _type(spec):
         return "a mapping"
     if isinstance(spec, schema.Each):
         return "a mapping of names"
-    words = " or ".join(schema._TYPE_WORDS.get(kind, kind.__name__) for kind in spec.types)
+    words = schema.type_words(spec)
     return f"{words} (secret)" if spec.secret else words
 
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.fleet.conftest import COMMON_PILLAR
-from tests.fleet.test_fleet import highstate, listens, send, wait_for
+from tests.fleet.test_fleet import highstate, listens, relay_recipients, send, wait_for
 from tests.support.netns import NETWORK
 from tests.support.prometheus import NODE_EXPORTER, PROMETHEUS, promtool, samples
 
@@ -110,9 +110,10 @@ def test_the_state_predicts_then_writes_the_file_and_the_beacon_once(fleet, metr
 def test_queued_mail_behind_a_dead_relay_is_scraped_as_status_counts_it(fleet, metrics_pillar):
     start_node_exporters(fleet)
     fleet["relay1-a"].host("/etc/init.d/sendmail", "stop")
+    recipients = [f"metrics-{uuid.uuid4().hex[:8]}@example.com" for _ in range(3)]
     try:
-        for _ in range(3):
-            send(fleet["client-a"], f"metrics-{uuid.uuid4().hex[:8]}@example.com")
+        for recipient in recipients:
+            send(fleet["client-a"], recipient)
 
         def counted():
             return (
@@ -133,6 +134,9 @@ def test_queued_mail_behind_a_dead_relay_is_scraped_as_status_counts_it(fleet, m
         fleet["relay1-a"].host("/etc/init.d/sendmail", "start")
     flushed = fleet["cli"].run("sendmail.flush", "msp", minion_tgt="client-a").data
     assert flushed["msp"]["remaining"] == [], flushed
+    # The mail the user sent reached the relay, each message once, and the scrape says the queue is empty.
+    arrived = relay_recipients(fleet)
+    assert [arrived.count(recipient) for recipient in recipients] == [1, 1, 1], arrived
     assert wait_for(lambda: scraped("client-a", "sendmail_queue_messages", queue="msp") == 0, timeout=15)
 
 

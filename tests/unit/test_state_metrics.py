@@ -9,6 +9,7 @@ import os
 import pathlib
 
 import pytest
+from salt.exceptions import CommandExecutionError
 
 from saltext.sendmail.shared import metrics, schema
 
@@ -16,8 +17,8 @@ STATE_FILE = pathlib.Path(__file__).resolve().parents[2] / "_states" / "sendmail
 
 
 class FakeMinion:
-    def __init__(self, config):
-        self.config, self.beacons, self.saved, self.writes = config, {}, 0, 0
+    def __init__(self, config, full=False):
+        self.config, self.beacons, self.saved, self.writes, self.full = config, {}, 0, 0, full
 
     def functions(self):
         return {
@@ -34,6 +35,10 @@ class FakeMinion:
         }
 
     def write(self, textfile_dir):
+        if self.full:
+            raise CommandExecutionError(
+                f"cannot write {textfile_dir}/sendmail.prom: No space left on device"
+            )
         self.writes += 1
         metrics.write(textfile_dir, metrics.HOST_FILE, "sendmail_metrics_timestamp_seconds 1\n")
 
@@ -121,3 +126,10 @@ def test_without_the_pillar_the_beacon_and_its_file_go(textfile_dir):
     assert fake.beacons == {} and fake.saved == 2
     assert [path.name for path in textfile_dir.iterdir()] == ["other.prom"]  # only ours goes
     assert state(fake)()["changes"] == {}
+
+
+def test_a_textfile_that_cannot_be_written_fails_naming_it_and_adds_no_beacon(textfile_dir):
+    fake = FakeMinion({"textfile_dir": str(textfile_dir)}, full=True)
+    ret = state(fake)()
+    assert ret["result"] is False and "No space left on device" in ret["comment"], ret
+    assert (ret["changes"], fake.beacons, fake.saved) == ({}, {}, 0)

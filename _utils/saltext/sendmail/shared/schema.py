@@ -260,11 +260,16 @@ DOCS = {
 }
 
 
+def type_words(spec):
+    """The types a Value takes, in words (``text or null``): its errors and the pillar reference."""
+    return " or ".join(_TYPE_WORDS.get(kind, kind.__name__) for kind in spec.types)
+
+
 def _type_problem(spec, value, field):
     # bool is an int to Python; never to an operator.
     if isinstance(value, spec.types) and not (isinstance(value, bool) and bool not in spec.types):
         return None
-    wanted = " or ".join(_TYPE_WORDS.get(kind, kind.__name__) for kind in spec.types)
+    wanted = type_words(spec)
     shown = "a secret value" if spec.secret else f"{type(value).__name__} {value!r}"
     return f"{field}: expected {wanted}, got {shown}"
 
