@@ -1,5 +1,11 @@
 """The processes submodule through its public names (saltext.sendmail.shared.processes)."""
 
+import os
+import subprocess
+import types
+
+import psutil
+
 from saltext.sendmail.shared import processes
 
 
@@ -59,3 +65,23 @@ def test_an_mta_refusing_for_load_is_still_the_mta_and_says_why():
     assert processes.parse_title("sendmail: rejecting connections on daemon MTA: load average: 12")[
         "refusing"
     ] == {"daemon": "MTA", "reason": "load average: 12"}
+
+
+def test_a_listener_whose_named_holder_ended_is_looked_at_again(monkeypatch):
+    # psutil named a forked child that ended before its name was read: the second look names the
+    # process that still holds the socket (here this one).
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert not psutil.pid_exists(gone.pid)
+    looks = []
+
+    def net_connections(kind):
+        looks.append(kind)
+        pid = gone.pid if len(looks) == 1 else os.getpid()
+        laddr = types.SimpleNamespace(ip="127.0.0.1", port=25)
+        return [types.SimpleNamespace(status=psutil.CONN_LISTEN, laddr=laddr, pid=pid)]
+
+    monkeypatch.setattr(processes.psutil, "net_connections", net_connections)
+    [listener] = processes.listeners()
+    assert (listener["pid"], listener["process"]) == (os.getpid(), psutil.Process().name())
+    assert looks == ["tcp", "tcp"]

@@ -155,26 +155,60 @@ def end_mtas(daemon_list, timeout):
 
 def listeners():
     """Every TCP socket listening on 25, 465 or 587 in this network namespace, sorted."""
-    names = {}
+    # A socket whose holder ended between psutil's two reads was held by a forked child too (see
+    # _holder): a second look names the process that still holds it.
+    for _ in range(2):
+        found, vanished = _listening()
+        if not vanished:
+            break
+    return sorted(found, key=lambda entry: (entry["port"], entry["address"]))
+
+
+def _listening():
+    """The listening SMTP sockets, and whether a process psutil named for one had ended."""
+    holders = {}
     found = []
     for conn in psutil.net_connections(kind="tcp"):
         if conn.status != psutil.CONN_LISTEN or not conn.laddr or conn.laddr.port not in SMTP_PORTS:
             continue
-        process = None
-        if conn.pid:
-            if conn.pid not in names:
-                try:
-                    names[conn.pid] = psutil.Process(conn.pid).name()
-                except psutil.Error:
-                    names[conn.pid] = None
-            process = names[conn.pid]
+        pid, process = conn.pid, None
+        if pid:
+            if pid not in holders:
+                holders[pid] = _holder(pid)
+            pid, process = holders[pid] or (pid, None)
         found.append(
             {
                 "address": conn.laddr.ip,
                 "port": conn.laddr.port,
-                "pid": conn.pid,
+                "pid": pid,
                 "process": process,
                 "exposed": is_exposed(conn.laddr.ip),
             }
         )
-    return sorted(found, key=lambda entry: (entry["port"], entry["address"]))
+    return found, None in holders.values()
+
+
+def _holder(pid, names=_PROCESS_NAMES):
+    """
+    The pid and name of the process that holds a listening socket, from the pid psutil gave; None
+    when that process has ended. Of the processes that share a socket psutil names the last it
+    read, and a queue run or SMTP child that the daemon has just forked holds the daemon's socket
+    for a moment: a sendmail's topmost sendmail ancestor is the daemon.
+    """
+    try:
+        proc = psutil.Process(pid)
+        name = proc.name()
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.Error:
+        return pid, None
+    if name in names:
+        try:
+            for parent in proc.parents():
+                parent_name = parent.name()
+                if parent_name not in names:
+                    break
+                proc, name = parent, parent_name
+        except psutil.Error:
+            pass  # an ancestor ended meanwhile: the nearest one read stands
+    return proc.pid, name
