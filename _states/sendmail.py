@@ -522,8 +522,9 @@ def metrics(name="sendmail_metrics"):
     ``sendmail:metrics`` in pillar asks (docs, "Prometheus metrics and alerts"): with it (a
     mapping, ``{}`` for the defaults), ``sendmail.prom`` is written now when missing or stale and
     the beacon ``name`` (module ``sendmail_metrics``) rewrites it every ``interval`` seconds from
-    inside the minion, saved in its beacons.conf so that it survives a restart. Without it, the
-    beacon and the file go. The directory must exist (Debian's prometheus-node-exporter makes
+    inside the minion, saved in its beacons.conf so that it survives a restart (a beacon running
+    but not saved there, by a run killed before its save, is saved). Without it, the beacon and the
+    file go. The directory must exist (Debian's prometheus-node-exporter makes
     ``/var/lib/prometheus/node-exporter``). Needs a running minion, as Salt's beacon states do.
 
     name
@@ -567,8 +568,15 @@ def _metrics_present(name, settings, prometheus):
         said.append(f"{path} is fresh")
     wanted = prometheus.beacon_config(settings)
     current = _beacon(name)
-    if current == wanted:
+    if current == wanted == _saved_beacon(name):
         said.append(f"beacon {name} refreshes it every {settings['interval']} s")
+    elif current == wanted:  # running, but a run killed before its save left it out of beacons.conf
+        ret["changes"]["beacon"] = {"old": "not in beacons.conf", "new": "saved in beacons.conf"}
+        said.append(f"beacon {name} {'would be' if test else 'was'} saved in beacons.conf")
+        if not test:
+            failed = _save_beacons(name)
+            if failed:
+                return {**ret, "result": False, "comment": failed}
     else:
         ret["changes"]["beacon"] = {"old": current, "new": wanted}
         said.append(
@@ -576,9 +584,11 @@ def _metrics_present(name, settings, prometheus):
         )
         if not test:
             done = __salt__["beacons.modify" if current is not None else "beacons.add"](name, wanted)
-            if not done.get("result"):
-                return {**ret, "result": False, "comment": f"beacon {name}: {done.get('comment')}"}
-            __salt__["beacons.save"]()
+            failed = (
+                _save_beacons(name) if done.get("result") else f"beacon {name}: {done.get('comment')}"
+            )
+            if failed:
+                return {**ret, "result": False, "comment": failed}
     ret["comment"] = "; ".join(said)
     if test and ret["changes"]:
         ret["result"] = None
@@ -591,21 +601,40 @@ def _beacon(name):
     return found.get(name) if isinstance(found, dict) else None
 
 
+def _saved_beacon(name):
+    """The beacon ``name`` as the minion's beacons.conf holds it (what runs after a restart), or None."""
+    from saltext.sendmail.shared import saved_beacons
+
+    return saved_beacons.saved(__opts__, name)
+
+
+def _save_beacons(name):
+    """Save the minion's beacons in beacons.conf: None when saved, else what failed, in a sentence."""
+    done = __salt__["beacons.save"]()
+    if done.get("result"):
+        return None
+    return f"beacon {name} is changed until the minion restarts: not saved: {done.get('comment')}"
+
+
 def _metrics_absent(name, prometheus):
     test = __opts__["test"]
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
     found = _beacon(name)
-    settings = prometheus.settings(salt.utils.beacons.list_to_dict(found or []))
+    # A run killed between its delete and its save left the beacon in beacons.conf only.
+    stored = _saved_beacon(name)
+    settings = prometheus.settings(salt.utils.beacons.list_to_dict(found or stored or []))
     path = prometheus.host_file(settings["textfile_dir"])
     said = []
-    if found is not None:
-        ret["changes"]["beacon"] = {"old": found, "new": None}
+    if found is not None or stored is not None:
+        ret["changes"]["beacon"] = {"old": found or stored, "new": None}
         said.append(f"beacon {name} {'would be' if test else 'was'} removed")
         if not test:
-            done = __salt__["beacons.delete"](name)
-            if not done.get("result"):
-                return {**ret, "result": False, "comment": f"beacon {name}: {done.get('comment')}"}
-            __salt__["beacons.save"]()
+            done = __salt__["beacons.delete"](name) if found is not None else {"result": True}
+            failed = (
+                _save_beacons(name) if done.get("result") else f"beacon {name}: {done.get('comment')}"
+            )
+            if failed:
+                return {**ret, "result": False, "comment": failed}
     if __salt__["file.file_exists"](path):
         ret["changes"]["textfile"] = {"old": path, "new": None}
         said.append(f"{path} {'would be' if test else 'was'} removed")

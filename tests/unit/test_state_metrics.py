@@ -9,6 +9,7 @@ import os
 import pathlib
 
 import pytest
+import yaml
 from salt.exceptions import CommandExecutionError
 
 from saltext.sendmail.shared import metrics, schema
@@ -17,8 +18,14 @@ STATE_FILE = pathlib.Path(__file__).resolve().parents[2] / "_states" / "sendmail
 
 
 class FakeMinion:
-    def __init__(self, config, full=False):
+    """A minion's beacons in memory and in its beacons.conf (under ``etc``, as Salt's save writes it)."""
+
+    def __init__(self, etc, config, full=False):
         self.config, self.beacons, self.saved, self.writes, self.full = config, {}, 0, 0, full
+        self.opts = {"conf_file": str(etc / "minion"), "default_include": "minion.d/*.conf"}
+        self.beacons_conf = etc / "minion.d" / "beacons.conf"
+        self.beacons_conf.parent.mkdir(parents=True, exist_ok=True)
+        self.disk_full = False
 
     def functions(self):
         return {
@@ -47,7 +54,11 @@ class FakeMinion:
         return {"result": True}
 
     def save(self):
+        if self.disk_full:
+            return {"result": False, "comment": "Unable to write to beacons file at x."}
         self.saved += 1
+        self.beacons_conf.write_text(yaml.safe_dump({"beacons": self.beacons}))
+        return {"result": True, "comment": "Beacons saved."}
 
 
 def state(fake, test=False):
@@ -55,7 +66,7 @@ def state(fake, test=False):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.__salt__ = fake.functions()
-    module.__opts__ = {"test": test}
+    module.__opts__ = {**fake.opts, "test": test}
     return module.metrics
 
 
@@ -66,8 +77,8 @@ def textfile_dir(tmp_path):
     return path
 
 
-def test_predicted_then_made_then_nothing_more(textfile_dir):
-    fake = FakeMinion({"textfile_dir": str(textfile_dir), "interval": 30})
+def test_predicted_then_made_then_nothing_more(tmp_path, textfile_dir):
+    fake = FakeMinion(tmp_path, {"textfile_dir": str(textfile_dir), "interval": 30})
     predicted = state(fake, test=True)()
     assert predicted["result"] is None and set(predicted["changes"]) == {"textfile", "beacon"}
     assert (fake.beacons, fake.writes, list(textfile_dir.iterdir())) == ({}, 0, [])
@@ -83,8 +94,8 @@ def test_predicted_then_made_then_nothing_more(textfile_dir):
     assert (again["result"], again["changes"], fake.writes) == (True, {}, 1)
 
 
-def test_a_stale_file_is_written_again(textfile_dir):
-    fake = FakeMinion({"textfile_dir": str(textfile_dir), "interval": 30})
+def test_a_stale_file_is_written_again(tmp_path, textfile_dir):
+    fake = FakeMinion(tmp_path, {"textfile_dir": str(textfile_dir), "interval": 30})
     state(fake)()
     os.utime(textfile_dir / "sendmail.prom", (1, 1))
     ret = state(fake)()
@@ -106,15 +117,15 @@ def test_a_stale_file_is_written_again(textfile_dir):
         ),
     ],
 )
-def test_a_bad_setting_fails_naming_it_and_changes_nothing(config, said):
-    fake = FakeMinion(config)
+def test_a_bad_setting_fails_naming_it_and_changes_nothing(tmp_path, config, said):
+    fake = FakeMinion(tmp_path, config)
     ret = state(fake)()
     assert ret["result"] is False and said in ret["comment"], ret
     assert (ret["changes"], fake.beacons, fake.writes, fake.saved) == ({}, {}, 0, 0)
 
 
-def test_without_the_pillar_the_beacon_and_its_file_go(textfile_dir):
-    fake = FakeMinion({"textfile_dir": str(textfile_dir)})
+def test_without_the_pillar_the_beacon_and_its_file_go(tmp_path, textfile_dir):
+    fake = FakeMinion(tmp_path, {"textfile_dir": str(textfile_dir)})
     state(fake)()
     (textfile_dir / "other.prom").write_text("x 1\n")
     fake.config = None
@@ -128,8 +139,41 @@ def test_without_the_pillar_the_beacon_and_its_file_go(textfile_dir):
     assert state(fake)()["changes"] == {}
 
 
-def test_a_textfile_that_cannot_be_written_fails_naming_it_and_adds_no_beacon(textfile_dir):
-    fake = FakeMinion({"textfile_dir": str(textfile_dir)}, full=True)
+def test_a_textfile_that_cannot_be_written_fails_naming_it_and_adds_no_beacon(tmp_path, textfile_dir):
+    fake = FakeMinion(tmp_path, {"textfile_dir": str(textfile_dir)}, full=True)
     ret = state(fake)()
     assert ret["result"] is False and "No space left on device" in ret["comment"], ret
     assert (ret["changes"], fake.beacons, fake.saved) == ({}, {}, 0)
+
+
+def test_a_beacon_a_killed_run_added_but_did_not_save_is_saved(tmp_path, textfile_dir):
+    # Killed between beacons.add and beacons.save: the minion runs the beacon until it restarts.
+    fake = FakeMinion(tmp_path, {"textfile_dir": str(textfile_dir)})
+    state(fake)()
+    fake.beacons_conf.write_text("")
+    predicted = state(fake, test=True)()
+    assert predicted["result"] is None and set(predicted["changes"]) == {"beacon"}
+    assert fake.beacons_conf.read_text() == ""
+    saved = state(fake)()
+    assert saved["result"] is True and "was saved in beacons.conf" in saved["comment"], saved
+    on_disk = yaml.safe_load(fake.beacons_conf.read_text())["beacons"]["sendmail_metrics"]
+    assert on_disk == fake.beacons["sendmail_metrics"]
+    assert state(fake)()["changes"] == {}
+
+
+def test_a_beacon_a_killed_run_deleted_but_did_not_save_leaves_beacons_conf(tmp_path, textfile_dir):
+    fake = FakeMinion(tmp_path, {"textfile_dir": str(textfile_dir)})
+    state(fake)()
+    fake.beacons.clear()  # deleted from memory; beacons.conf would bring it back at a restart
+    fake.config = None
+    removed = state(fake)()
+    assert removed["result"] is True and "beacon" in removed["changes"], removed
+    assert yaml.safe_load(fake.beacons_conf.read_text()) == {"beacons": {}}
+    assert state(fake)()["changes"] == {}
+
+
+def test_a_beacons_conf_that_cannot_be_saved_fails_the_state(tmp_path, textfile_dir):
+    fake = FakeMinion(tmp_path, {"textfile_dir": str(textfile_dir)})
+    fake.disk_full = True
+    ret = state(fake)()
+    assert ret["result"] is False and "not saved: Unable to write" in ret["comment"], ret
