@@ -26,6 +26,8 @@ event. What the checks read is ``sendmail.status`` (queues counted from file nam
 import os
 import time
 
+import salt.utils.beacons
+
 __virtualname__ = "sendmail"
 # The default: every check the beacon knows (sendmail.validate part=beacon has them all).
 CHECKS = ("listeners", "daemons", "runners", "findings", "cf")
@@ -42,19 +44,22 @@ def __virtual__():
     return __virtualname__
 
 
+def _items(config):
+    """Salt passes a beacon's configuration as a list of one-key mappings (or one mapping)."""
+    return config if isinstance(config, list) else [config]
+
+
 def _merged(config):
-    """Salt passes the beacon's config as a list of one-key mappings (or one mapping)."""
-    merged = {}
-    for item in config if isinstance(config, list) else [config]:
-        if isinstance(item, dict):
-            merged.update(item)
-    return merged
+    return salt.utils.beacons.list_to_dict(_items(config))
 
 
 def validate(config):
     """Refuse unknown settings and checks, a bad interval, a non-boolean ``emit_at_startup``."""
     if not isinstance(config, (list, dict)):
         return False, "the sendmail beacon's configuration must be a list of settings"
+    for item in _items(config):
+        if not isinstance(item, dict):
+            return False, f"the sendmail beacon's settings are mappings (- interval: 60), not {item!r}"
     merged = _merged(config)
     # One place knows every setting: the execution module's schema.
     problems = __salt__["sendmail.validate"](merged, part="beacon")

@@ -124,10 +124,18 @@ def test_the_event_carries_the_one_judgement_and_drifted_only_for_a_managed_send
         ([{"intervall": 60}], False),
         ([{"interval": 5}, {"disable_during_state_run": True}, {"_beacon_name": "sendmail"}], True),
         ("interval", False),
+        ([{"interval": 60}, "checks: [cf]"], False),
     ],
 )
 def test_the_beacon_validates_its_configuration(host, config, valid):
     assert beacon.validate(config)[0] is valid
+
+
+def test_a_setting_that_is_not_a_mapping_is_refused_naming_it(host):
+    assert beacon.validate([{"interval": 60}, "checks: [cf]"]) == (
+        False,
+        "the sendmail beacon's settings are mappings (- interval: 60), not 'checks: [cf]'",
+    )
 
 
 def test_a_typo_in_the_beacons_settings_names_the_setting_meant(host):

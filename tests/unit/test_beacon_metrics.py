@@ -44,6 +44,10 @@ def test_each_call_writes_the_textfile_and_fires_nothing(minion):
         ([{"interval": -1}, {"textfile_dir": "/x"}], "interval: -1 is not a number of seconds above 0"),
         ([{"interval": 60}, {"textfile_dir": "/x"}, {"checks": []}], "checks: unknown key"),
         ("textfile_dir: /x", "must be a list of settings"),
+        (
+            [{"interval": 60}, "textfile_dir: /x"],
+            "settings are mappings (- interval: 60), not 'textfile_dir: /x'",
+        ),
     ],
 )
 def test_bad_settings_are_refused_naming_them(minion, config, said):
