@@ -87,13 +87,14 @@ def queue(name=None, messages=False, limit=100):
 
 def status(max_queue_age=None, refresh=False):
     """
-    Everything about sendmail on this host in one dictionary (docs, "sendmail.status"): the
-    binary and ``version``; ``daemons`` (accepting, or above RefuseLA ``refusing``); ``listeners``,
-    ``exposed`` and ``held_listeners``; ``queues``; ``relay``; ``switches``; ``local_mail`` (where
-    root's mail goes); ``package`` and ``advisories`` (the patch level); ``role`` and ``findings``.
-    ``max_queue_age``: seconds before a queued message is old (default ``sendmail:max_queue_age``,
-    else 86400). The patch level is the last answer of :func:`patch_level`, never asked here;
-    ``refresh``: refresh the package lists and ask now (network).
+    Everything about sendmail on this host in one dictionary (docs, "Seeing a host:
+    sendmail.status"): the binary and ``version``; ``daemons`` (accepting, or above RefuseLA
+    ``refusing``); ``listeners``, ``exposed`` and ``held_listeners``; ``queues``; ``relay``;
+    ``switches``; ``local_mail`` (where root's mail goes); ``package`` and ``advisories`` (the patch
+    level); ``role`` and ``findings``. ``max_queue_age``: seconds before a queued message is old
+    (default ``sendmail:max_queue_age``, else 86400). The patch level is the last answer of
+    :func:`patch_level`, never asked here; ``refresh``: refresh the package lists and ask now
+    (network).
 
     CLI Example:
 
@@ -114,10 +115,11 @@ def status(max_queue_age=None, refresh=False):
 
 def patch_level(refresh=False):
     """
-    The patch level of this host's sendmail (docs, "The patch level"): the package manager is
-    asked only when its database or lists changed since its last answer (the formula's scheduled
-    job runs this with a splay; :func:`status` only reads the answer). ``refresh``: refresh the
-    lists first and ask (network). Returns ``package`` and ``advisories`` as :func:`status` does.
+    The patch level of this host's sendmail (docs, "The patch level: which relays still lack a
+    fix"): the package manager is asked only when its database or lists changed since its last
+    answer (the formula's scheduled job runs this with a splay; :func:`status` only reads the
+    answer). ``refresh``: refresh the lists first and ask (network). Returns ``package`` and
+    ``advisories`` as :func:`status` does.
 
     CLI Example:
 
@@ -198,10 +200,11 @@ def validate(config=None, part="pillar"):
 def compliance(report=None):
     """
     The fleet's one judgement of this host, used by ``salt-run sendmail.report`` and the drift
-    beacon alike (docs, "The one judgement"): ``verdict`` (one of the judgement's: ``compliant``,
-    ``at_risk``, ``drifted``, ``unmanaged``, ``not_sendmail``), ``expected``, ``observed``,
-    ``findings`` (the high ones that count), ``other_findings``, ``problem``, ``provider`` and
-    ``version``. ``report``: a :func:`status` report already read (the beacon passes its own).
+    beacon alike (docs, "The one judgement: sendmail.compliance"): ``verdict`` (one of the
+    judgement's: ``compliant``, ``at_risk``, ``drifted``, ``unmanaged``, ``not_sendmail``),
+    ``expected``, ``observed``, ``findings`` (the high ones that count), ``other_findings``,
+    ``problem``, ``provider`` and ``version``. ``report``: a :func:`status` report already read (the
+    beacon passes its own).
 
     CLI Example:
 

@@ -70,3 +70,43 @@ def test_every_topic_is_in_the_sites_table_of_contents():
     index = (REPO / "docs" / "index.md").read_text()
     for topic in sorted((REPO / "docs" / "topics").glob("*.md")):
         assert f"topics/{topic.stem}\n" in index, topic.name
+
+
+# A docstring's pointer into the manual: (docs, "A heading's text"), the text as the page shows it.
+DOCS_POINTER = re.compile(r'\(docs,\s+"([^"]+)"\)')
+CODE_DIRS = ("_modules", "_states", "_runners", "_grains", "_beacons", "_output", "_utils")
+
+
+def headings_shown():
+    """Every heading of the docs' Markdown pages as a reader sees it (inline code marks dropped)."""
+    shown = set()
+    for page in PAGES:
+        text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+        shown.update(
+            heading.replace("`", "").strip() for heading in re.findall(r"^#{1,6} (.+)$", text, re.M)
+        )
+    return shown
+
+
+def dangling_pointers(text, shown):
+    return [
+        title
+        for title in (" ".join(found.split()) for found in DOCS_POINTER.findall(text))
+        if title not in shown
+    ]
+
+
+def test_every_docs_pointer_in_the_code_names_a_heading():
+    shown = headings_shown()
+    files = sorted(path for name in CODE_DIRS for path in (REPO / name).rglob("*.py"))
+    assert len(files) > 40
+    dangling = {
+        str(path.relative_to(REPO)): dangling_pointers(path.read_text(), shown) for path in files
+    }
+    assert {name: titles for name, titles in dangling.items() if titles} == {}
+
+
+def test_a_pointer_to_a_heading_that_is_gone_would_be_seen():
+    shown = headings_shown()
+    text = 'the report (docs, "The one judgement:\n    sendmail.compliance") and (docs, "The judgement")'
+    assert dangling_pointers(text, shown) == ["The judgement"]
