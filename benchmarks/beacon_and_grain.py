@@ -18,9 +18,8 @@ import subprocess
 import tempfile
 import time
 
-import salt.config
 import salt.loader
-from status_vs_mailq import MQUEUE, fill_queue
+from status_vs_mailq import MQUEUE, fill_queue, local_minion_opts
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # The beacon's own default interval (_beacons/sendmail.py: DEFAULT_INTERVAL).
@@ -63,18 +62,7 @@ def main():
 
 
 def measure(root, qf_bytes, df_bytes):
-    opts = salt.config.minion_config(None)
-    opts.update(
-        root_dir=str(root),
-        cachedir=str(root),
-        extension_modules=str(root / "extmods"),
-        pki_dir=str(root / "pki"),
-        file_client="local",
-        module_dirs=[str(REPO / "_modules")],
-        utils_dirs=[str(REPO / "_utils")],
-        beacons_dirs=[str(REPO / "_beacons")],
-    )
-    opts["grains"] = salt.loader.grains(opts)
+    opts = local_minion_opts(root, beacons_dirs=[str(REPO / "_beacons")])
     context = {}
     # As a minion loads them: with the utilities, whose directories (our _utils) are on the path
     # while a module loads.

@@ -25,6 +25,27 @@ ID_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx"
 SIZES = (1_000, 10_000, 100_000)
 
 
+def local_minion_opts(root, **extra):
+    """
+    A masterless minion's options with everything under ``root`` (never /etc/salt or
+    /var/cache/salt), loading this checkout's _modules and _utils, its grains loaded; ``extra``:
+    more options (beacons_dirs).
+    """
+    opts = salt.config.minion_config(None)
+    opts.update(
+        root_dir=str(root),
+        cachedir=str(root),
+        extension_modules=str(root / "extmods"),
+        pki_dir=str(root / "pki"),
+        file_client="local",
+        module_dirs=[str(REPO / "_modules")],
+        utils_dirs=[str(REPO / "_utils")],
+        **extra,
+    )
+    opts["grains"] = salt.loader.grains(opts)
+    return opts
+
+
 def queue_id(created, sequence):
     """An id as sendmail makes it (queue.c): its struct tm's tm_year counts from 1900."""
     tm = time.localtime(created)
@@ -77,23 +98,13 @@ def main():
     qf_bytes = pathlib.Path(qf).read_bytes()
     df_bytes = pathlib.Path(qf.replace("/qf", "/df")).read_bytes()
 
-    opts = salt.config.minion_config(None)
     cache = pathlib.Path("/tmp/bench-minion")
     cache.mkdir(exist_ok=True)
-    opts.update(
-        root_dir=str(cache),
-        cachedir=str(cache),
-        extension_modules=str(cache / "extmods"),
-        pki_dir=str(cache / "pki"),
-        file_client="local",
-        module_dirs=[str(REPO / "_modules")],
-        utils_dirs=[str(REPO / "_utils")],
-    )
+    opts = local_minion_opts(cache)
     # salt-call gets a config dir of its own too (root_dir): nothing lands in /etc/salt.
     (cache / "minion").write_text(
         f"root_dir: {cache}\ncachedir: {cache}\nfile_client: local\nutils_dirs: [{REPO / '_utils'}]\n"
     )
-    opts["grains"] = salt.loader.grains(opts)
     # As a minion loads it: with the utilities (our _utils is on the path while it loads).
     status = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))["sendmail.status"]
 

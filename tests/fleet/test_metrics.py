@@ -19,7 +19,7 @@ import uuid
 import pytest
 import yaml
 
-from tests.fleet.conftest import COMMON_PILLAR
+from tests.fleet.conftest import COMMON_PILLAR, FLEET_REPORT_SECONDS
 from tests.fleet.test_fleet import highstate, listens, relay_recipients, send, wait_for
 from tests.support.netns import NETWORK
 from tests.support.prometheus import NODE_EXPORTER, PROMETHEUS, promtool, samples
@@ -203,20 +203,25 @@ def query(expression):
 
 def test_a_hand_made_mta_is_drift_in_a_scrape_and_prometheus_names_the_host(fleet, prometheus):
     fleet["client-a"].host("/usr/sbin/sendmail", "-bd", "-q15m")
-    assert wait_for(lambda: listens(f"{NETWORK}.12")), "the hand-started MTA does not listen"
-    assert wait_for(
-        lambda: scraped("client-a", "sendmail_verdict", verdict="drifted") == 1, timeout=3 * INTERVAL + 5
-    ), scrape("client-a")
-    assert scraped("client-a", "sendmail_exposed_listeners") >= 1
-    assert wait_for(lambda: query('sendmail_verdict{verdict="drifted"} == 1'), timeout=20)
-    drifted = query('sendmail_verdict{verdict="drifted"} == 1')
-    assert [sample["metric"]["minion"] for sample in drifted] == ["client-a"]
-    # The alert the rules hold for it is pending (its for: is 15 minutes), and every rule is healthy.
-    assert wait_for(lambda: _alert_states().get("SendmailClientListensOffHost") == "pending", timeout=20)
-    with urllib.request.urlopen("http://127.0.0.1:9090/api/v1/rules", timeout=5) as response:
-        rules = [rule for group in json.load(response)["data"]["groups"] for rule in group["rules"]]
-    assert len(rules) == 11 and {rule["health"] for rule in rules} == {"ok"}, rules
-    applied = highstate(fleet)
+    try:
+        assert wait_for(lambda: listens(f"{NETWORK}.12")), "the hand-started MTA does not listen"
+        assert wait_for(
+            lambda: scraped("client-a", "sendmail_verdict", verdict="drifted") == 1,
+            timeout=3 * INTERVAL + 5,
+        ), scrape("client-a")
+        assert scraped("client-a", "sendmail_exposed_listeners") >= 1
+        assert wait_for(lambda: query('sendmail_verdict{verdict="drifted"} == 1'), timeout=20)
+        drifted = query('sendmail_verdict{verdict="drifted"} == 1')
+        assert [sample["metric"]["minion"] for sample in drifted] == ["client-a"]
+        # The alert the rules hold for it is pending (its for: is 15 minutes), every rule healthy.
+        assert wait_for(
+            lambda: _alert_states().get("SendmailClientListensOffHost") == "pending", timeout=20
+        )
+        with urllib.request.urlopen("http://127.0.0.1:9090/api/v1/rules", timeout=5) as response:
+            rules = [rule for group in json.load(response)["data"]["groups"] for rule in group["rules"]]
+        assert len(rules) == 12 and {rule["health"] for rule in rules} == {"ok"}, rules
+    finally:  # the client role again, even after a failure: the tests after this one need it
+        applied = highstate(fleet)
     assert applied.returncode == 0, applied.data
     assert wait_for(lambda: not query('sendmail_verdict{verdict="drifted"} == 1'), timeout=20)
 
@@ -240,6 +245,27 @@ def test_the_fleet_report_writes_the_masters_textfile(fleet, tmp_path):
     assert ("sendmail_fleet_queue_messages", (("queue", "msp"), ("site", "site-b"))) in found
     bad = fleet["master"].salt_run_cli(timeout=120).run("sendmail.report", "textfile_dir=/no/such/dir")
     assert "textfile_dir: /no/such/dir is not a directory" in bad.stdout + bad.stderr
+
+
+def test_the_masters_schedule_keeps_the_fleet_file_fresh(fleet):
+    # sendmail-fleet-metrics in the master's schedule (tests/fleet/conftest.py) runs the report.
+    path = fleet["master_textfile"] / "sendmail_fleet.prom"
+
+    def taken():
+        found = samples(path.read_text()) if path.exists() else {}
+        return found.get(("sendmail_fleet_report_timestamp_seconds", ()))
+
+    assert wait_for(lambda: taken() is not None, timeout=3 * FLEET_REPORT_SECONDS + 60), (
+        "the master's schedule wrote no sendmail_fleet.prom"
+    )
+    first = taken()
+    # The next report comes within an interval or two (the master's loop sleeps between checks).
+    assert wait_for(lambda: taken() > first, timeout=3 * FLEET_REPORT_SECONDS), first
+    text = path.read_text()
+    assert promtool("check", "metrics", text=text) == (0, "")
+    assert (
+        sum(value for (name, _), value in samples(text).items() if name == "sendmail_fleet_minions") == 3
+    )
 
 
 def test_the_refresh_survives_a_minion_restart(fleet, metrics_pillar):

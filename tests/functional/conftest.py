@@ -115,13 +115,7 @@ def tls_relay(make_world, set_lookup, pki, tmp_path):
     module.build_cf("server", relay_domains=["example.com", f"{NETWORK}.{INSIDER}"], **hop)
     module.credentials("server", **hop)
     with sasl_users(tmp_path / "sasl", {USER: PASSWORD}):
-        world.start_daemon(
-            "-bD",
-            f"-ODaemonPortOptions=Name=MTA,Addr={RELAY},Port=25",
-            "-ODeliveryMode=queue",
-            wait_port=25,
-            wait_host=RELAY,
-        )
+        world.serve_and_queue(RELAY)
         with (
             linked_netns(f"smt-tls{INSIDER}", INSIDER),
             linked_netns(f"smt-tls{OUTSIDER}", OUTSIDER),

@@ -197,13 +197,7 @@ def test_server_limits_are_enforced_by_sendmail(world, sendmail):
     assert {"O MaxMessageSize=2000", "O ConnectionRateThrottle=5", "O MaxDaemonChildren=40"} <= set(
         options
     )
-    world.start_daemon(
-        "-bD",
-        "-ODaemonPortOptions=Name=MTA,Addr=127.0.0.3,Port=25",
-        "-ODeliveryMode=queue",
-        wait_port=25,
-        wait_host="127.0.0.3",
-    )
+    world.serve_and_queue("127.0.0.3")
     smtp = smtplib.SMTP("127.0.0.3", 25, local_hostname="client.example.test", timeout=10)
     try:
         assert smtp.ehlo()[0] == 250

@@ -96,13 +96,7 @@ def test_an_outsiders_flood_leaves_the_relay_serving_its_site(make_world, set_lo
     access = world.etc / "salt-access"
     assert str(access) in result["files"] and (world.etc / "salt-access.db").exists()
     assert f"ClientConn:{site_client}\t0" in access.read_text()
-    world.start_daemon(
-        "-bD",
-        f"-ODaemonPortOptions=Name=MTA,Addr={RELAY},Port=25",
-        "-ODeliveryMode=queue",
-        wait_port=25,
-        wait_host=RELAY,
-    )
+    world.serve_and_queue(RELAY)
     with linked_netns(f"smt-fl{OUTSIDER}", OUTSIDER), linked_netns(f"smt-fl{CLIENT}", CLIENT):
         flood = subprocess.Popen(
             ["ip", "netns", "exec", f"smt-fl{OUTSIDER}", sys.executable, "-c", FLOOD, RELAY, "30"],

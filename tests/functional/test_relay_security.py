@@ -40,13 +40,7 @@ def relay(world, sendmail):
     # Its name, so that the tricks can name "the relay itself".
     with world.hosts.open("a") as hosts:
         hosts.write(f"{SERVER}\trelay.example.test\n")
-    world.start_daemon(
-        "-bD",
-        f"-ODaemonPortOptions=Name=MTA,Addr={SERVER},Port=25",
-        "-ODeliveryMode=queue",
-        wait_port=25,
-        wait_host=SERVER,
-    )
+    world.serve_and_queue(SERVER)
     with linked_netns(f"smt-in{INSIDER}", INSIDER), linked_netns(f"smt-out{OUTSIDER}", OUTSIDER):
         yield world
 

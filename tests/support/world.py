@@ -175,6 +175,13 @@ class World:
         and keeping it in its queue (DeliveryMode=queue), where tests count what arrived.
         """
         self.build_mta(extra="RELAY_DOMAIN(`example.com')dnl\nRELAY_DOMAIN(`example.org')dnl\n")
+        return self.serve_and_queue(address)
+
+    def serve_and_queue(self, address):
+        """
+        Run this world's sendmail.cf as an MTA on ``address`` port 25 that keeps what it accepts in
+        its queue (DeliveryMode=queue), where tests count what arrived; returns once it listens.
+        """
         return self.start_daemon(
             "-bD",
             f"-ODaemonPortOptions=Name=MTA,Addr={address},Port=25",
