@@ -30,6 +30,12 @@ def test_reads_back_what_salts_save_wrote(tmp_path, monkeypatch):
 def test_a_file_that_is_not_yaml_or_not_beacons_holds_none(tmp_path):
     opts = {"conf_file": str(tmp_path / "minion"), "default_include": "minion.d/*.conf"}
     (tmp_path / "minion.d").mkdir()
-    for text in ("beacons: [unclosed", "- a list", "beacons: 3"):
+    for text in (
+        "beacons: [unclosed",
+        "- a list",
+        "beacons: 3",
+        "beacons: {sendmail_metrics: {interval: 60}}",
+        "beacons: {sendmail_metrics: [interval]}",
+    ):
         (tmp_path / "minion.d" / "beacons.conf").write_text(text)
         assert saved_beacons.saved(opts, "sendmail_metrics") is None, text

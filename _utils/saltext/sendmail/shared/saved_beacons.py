@@ -19,11 +19,17 @@ def path(opts):
 
 
 def saved(opts, name):
-    """The beacon ``name`` as the minion's beacons.conf holds it; None when the file or it is missing."""
+    """
+    The beacon ``name`` as the minion's beacons.conf holds it, a list of one-key mappings as
+    ``beacons.save`` writes it; None when the file or the beacon is missing, or not in that form.
+    """
     try:
         with salt.utils.files.fopen(path(opts)) as handle:
             data = salt.utils.yaml.safe_load(handle)
     except (OSError, salt.utils.yaml.YAMLError):
         return None
     beacons = data.get("beacons") if isinstance(data, dict) else None
-    return beacons.get(name) if isinstance(beacons, dict) else None
+    found = beacons.get(name) if isinstance(beacons, dict) else None
+    if isinstance(found, list) and all(isinstance(item, dict) for item in found):
+        return found
+    return None
