@@ -188,7 +188,7 @@ def _listening():
     return found, None in holders.values()
 
 
-def _holder(pid, names=_PROCESS_NAMES):
+def _holder(pid):
     """
     The pid and name of the process that holds a listening socket, from the pid psutil gave; None
     when that process has ended. Of the processes that share a socket psutil names the last it
@@ -202,11 +202,11 @@ def _holder(pid, names=_PROCESS_NAMES):
         return None
     except psutil.Error:
         return pid, None
-    if name in names:
+    if name in _PROCESS_NAMES:
         try:
             for parent in proc.parents():
                 parent_name = parent.name()
-                if parent_name not in names:
+                if parent_name not in _PROCESS_NAMES:
                     break
                 proc, name = parent, parent_name
         except psutil.Error:
