@@ -410,16 +410,25 @@ class _Steps:
         return predicted if self.test else done
 
     def build(self, **build):
+        """Returns whether the cf changed: the daemons read it when they start. The access map and
+        the help file alone need no restart: each SMTP connection opens them anew."""
         result = __salt__["sendmail.build_cf"](**build, test=self.test)
-        if result["changed"]:
-            self.changes.update(result["files"])
+        cf_changed = result["cf"] in result["files"]
+        if cf_changed:
             relay = f" relaying to {result['relay']}" if result["relay"] else ""
             self.said.append(
                 f"{self._verb('installed', 'would install')} a {result['kind']} configuration"
                 f"{relay} in {result['cf']}"
             )
+        elif result["changed"]:
+            self.said.append(
+                f"{self._verb('wrote', 'would write')} {', '.join(sorted(result['files']))} (read by"
+                " each connection: the daemons go on)"
+            )
+        if result["changed"]:
+            self.changes.update(result["files"])
             self._said_in_place(result)
-        return result["changed"]
+        return cf_changed
 
     def _said_in_place(self, result):
         for path in result.get("in_place") or ():

@@ -126,6 +126,50 @@ def test_an_outsiders_flood_leaves_the_relay_serving_its_site(make_world, set_lo
     assert "Subject: during the flood" in (world.mqueue / f"qf{queued}").read_text(errors="replace")
 
 
+def flood_from(netns, server, count):
+    """FLOOD from ``netns``: (the process holding its connections, greeted, refused)."""
+    flood = subprocess.Popen(
+        ["ip", "netns", "exec", netns, sys.executable, "-c", FLOOD, server, str(count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    greeted, refused = map(int, flood.stdout.readline().split())
+    return flood, greeted, refused
+
+
+def test_a_new_flood_limit_holds_from_the_next_connection_and_the_mta_goes_on(make_world, set_lookup):
+    # The server role writes a changed access map without restarting the MTA (the cf is the
+    # same): each SMTP connection reads the map anew, while the daemon keeps its count.
+    from tests.support.netns import bridge, linked_netns
+    from tests.support.tls_relay import OUTSIDER, RELAY
+
+    bridge()
+    world = make_world()
+    module = set_lookup(world.lookup)
+    module.build_cf("server", relay_domains=["example.com"], limits={"client_connections": 4})
+    daemon = world.serve_and_queue(RELAY)
+    floods = []
+    with linked_netns(f"smt-nl{OUTSIDER}", OUTSIDER):
+        try:
+            flood, greeted, refused = flood_from(f"smt-nl{OUTSIDER}", RELAY, 6)
+            floods.append(flood)
+            assert (greeted, refused) == (4, 2)
+            rebuilt = module.build_cf(
+                "server", relay_domains=["example.com"], limits={"client_connections": 8}
+            )
+            assert list(rebuilt["files"]) == [str(world.etc / "salt-access")], rebuilt["files"]
+            # Four more while the first four are held: eight in all, the same daemon counting.
+            flood, greeted, refused = flood_from(f"smt-nl{OUTSIDER}", RELAY, 6)
+            floods.append(flood)
+            assert (greeted, refused) == (4, 2)
+            assert daemon.poll() is None
+        finally:
+            for flood in floods:
+                flood.stdin.close()
+                flood.wait(timeout=30)
+
+
 def test_mail_waiting_on_dead_relays_is_a_finding_with_its_age_and_when_it_bounces(world, sendmail):
     # Every relay of the site is down (nothing answers on the test network's 198.51.100.99).
     sendmail.build_cf("msp", relay="[198.51.100.99]", limits={"queue_return": "2d"})

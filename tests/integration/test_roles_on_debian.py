@@ -312,3 +312,38 @@ def test_a_server_whose_port_is_taken_fails_naming_its_mta_and_is_put_back(tmp_p
     # No sendmail left listening, or trying to: only the other program's socket.
     assert [entry["process"] for entry in report["listeners"]] == ["python3"]
     assert [daemon for daemon in report["daemons"] if daemon["kind"] == "mta"] == []
+
+
+SMTP_SEND = (
+    'python3 -c \'import smtplib; s = smtplib.SMTP("127.0.0.1", 25, local_hostname="box.example.test");'
+    ' s.sendmail("cron@example.com", ["ops@example.com"], "Subject: after the limits\\n\\nhi\\n");'
+    ' s.quit(); print("sent")\''
+)
+MTA_PID = "head -n1 /run/sendmail/mta/sendmail.pid"
+
+
+def test_a_relay_whose_limits_alone_change_keeps_its_mta_and_takes_mail(relay, tmp_path):
+    # Only the access map differs: the MTA is not restarted (each connection reads the map).
+    limits = {"client_connections": 3, "client_rate": 12}
+    out = run_steps(
+        tmp_path / "host",
+        "smt-box",
+        [
+            ("server", state("sendmail.server", relay_domains=["example.com"])),
+            ("pid-before", MTA_PID),
+            ("limits", state("sendmail.server", relay_domains=["example.com"], limits=limits)),
+            ("pid-after", MTA_PID),
+            ("access", "cat /etc/mail/salt-access"),
+            ("send", SMTP_SEND),
+            ("queued", "grep -l 'Subject: after the limits' /var/spool/mqueue/qf* | wc -l"),
+        ],
+    )
+    assert result_of(out["server"])["result"] is True
+    changed = result_of(out["limits"])
+    assert changed["result"] is True, changed["comment"]
+    assert list(changed["changes"]) == ["/etc/mail/salt-access"], changed["changes"]
+    assert "the daemons go on" in changed["comment"] and "stop sendmail" not in changed["comment"]
+    assert out["pid-after"] == out["pid-before"] and out["pid-before"].strip().isdigit()
+    assert "ClientConn:\t3" in out["access"] and "ClientRate:\t12" in out["access"]
+    # A message through the same MTA lands in its queue.
+    assert out["send"].strip() == "sent" and out["queued"].strip() == "1"

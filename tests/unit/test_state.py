@@ -39,9 +39,11 @@ class FakeModule:
         refuse=None,
         msp_needs_mta=False,
         hop_changed=False,
+        access_changed=False,
     ):
         self.changed, self.problems, self.provider = changed, list(problems), provider
         self.msp_needs_mta, self.hop_changed = msp_needs_mta, hop_changed
+        self.access_changed = access_changed  # a server's build: its access map alone differs
         self.mta_queued, self.fail, self.refuse = mta_queued, fail or {}, refuse
         self.calls, self.restored = [], None
         self.interrupted, self.locked, self.finished = None, False, []
@@ -130,6 +132,16 @@ class FakeModule:
         if self.refuse:
             raise self.refuse
         cf = "/etc/mail/submit.cf" if kind == "msp" else "/etc/mail/sendmail.cf"
+        if self.access_changed and kind == "server":
+            files = {"/etc/mail/salt-access": {"old": "3 lines", "new": "3 lines", "diff": "-a\n+b\n"}}
+            return {
+                "kind": kind,
+                "cf": cf,
+                "relay": None,
+                "changed": True,
+                "files": files,
+                "in_place": [],
+            }
         files = {cf: {"old": "relay [127.0.0.1]", "new": f"relay {relay}", "diff": "-a\n+b\n"}}
         return {
             "kind": kind,
@@ -261,6 +273,17 @@ def test_credentials_are_written_after_the_cfs_and_shown_masked(load_state, test
     assert ret["comment"] == f"{verb} /etc/mail/salt-authinfo.db"
     # The daemons restart to read the new files.
     assert ("services", "client", "daemon", True, testmode) in fake.calls
+
+
+def test_a_relay_whose_access_map_alone_changes_keeps_its_mta_running(load_state, testmode):
+    # Each SMTP connection opens the access map anew (a functional test shows it): no restart.
+    fake = FakeModule(changed=False, access_changed=True)
+    ret = load_state(fake).server("sendmail", relay_domains=["example.com"])
+    assert ret["result"] is (None if testmode else True), ret["comment"]
+    assert list(ret["changes"]) == ["/etc/mail/salt-access"]
+    verb = "would write" if testmode else "wrote"
+    assert ret["comment"] == f"{verb} /etc/mail/salt-access (read by each connection: the daemons go on)"
+    assert ("services", "server", "daemon", False, testmode) in fake.calls
 
 
 def test_nothing_to_change_is_one_pass(load_state):
