@@ -44,27 +44,18 @@ def __virtual__():
     return __virtualname__
 
 
-def _items(config):
-    """Salt passes a beacon's configuration as a list of one-key mappings (or one mapping)."""
-    return config if isinstance(config, list) else [config]
-
-
 def _merged(config):
-    return salt.utils.beacons.list_to_dict(_items(config))
+    # Salt passes a beacon's configuration as a list of one-key mappings (or one mapping).
+    return salt.utils.beacons.list_to_dict(config if isinstance(config, list) else [config])
 
 
 def validate(config):
     """Refuse unknown settings and checks, a bad interval, a non-boolean ``emit_at_startup``."""
-    if not isinstance(config, (list, dict)):
-        return False, "the sendmail beacon's configuration must be a list of settings"
-    for item in _items(config):
-        if not isinstance(item, dict):
-            return False, f"the sendmail beacon's settings are mappings (- interval: 60), not {item!r}"
-    merged = _merged(config)
-    # One place knows every setting: the execution module's schema.
-    problems = __salt__["sendmail.validate"](merged, part="beacon")
+    # One place knows every setting, and how Salt passes them: the execution module's schema.
+    problems = __salt__["sendmail.validate"](config, part="beacon")
     if problems:
         return False, "; ".join(problems)
+    merged = _merged(config)
     # Salt validates the whole configuration right before each call of beacon(), which then
     # gets it without its interval: see _due.
     __context__[INTERVAL_KEY] = merged.get("interval")

@@ -26,27 +26,15 @@ def __virtual__():
     return __virtualname__
 
 
-def _items(config):
-    """Salt passes a beacon's configuration as a list of one-key mappings (or one mapping)."""
-    return config if isinstance(config, list) else [config]
-
-
 def _settings(config):
-    return salt.utils.beacons.list_to_dict(_items(config))
+    # Salt passes a beacon's configuration as a list of one-key mappings (or one mapping).
+    return salt.utils.beacons.list_to_dict(config if isinstance(config, list) else [config])
 
 
 def validate(config):
     """Refuse unknown settings, a bad ``textfile_dir`` and a missing or bad ``interval``."""
-    if not isinstance(config, (list, dict)):
-        return False, "the sendmail_metrics beacon's configuration must be a list of settings"
-    for item in _items(config):
-        if not isinstance(item, dict):
-            return (
-                False,
-                f"the sendmail_metrics beacon's settings are mappings (- interval: 60), not {item!r}",
-            )
-    # One place knows every setting: the execution module's schema.
-    problems = __salt__["sendmail.validate"](_settings(config), part="metrics_beacon")
+    # One place knows every setting, and how Salt passes them: the execution module's schema.
+    problems = __salt__["sendmail.validate"](config, part="metrics_beacon")
     if problems:
         return False, "; ".join(problems)
     return True, "valid sendmail_metrics beacon configuration"

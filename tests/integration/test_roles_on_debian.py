@@ -317,7 +317,13 @@ def test_a_server_whose_port_is_taken_fails_naming_its_mta_and_is_put_back(tmp_p
 SMTP_SEND = (
     'python3 -c \'import smtplib; s = smtplib.SMTP("127.0.0.1", 25, local_hostname="box.example.test");'
     ' s.sendmail("cron@example.com", ["ops@example.com"], "Subject: after the limits\\n\\nhi\\n");'
+    ' s.sendmail("cron@example.com", ["mail@box.example.test"], "Subject: for a person\\n\\nhi\\n");'
     ' s.quit(); print("sent")\''
+)
+# The local user "mail" reads /var/mail/mail: up to 20 s for the relay's local delivery.
+READ_MAILBOX = (
+    "for _ in $(seq 100); do grep -q 'Subject: for a person' /var/mail/mail 2>/dev/null && break;"
+    " sleep 0.2; done; grep -c 'Subject: for a person' /var/mail/mail"
 )
 MTA_PID = "head -n1 /run/sendmail/mta/sendmail.pid"
 
@@ -336,6 +342,7 @@ def test_a_relay_whose_limits_alone_change_keeps_its_mta_and_takes_mail(relay, t
             ("access", "cat /etc/mail/salt-access"),
             ("send", SMTP_SEND),
             ("queued", "grep -l 'Subject: after the limits' /var/spool/mqueue/qf* | wc -l"),
+            ("mailbox", READ_MAILBOX),
         ],
     )
     assert result_of(out["server"])["result"] is True
@@ -347,3 +354,5 @@ def test_a_relay_whose_limits_alone_change_keeps_its_mta_and_takes_mail(relay, t
     assert "ClientConn:\t3" in out["access"] and "ClientRate:\t12" in out["access"]
     # A message through the same MTA lands in its queue.
     assert out["send"].strip() == "sent" and out["queued"].strip() == "1"
+    # And one for a local user reaches the mailbox that user reads, once.
+    assert out["mailbox"].strip() == "1", out["mailbox"]

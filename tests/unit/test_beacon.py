@@ -49,9 +49,8 @@ def host(monkeypatch, tmp_path):
             "sendmail.status": lambda: state["status"],
             "sendmail.listeners": lambda: state["status"]["listeners"],
             "sendmail.compliance": compliance,
-            "sendmail.validate": lambda config, part: schema.problems(
-                config, schema.BEACON, "beacons:sendmail"
-            ),
+            # What the execution module's sendmail.validate runs.
+            "sendmail.validate": lambda config, part: schema.problems_of(part, config),
         },
         raising=False,
     )

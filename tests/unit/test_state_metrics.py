@@ -54,7 +54,8 @@ class FakeMinion:
         return {"result": True}
 
     def save(self):
-        if self.disk_full:
+        if self.disk_full:  # Salt's save opens the file "w+" first: a full disk leaves it empty
+            self.beacons_conf.write_text("")
             return {"result": False, "comment": "Unable to write to beacons file at x."}
         self.saved += 1
         self.beacons_conf.write_text(yaml.safe_dump({"beacons": self.beacons}))
@@ -177,3 +178,9 @@ def test_a_beacons_conf_that_cannot_be_saved_fails_the_state(tmp_path, textfile_
     fake.disk_full = True
     ret = state(fake)()
     assert ret["result"] is False and "not saved: Unable to write" in ret["comment"], ret
+    # With room again, the next run sees beacons.conf without the beacon and saves it.
+    fake.disk_full = False
+    healed = state(fake)()
+    assert healed["result"] is True and "was saved in beacons.conf" in healed["comment"], healed
+    assert yaml.safe_load(fake.beacons_conf.read_text())["beacons"]["sendmail_metrics"]
+    assert state(fake)()["changes"] == {}

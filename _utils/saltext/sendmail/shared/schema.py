@@ -10,6 +10,7 @@ allowlist (:mod:`allowlist`) when a role is built; here each key gets the check 
 
 import difflib
 
+import salt.utils.beacons
 from salt.exceptions import SaltInvocationError
 
 from . import allowlist, limits_table, platform, tls_auth
@@ -286,6 +287,22 @@ PARTS = {"pillar": (PILLAR, "sendmail"), "beacon": (BEACON, "beacons:sendmail")}
 PARTS["metrics_beacon"] = (METRICS_BEACON, "beacons:sendmail_metrics")
 
 
+def beacon_settings(config, field):
+    """
+    A beacon's configuration as Salt passes it (a list of one-key mappings, or one mapping) as one
+    mapping, and None; or None and what is wrong with it. ``field``: ``beacons:NAME``.
+    """
+    name = field.rpartition(":")[2]
+    if config is None or isinstance(config, dict):
+        return config, None
+    if not isinstance(config, list):
+        return None, f"the {name} beacon's configuration must be a list of settings"
+    for item in config:
+        if not isinstance(item, dict):
+            return None, f"the {name} beacon's settings are mappings (- interval: 60), not {item!r}"
+    return salt.utils.beacons.list_to_dict(config), None
+
+
 def problems_of(part, config):
     """
     ``sendmail.validate``: :func:`problems` of ``config`` as ``part`` (pillar, beacon or
@@ -293,6 +310,10 @@ def problems_of(part, config):
     """
     allowlist.one_of(part, tuple(PARTS), "part")
     spec, field = PARTS[part]
+    if part != "pillar":
+        config, problem = beacon_settings(config, field)
+        if problem:
+            return [problem]
     found = problems(config or {}, spec, field)
     if part == "metrics_beacon":
         found += [
