@@ -8,7 +8,6 @@ dunders, each function a few lines handing them to the module of its concept in
 called: only what a call needs. Paths, services and timeouts come from ``sendmail.lookup``.
 """
 
-import os
 import socket
 
 try:  # now, while Salt loads this file: only then is _utils on the path (shared's docstring)
@@ -149,6 +148,26 @@ def lookup():
     return _lookup()
 
 
+def packages():
+    """
+    The packages the formula installs here (``sendmail.package``): the lookup's ``pkgs``, and
+    none on a host whose MTA is not sendmail. Debian's sendmail-bin conflicts with the
+    ``mail-transport-agent`` that postfix and exim provide, and Salt's ``pkg.installed`` runs
+    apt with ``-y``: installing it would remove the host's MTA.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.packages
+    """
+    from saltext.sendmail.shared import binary
+
+    lookup = _lookup()
+    found = binary.info(lookup["sendmail_bin"], __context__, __opts__.get("cachedir"))
+    return list(lookup["pkgs"]) if found["provider"] in ("sendmail", "none") else []
+
+
 def settings(role=None, secrets=False):
     """
     What the formula applies here, from the ``sendmail`` pillar (checked by :func:`validate`):
@@ -180,7 +199,7 @@ def validate(config=None, part="pillar"):
     """
     Check a configuration against every key the package knows (:mod:`schema`): this minion's
     ``sendmail`` pillar with its minion config on top, unless ``config`` is given; ``part`` is
-    ``pillar``, ``beacon`` or ``metrics_beacon`` (a beacon's settings as one mapping). Returns
+    ``pillar``, ``beacon`` or ``metrics_beacon`` (a beacon's settings as Salt passes them). Returns
     the problems, each naming the key path and, for an unknown key, the closest known one
     (``sendmail:msp_intervall: unknown key; did you mean msp_interval?``). The role states and
     :func:`settings` refuse a configuration with problems, changing nothing.
@@ -428,7 +447,9 @@ def config_files():
 def restore(files):
     """
     Put back ``files`` as :func:`config_files` returned them: only files this module manages,
-    only those that differ, .mc files before cfs, maps rebuilt. Returns ``restored``.
+    only those that differ, .mc files before cfs, maps rebuilt. Returns ``restored`` (the paths
+    written) and ``not_restored`` (path: why; e.g. a path the lookup no longer names): what can
+    go back goes back.
 
     CLI Example:
 
@@ -438,59 +459,7 @@ def restore(files):
     """
     from saltext.sendmail.shared import rollback
 
-    return {"restored": rollback.restore(_lookup(), files, __salt__["cmd.run_all"])}
-
-
-def lock(wait=None):
-    """
-    Take this host's lock for a role change, waiting up to ``wait`` seconds (lookup
-    ``lock_timeout``) for a run that holds it, then failing with the holder's name (docs, "What
-    happens when things go wrong"). Returns ``interrupted``: a sentence on what an earlier run
-    that did not finish changed, or None.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' sendmail.lock wait=0
-    """
-    from saltext.sendmail.shared import transaction
-
-    holder = f"pid {os.getpid()}, job {__opts__.get('jid') or 'salt-call'}"
-    return transaction.lock(_lookup(), holder, wait)
-
-
-def begin(role, running):
-    """
-    Journal the configuration to come back to before a run toward ``role`` writes (after
-    :func:`lock`): the files and the daemons ``running``, or those an unfinished run started from.
-    Returns ``files`` and ``running``.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' sendmail.begin client '{mta: true, msp_runner: true}'
-    """
-    from saltext.sendmail.shared import transaction
-
-    return transaction.begin(_lookup(), role, running, f"pid {os.getpid()}")
-
-
-def finish(completed=True):
-    """
-    End a role change: its journal goes when it ``completed`` (converged or put back), the lock
-    is released.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' sendmail.finish
-    """
-    from saltext.sendmail.shared import transaction
-
-    return transaction.finish(_lookup(), bool(completed))
+    return rollback.restore(_lookup(), files, __salt__["cmd.run_all"])
 
 
 def services(role, msp_runner="daemon", restart=False, test=False, timeout=None):

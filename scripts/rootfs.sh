@@ -7,8 +7,12 @@
 #                           (sasl2-bin, openssl) and Salt 3008.4 in /opt/salt, built for trixie's
 #                           Python 3.13 (the tests' virtualenv cannot run there; salt's timelib
 #                           needs gcc and the Python headers)
+#   .cache/rootfs/debian12-postfix, debian12-exim
+#                           Debian 12 whose MTA is postfix ("Local only") or exim4-daemon-light
+#                           (installed over sendmail, which apt removed), sendmail's own .debs
+#                           left in apt's cache: the hosts where the formula must install nothing
 #
-#   rootfs.sh [debian12|debian13]...    (default: both)
+#   rootfs.sh [debian12|debian13|debian12-postfix|debian12-exim]...    (default: all)
 #
 # made by debootstrap from Debian's archive. Safe to run again (an existing one is kept; a half-built
 # one is thrown away). Debian 12: about 70 s and 370 MB; Debian 13: about 3 minutes and 700 MB.
@@ -70,17 +74,77 @@ build() {  # RELEASE
   mv "$build" "$target"
 }
 
+# Debian 12 with another MTA: apt installs it over sendmail, as on a real host.
+declare -A other_mta=([debian12-postfix]=postfix [debian12-exim]=exim4-daemon-light)
+
+build_other_mta() {  # RELEASE: a copy of debian12 whose MTA is other_mta[RELEASE]
+  local release=$1 target build
+  target="$here/.cache/rootfs/$release"
+  [ -x "$target/usr/lib/systemd/systemd" ] && return 0
+  build="$target.build"
+  rm -rf "$build"
+  echo "setup: building the $release test hosts' root file system (a minute)"
+  cp -a "$here/.cache/rootfs/debian12" "$build"
+  # A policy-rc.d that refuses every start: the MTA's postinst must not start a daemon here, on
+  # this machine's network (a PID namespace of its own ends whatever started anyway). The
+  # network is needed for apt; nothing else leaves the chroot.
+  printf '#!/bin/sh\nexit 101\n' >"$build/usr/sbin/policy-rc.d"
+  chmod 755 "$build/usr/sbin/policy-rc.d"
+  unshare --mount --uts --pid --fork bash -c '
+    set -e
+    root=$1; mta=$2
+    hostname build.example.test
+    mount -t proc proc "$root/proc"
+    cp /etc/resolv.conf "$root/etc/resolv.conf"
+    chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive sh -ec "
+      echo \"postfix postfix/main_mailer_type select Local only\" | debconf-set-selections
+      echo \"postfix postfix/mailname string host.example.test\" | debconf-set-selections
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends $mta
+      apt-get install -y -qq --download-only sendmail-bin"
+  ' other-mta "$build" "${other_mta[$release]}" >"$build.log" 2>&1 || { tail -5 "$build.log" >&2; return 1; }
+  rm -f "$build/usr/sbin/policy-rc.d"
+  # sendmail-bin is gone, its .deb is in apt's cache: the formula could install it from there.
+  if [ -e "$build/usr/sbin/sendmail-mta" ] || ! ls "$build"/var/cache/apt/archives/sendmail-bin_*.deb >/dev/null 2>&1; then
+    echo "rootfs.sh: $release: sendmail still installed, or its .deb not cached" >&2
+    return 1
+  fi
+  rm -f "$build.log"
+  mv "$build" "$target"
+}
+
 releases=("$@")
-[ "${#releases[@]}" -gt 0 ] || releases=(debian12 debian13)
+[ "${#releases[@]}" -gt 0 ] || releases=(debian12 debian13 debian12-postfix debian12-exim)
 for release in "${releases[@]}"; do
-  [ -n "${suite[$release]:-}" ] || { echo "rootfs.sh: unknown release $release" >&2; exit 2; }
+  [ -n "${suite[$release]:-}${other_mta[$release]:-}" ] ||
+    { echo "rootfs.sh: unknown release $release" >&2; exit 2; }
 done
-# Both at once: each mostly waits on downloads.
-jobs=()
-for release in "${releases[@]}"; do
-  build "$release" &
-  jobs+=($!)
-done
+# At once: each mostly waits on downloads. The other-MTA copies start once debian12 is built.
 failed=0
+jobs=()
+debian12_job=""
+others=()
+for release in "${releases[@]}"; do
+  if [ -n "${other_mta[$release]:-}" ]; then
+    others+=("$release")
+    continue
+  fi
+  build "$release" &
+  if [ "$release" = debian12 ]; then debian12_job=$!; else jobs+=($!); fi
+done
+if [ "${#others[@]}" -gt 0 ]; then
+  if [ -n "$debian12_job" ]; then
+    wait "$debian12_job" || failed=1
+    debian12_job=""
+  fi
+  [ "$failed" -ne 0 ] || build debian12 || failed=1
+  if [ "$failed" -eq 0 ]; then
+    for release in "${others[@]}"; do
+      build_other_mta "$release" &
+      jobs+=($!)
+    done
+  fi
+fi
+[ -z "$debian12_job" ] || jobs+=("$debian12_job")
 for job in "${jobs[@]}"; do wait "$job" || failed=1; done
 exit "$failed"

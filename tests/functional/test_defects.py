@@ -4,6 +4,7 @@ the real m4 and sendmail on a test world: these tests failed before their fixes.
 """
 
 import os
+import pathlib
 
 import pytest
 from salt.exceptions import CommandExecutionError
@@ -70,13 +71,18 @@ def test_restore_writes_only_the_files_that_differ(world, sendmail):
     unchanged = os.stat(world.sendmail_conf).st_mtime_ns
     # Written back .mc first: a start script rebuilds a cf from an .mc that is newer than it.
     assert sendmail.restore(dict(reversed(saved.items()))) == {
-        "restored": [str(world.etc / "submit.mc"), str(world.submit_cf)]
+        "restored": [str(world.etc / "submit.mc"), str(world.submit_cf)],
+        "not_restored": {},
     }
     assert world.submit_cf.read_text() == saved[str(world.submit_cf)]
     assert not (world.etc / "submit.mc").exists()
     assert os.stat(world.sendmail_conf).st_mtime_ns == unchanged
-    with pytest.raises(Exception, match="not files of this module"):
-        sendmail.restore({"/etc/passwd": "root::0:0::/:/bin/sh\n"})
+    # A path that is not the package's is named, and nothing is written for it.
+    passwd = pathlib.Path("/etc/passwd").read_bytes()
+    assert sendmail.restore({"/etc/passwd": "root::0:0::/:/bin/sh\n"})["not_restored"] == {
+        "/etc/passwd": "not a file this package manages (the lookup no longer names it)"
+    }
+    assert pathlib.Path("/etc/passwd").read_bytes() == passwd
 
 
 def test_an_installed_cf_is_never_older_than_its_mc(world, sendmail):

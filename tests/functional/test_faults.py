@@ -82,6 +82,23 @@ sys.stdin.read()  # held open, idle, until the test is done
 """
 
 
+def flood_from(netns, server, count):
+    """FLOOD from ``netns``: (the process holding its connections, greeted, refused)."""
+    flood = subprocess.Popen(
+        ["ip", "netns", "exec", netns, sys.executable, "-c", FLOOD, server, str(count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        greeted, refused = map(int, flood.stdout.readline().split())
+    except ValueError:  # it failed before counting: nothing holds its connections
+        flood.stdin.close()
+        flood.wait(timeout=30)
+        raise
+    return flood, greeted, refused
+
+
 def test_an_outsiders_flood_leaves_the_relay_serving_its_site(make_world, set_lookup):
     from tests.support.netns import bridge, linked_netns
     from tests.support.smtp_session import session
@@ -98,14 +115,8 @@ def test_an_outsiders_flood_leaves_the_relay_serving_its_site(make_world, set_lo
     assert f"ClientConn:{site_client}\t0" in access.read_text()
     world.serve_and_queue(RELAY)
     with linked_netns(f"smt-fl{OUTSIDER}", OUTSIDER), linked_netns(f"smt-fl{CLIENT}", CLIENT):
-        flood = subprocess.Popen(
-            ["ip", "netns", "exec", f"smt-fl{OUTSIDER}", sys.executable, "-c", FLOOD, RELAY, "30"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        flood, greeted, refused = flood_from(f"smt-fl{OUTSIDER}", RELAY, 30)
         try:
-            greeted, refused = map(int, flood.stdout.readline().split())
             # At most client_connections (10) greetings; the rest get 421 at once, not a free slot.
             assert greeted == 10 and refused == 20, (greeted, refused)
             # The site's client, while the outsider still holds its connections: served at once.
@@ -124,18 +135,6 @@ def test_an_outsiders_flood_leaves_the_relay_serving_its_site(make_world, set_lo
             flood.wait(timeout=30)
     [queued] = world.queued_ids("mta")
     assert "Subject: during the flood" in (world.mqueue / f"qf{queued}").read_text(errors="replace")
-
-
-def flood_from(netns, server, count):
-    """FLOOD from ``netns``: (the process holding its connections, greeted, refused)."""
-    flood = subprocess.Popen(
-        ["ip", "netns", "exec", netns, sys.executable, "-c", FLOOD, server, str(count)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    greeted, refused = map(int, flood.stdout.readline().split())
-    return flood, greeted, refused
 
 
 def test_a_new_flood_limit_holds_from_the_next_connection_and_the_mta_goes_on(make_world, set_lookup):
@@ -209,14 +208,17 @@ def test_a_journal_that_cannot_be_written_fails_the_run_before_any_change(world,
     # The host's configuration, queues and journal directory (not the lock file: the lock's own).
     host = (world.etc, world.mqueue, world.cqueue, journal_dir)
     before = snapshot(*host)
-    assert sendmail.lock(wait=0) is None
+    from saltext.sendmail.shared import transaction
+
+    run = transaction.Run(sendmail.lookup(), "pid 1, job test")
+    assert run.lock(wait=0) is None
     try:
         with pytest.raises(
             CommandExecutionError, match=r"could not journal the role change: .*No space left"
         ):
-            sendmail.begin("client", {"mta": True, "msp_runner": True})
+            run.begin("client", {"mta": True, "msp_runner": True})
     finally:
-        sendmail.finish(completed=False)
+        run.finish(completed=False)
     assert snapshot(*host) == before
     assert sendmail.status()["interrupted_run"] is None
 

@@ -1,10 +1,10 @@
 """
-The state tests' fake ``__salt__`` (tests/unit/test_state.py) against the real execution module
+The state tests' fake ``__salt__`` (tests/unit/test_role_run.py) against the real execution module
 through Salt's loader on a private host: each function the state calls returns the same keys, of
 the same kinds, so a changed return breaks a test, not production.
 """
 
-from tests.unit.test_state import FakeModule
+from tests.unit.test_role_run import FakeModule
 
 
 def shape(value):

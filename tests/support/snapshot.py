@@ -23,7 +23,7 @@ HOST_DIRS = (
 def snapshot(*paths):
     """
     ``{path: sha256}`` for each file named in ``paths`` and every file under each directory named
-    there (a missing path has none).
+    there (a missing path has none; a symbolic link has ``-> target``).
     """
     files = {}
     for top in paths:
@@ -32,6 +32,9 @@ def snapshot(*paths):
         else:
             found = [os.path.join(root, name) for root, _, names in os.walk(top) for name in names]
         for path in found:
+            if os.path.islink(path):  # its target, which may be gone (a removed package's)
+                files[path] = f"-> {os.readlink(path)}"
+                continue
             with open(path, "rb") as handle:
                 files[path] = hashlib.sha256(handle.read()).hexdigest()
     return files

@@ -24,7 +24,11 @@ import salt.version
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # The root file systems scripts/rootfs.sh builds, by release; the tests name the release they ran on.
-ROOTFS = {release: REPO / ".cache" / "rootfs" / release for release in ("debian12", "debian13")}
+# debian12-postfix and debian12-exim: Debian 12 whose MTA is not sendmail (its .debs in apt's cache).
+ROOTFS = {
+    release: REPO / ".cache" / "rootfs" / release
+    for release in ("debian12", "debian13", "debian12-postfix", "debian12-exim")
+}
 DEFAULT_RELEASE = "debian12"
 # Salt inside a host: the tests' own virtualenv, bound in (Debian 12: the same Python 3.11), or
 # one built in the root file system for its own Python (Debian 13's 3.13: Salt 3008.4 only).

@@ -1,14 +1,19 @@
 """
-The sendmail states' decisions, with a fake ``__salt__`` standing for the execution module: every
-branch of the role states in both modes, refusals, and the rollback after any failure of a step.
+The sendmail role states' decisions (their engine, shared/role_run.py), with a fake ``__salt__``
+standing for the execution module and the real lock and journal in a temp dir: every branch of
+the role states in both modes, refusals, and the rollback after any failure of a step.
 (The same states run against the real module and a real host in tests/integration.)
 """
 
 import importlib.util
+import logging
 import pathlib
+import threading
 
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+from saltext.sendmail.shared import platform, rollback, transaction
 
 STATE_FILE = pathlib.Path(__file__).resolve().parents[2] / "_states" / "sendmail.py"
 SAVED = {
@@ -46,7 +51,7 @@ class FakeModule:
         self.access_changed = access_changed  # a server's build: its access map alone differs
         self.mta_queued, self.fail, self.refuse = mta_queued, fail or {}, refuse
         self.calls, self.restored = [], None
-        self.interrupted, self.locked, self.finished = None, False, []
+        self.lookup_data = None  # the load_state fixture's: lock and journal in a temp dir
 
     def functions(self):
         names = (
@@ -63,9 +68,7 @@ class FakeModule:
             "settings",
             "credentials",
             "aliases",
-            "lock",
-            "begin",
-            "finish",
+            "lookup",
         )
         return {f"sendmail.{name}": getattr(self, name) for name in names}
 
@@ -185,27 +188,17 @@ class FakeModule:
         self._call("flush", name, test=False)
         return {"mta": {"left": ["a"], "remaining": ["b"], "retcode": 0, "stderr": ""}}
 
-    def lock(self, wait=None):
-        if self.fail.get("lock"):
-            raise self.fail.pop("lock")
-        self.locked = True
-        return self.interrupted
-
-    def begin(self, role, running):
-        assert self.locked, "journal written without the lock"
-        return {"files": dict(SAVED), "running": running}
-
-    def finish(self, completed=True):
-        self.finished.append(completed)
-        self.locked = False
-        return {"journal": "removed" if completed else "kept"}
+    def lookup(self):
+        return self.lookup_data
 
     def config_files(self):
         return dict(SAVED)
 
     def restore(self, files):
+        # What the journal kept, as the real module takes it: path -> text or None.
+        assert isinstance(files, dict) and all(isinstance(t, (str, type(None))) for t in files.values())
         self.restored = files
-        return {"restored": ["/etc/mail/sendmail.conf", "/etc/mail/submit.cf"]}
+        return {"restored": ["/etc/mail/sendmail.conf", "/etc/mail/submit.cf"], "not_restored": {}}
 
     def settings(self, role=None, secrets=False):
         if role == "broken":
@@ -219,15 +212,29 @@ def testmode(request):
 
 
 @pytest.fixture
-def load_state(testmode):
+def run_files(tmp_path, monkeypatch):
+    """
+    The host's lock and journal for real (shared.transaction) in a temp dir; the managed files
+    a journal keeps are :data:`SAVED` (the real rollback.saved reads the real paths).
+    """
+    monkeypatch.setattr(rollback, "saved", lambda lookup: dict(SAVED))
+    return platform.lookup(
+        "Debian",
+        {"lock_file": str(tmp_path / "run.lock"), "journal_file": str(tmp_path / "run.json")},
+    )
+
+
+@pytest.fixture
+def load_state(testmode, run_files):
     """The state module with ``__salt__`` being a :class:`FakeModule` and ``__opts__`` in mode."""
 
     def load(fake):
         spec = importlib.util.spec_from_file_location("sendmail_state", STATE_FILE)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        fake.lookup_data = run_files
         module.__salt__ = fake.functions()
-        module.__opts__ = {"test": testmode}
+        module.__opts__ = {"test": testmode, "jid": "20261207000000000000"}
         return module
 
     return load
@@ -298,16 +305,53 @@ def test_nothing_to_change_is_one_pass(load_state):
     ("fake", "said"),
     [
         (FakeModule(problems=["relay [127.0.0.1] is this host"]), "refused, nothing changed: relay"),
-        (FakeModule(provider="postfix"), "/usr/sbin/sendmail is postfix, not sendmail"),
+        (FakeModule(provider="none"), "no MTA is installed at /usr/sbin/sendmail"),
         (FakeModule(refuse=SaltInvocationError("port: 0 is not between 1 and 65535")), "port: 0"),
     ],
 )
-def test_refusals_change_nothing(load_state, fake, said):
+def test_refusals_change_nothing(load_state, fake, said, run_files):
     ret = load_state(fake).client("sendmail", relay="[127.0.0.1]")
     assert ret["result"] is False
     assert said in ret["comment"]
     assert ret["changes"] == {}
     assert fake.real_calls() == []
+    # The lock is let go and no journal is left behind.
+    assert not transaction.held(run_files["lock_file"])
+    assert not pathlib.Path(run_files["journal_file"]).exists()
+
+
+@pytest.mark.parametrize("provider", ["postfix", "exim", "other"])
+def test_a_host_whose_mta_is_not_sendmail_is_left_alone_and_succeeds(load_state, provider):
+    fake = FakeModule(provider=provider)
+    state = load_state(fake)
+    for ret in (state.client("sendmail", relay="[relay.example.com]"), state.role("sendmail")):
+        assert (ret["result"], ret["changes"]) == (True, {}), ret
+        what = provider if provider != "other" else "not sendmail (/usr/sbin/sendmail)"
+        assert ret["comment"] == f"the MTA here is {what}: left alone, nothing changed"
+    # Not one step was asked, not even in test mode.
+    assert fake.calls == []
+
+
+def test_a_run_waits_for_another_in_the_same_process(load_state, testmode, run_files):
+    # A minion with multiprocessing: False runs jobs in threads of one process: the lock is per
+    # run, not per process, so the second waits and the first's end does not free it early.
+    if testmode:
+        return  # test mode takes no lock
+    first = transaction.Run(run_files, "pid 1, job first")
+    assert first.lock(wait=0) is None
+    fake = FakeModule()
+    state = load_state(fake)
+    result = {}
+    second = threading.Thread(
+        target=lambda: result.update(state.client("sendmail", relay="[relay.example.com]"))
+    )
+    second.start()
+    second.join(1.0)
+    assert second.is_alive() and fake.real_calls() == []  # waiting, nothing written
+    first.finish(completed=True)
+    second.join(30)
+    assert result["result"] is True and fake.real_calls()[0] == ("build_cf", "msp")
+    assert not transaction.held(run_files["lock_file"])
 
 
 @pytest.mark.parametrize(
@@ -332,6 +376,9 @@ def test_any_failure_puts_the_previous_configuration_back(load_state, testmode, 
     assert ret["result"] is False
     assert fake.restored == SAVED
     assert "put the previous files back (/etc/mail/sendmail.conf, /etc/mail/submit.cf)" in ret["comment"]
+    # The cause, with its type when it is not a step's own error.
+    if isinstance(error, KeyError):
+        assert "KeyError: 'anything a bug could raise' (traceback in the minion log)" in ret["comment"]
     # No change is reported for a file that is back as it was.
     assert not set(SAVED) & set(ret["changes"])
     services_calls = [call for call in fake.real_calls() if call[0] == "services"]
@@ -356,6 +403,38 @@ def test_a_failed_put_back_is_said(load_state, testmode):
         return
     assert ret["result"] is False
     assert "could not put the previous configuration back: could not restore" in ret["comment"]
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback(load_state, testmode, caplog):
+    fake = FakeModule(fail={"switch": KeyError("x")})
+    with caplog.at_level(logging.ERROR):
+        ret = load_state(fake).client("sendmail", relay="[relay.example.com]")
+    if testmode:
+        return
+    assert "KeyError: 'x'" in ret["comment"]
+    [record] = [r for r in caplog.records if "unexpected KeyError" in r.getMessage()]
+    assert record.exc_info and record.exc_info[0] is KeyError
+
+
+def test_what_could_not_be_put_back_is_named_and_the_journal_kept(load_state, testmode, run_files):
+    fake = FakeModule(fail={"switch": CommandExecutionError("update_conf failed")})
+    gone = "/etc/mail/old-virtusers"
+
+    def restore(files):
+        return {
+            "restored": ["/etc/mail/submit.cf"],
+            "not_restored": {gone: "not a file this package manages"},
+        }
+
+    fake.restore = restore
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]")
+    if testmode:
+        return
+    assert ret["result"] is False
+    assert "put the previous files back (/etc/mail/submit.cf)" in ret["comment"]
+    assert f"could not put back {gone}: not a file this package manages" in ret["comment"]
+    # Kept for the next run (and sendmail.status), which starts from the same files.
+    assert transaction.read(run_files["journal_file"])["files"] == SAVED
 
 
 def test_client_flushes_queued_mail_before_the_mta_stops(load_state, testmode):

@@ -23,15 +23,38 @@ def test_what_was_saved_comes_back_and_only_what_differs_is_written(lookup, tmp_
     (tmp_path / "etc" / "sendmail.cf").write_text("new cf\n")
     (tmp_path / "etc" / "submit.cf").write_text("new submit\n")
     restored = rollback.restore(lookup, saved, run=None)
-    assert sorted(restored) == sorted([lookup["sendmail_cf"], lookup["submit_cf"]])
+    assert sorted(restored["restored"]) == sorted([lookup["sendmail_cf"], lookup["submit_cf"]])
+    assert restored["not_restored"] == {}
     assert (tmp_path / "etc" / "sendmail.cf").read_text() == "old cf\n"
     assert not (tmp_path / "etc" / "submit.cf").exists()
-    assert rollback.restore(lookup, saved, run=None) == []
+    assert rollback.restore(lookup, saved, run=None) == {"restored": [], "not_restored": {}}
 
 
-def test_files_this_package_does_not_manage_are_refused(lookup):
-    with pytest.raises(SaltInvocationError, match="not files of this module, not restored: /etc/passwd"):
-        rollback.restore(lookup, {"/etc/passwd": "root::0:0::/:/bin/sh\n"}, run=None)
+def test_a_path_the_lookup_no_longer_names_is_named_and_the_rest_goes_back(lookup, tmp_path):
+    (tmp_path / "etc" / "sendmail.cf").write_text("old cf\n")
+    saved = {**rollback.saved(lookup), "/etc/passwd": "root::0:0::/:/bin/sh\n"}
+    (tmp_path / "etc" / "sendmail.cf").write_text("new cf\n")
+    restored = rollback.restore(lookup, saved, run=None)
+    assert restored["restored"] == [lookup["sendmail_cf"]]
+    assert (tmp_path / "etc" / "sendmail.cf").read_text() == "old cf\n"
+    assert restored["not_restored"] == {
+        "/etc/passwd": "not a file this package manages (the lookup no longer names it)"
+    }
+
+
+def test_a_file_that_is_not_utf8_comes_back_byte_for_byte(lookup, tmp_path):
+    latin1 = "# Gr\xfc\xdfe aus K\xf6ln\nO AliasFile=/etc/aliases\r\n".encode("latin-1")
+    cf = tmp_path / "etc" / "sendmail.cf"
+    cf.write_bytes(latin1)
+    saved = rollback.saved(lookup)
+    cf.write_text("new cf\n")
+    assert rollback.restore(lookup, saved, run=None)["restored"] == [lookup["sendmail_cf"]]
+    assert cf.read_bytes() == latin1
+
+
+def test_what_is_not_a_mapping_is_refused(lookup):
+    with pytest.raises(SaltInvocationError, match="files must map paths"):
+        rollback.restore(lookup, ["/etc/passwd"], run=None)
 
 
 def test_the_files_a_rollback_may_restore_do_not_depend_on_the_installed_cf(lookup, tmp_path):
@@ -44,7 +67,10 @@ def test_the_files_a_rollback_may_restore_do_not_depend_on_the_installed_cf(look
     assert saved[str(aliases)] == "root: ops@example.com\n"
     (tmp_path / "etc" / "sendmail.cf").write_text("O AliasFile=/somewhere/else\n")
     aliases.write_text("root: other@example.com\n")
-    assert str(aliases) in rollback.restore(
-        lookup, saved, run=lambda *a, **k: {"retcode": 0, "stdout": "", "stderr": ""}
+    assert (
+        str(aliases)
+        in rollback.restore(
+            lookup, saved, run=lambda *a, **k: {"retcode": 0, "stdout": "", "stderr": ""}
+        )["restored"]
     )
     assert aliases.read_text() == "root: ops@example.com\n"

@@ -264,9 +264,10 @@ def diff(old, new):
     A unified diff without context lines, cut after ``DIFF_LINES`` lines: replacing a vendor's cf
     (~1,800 lines) changes hundreds, and the first ones (macros, options) are what an operator reads.
     """
+    old, new = files.shown(old or ""), files.shown(new)  # as Salt's output can carry them
     lines = list(
         difflib.unified_diff(
-            (old or "").splitlines(keepends=True), new.splitlines(keepends=True), "old", "new", n=0
+            old.splitlines(keepends=True), new.splitlines(keepends=True), "old", "new", n=0
         )
     )
     if len(lines) > DIFF_LINES:

@@ -21,13 +21,29 @@ _MOUNTED_FILE = (errno.EXDEV, errno.EBUSY)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
+# Bytes that are not UTF-8 (a Latin-1 comment in /etc/aliases) are read as lone surrogates and
+# written back as the same bytes: what the package only keeps, moves or restores stays byte for byte.
+ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
+
+
 def read_text(path):
-    """A file's text, or None when it is missing or unreadable (a directory, no permission)."""
+    """
+    A file's text, or None when it is missing or unreadable (a directory, no permission). Bytes
+    that are not UTF-8 come back as lone surrogates, which :func:`write_temp` writes back as they
+    were; :func:`shown` makes such text fit for Salt's output.
+    """
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with open(path, newline="", **ENCODING) as handle:
             return handle.read()
     except OSError:
         return None
+
+
+def shown(text):
+    """``text`` for an operator's eyes and Salt's output: a byte that is not UTF-8 as U+FFFD."""
+    if text is None:
+        return None
+    return text.encode(**ENCODING).decode("utf-8", errors="replace")
 
 
 def write_temp(path, text):
@@ -36,7 +52,7 @@ def write_temp(path, text):
     fsync'd, with ``path``'s mode and owner (0644 root for a new file). Returns the temp path.
     """
     directory, name = os.path.split(path)
-    data = text.encode("utf-8")
+    data = text.encode(**ENCODING)
     with _naming_space(path, len(data)):
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
         try:
@@ -196,7 +212,7 @@ def replace_private(path, text, mode, uid, gid):
     os.makedirs(directory, mode=0o755, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", newline="", **ENCODING) as handle:
             handle.write(text)
             handle.flush()
             os.fchown(handle.fileno(), uid, gid)

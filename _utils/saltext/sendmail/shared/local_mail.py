@@ -67,7 +67,8 @@ def aliases_text(text, wanted):
     if all(current.get(name) == ", ".join(targets) for name, targets in wanted.items()):
         return text or ""
     lines, skipping, placed = [], False, set()
-    for line in (text or "").splitlines():
+    # Split on newlines only: every other byte of a line the site does not name stays as it was.
+    for line in text.removesuffix("\n").split("\n") if text else ():
         if skipping and line[:1] in (" ", "\t"):
             continue
         skipping = False
@@ -128,7 +129,7 @@ def plan(lookup, wanted, domain):
         if path != real_aliases:
             before, after = _virtusers(old), _virtusers(new)
         changed[path] = {
-            name: {"old": before.get(name), "new": after.get(name)}
+            name: {"old": files.shown(before.get(name)), "new": after.get(name)}
             for name in sorted(set(before) | set(after))
             if before.get(name) != after.get(name)
         }

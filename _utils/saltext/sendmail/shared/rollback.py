@@ -20,15 +20,18 @@ def restore(lookup, previous, run):
     """
     Put back ``previous`` (as :func:`saved` returns it): only files this package manages, only
     those that differ, in the package's order whatever the order of ``previous`` (.mc files
-    before their cfs: a start script rebuilds a cf from a newer .mc). Returns the paths written.
+    before their cfs: a start script rebuilds a cf from a newer .mc). What can go back goes back:
+    a path the lookup no longer names (its pillar changed since) is named, not a reason to put
+    back nothing. Returns ``restored`` (the paths written) and ``not_restored`` (path: why).
     """
     if not isinstance(previous, dict):
         raise SaltInvocationError(f"files must map paths to their previous text, not {previous!r}")
     managed = _managed(lookup)
     secret = secret_files.managed(lookup)
-    unknown = sorted(set(previous) - set(managed) - set(secret))
-    if unknown:
-        raise SaltInvocationError(f"not files of this module, not restored: {', '.join(unknown)}")
+    not_restored = {
+        path: "not a file this package manages (the lookup no longer names it)"
+        for path in sorted(set(previous) - set(managed) - set(secret))
+    }
     differing = {
         path: previous[path]
         for path in managed
@@ -42,7 +45,7 @@ def restore(lookup, previous, run):
         put_back = [
             path for path in secret if path in previous and secret_files.put_back(path, previous[path])
         ]
-    return list(differing) + put_back
+    return {"restored": list(differing) + put_back, "not_restored": not_restored}
 
 
 def _managed(lookup):

@@ -62,7 +62,7 @@ def status(lookup, cache, max_queue_age, cache_dir=None):
     report["role"] = roles.observed(
         report, report["listeners"] + report["held_listeners"], report["relay"]
     )
-    aliases_now = files.read_text(local_mail.aliases_file(lookup)[0])
+    aliases_now = files.shown(files.read_text(local_mail.aliases_file(lookup)[0]))
     report["local_mail"] = local_mail.root_route(report, cfs, aliases_now)
     # A role change killed half-way left its journal: said here until the next run heals it.
     report["interrupted_run"] = transaction.interrupted(lookup)
