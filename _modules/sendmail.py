@@ -322,6 +322,7 @@ def build_cf(
     auth=None,
     masquerade_as=None,
     test=False,
+    replace_hand_made=False,
 ):
     """
     Build and install a configuration (docs, "Building a configuration safely"): render the
@@ -329,7 +330,11 @@ def build_cf(
     back as asked), then rename both into place, keeping ``.bak`` copies; on any failure nothing
     is replaced. ``kind``, ``relay``, ``port``, ``relay_domains``, ``limits``, ``tls``, ``auth`` and
     ``masquerade_as`` as for :func:`render_mc`; ``test`` writes nothing (m4 runs into memory).
-    Returns ``kind``, ``cf``, ``relay``, ``changed``, ``files`` (per changed
+    A server refuses to replace a sendmail.mc this package did not write when that would drop
+    anything the pillar does not name (``FEATURE``, ``define``, ``MAILER``, ``INPUT_MAIL_FILTER``,
+    ``LOCAL_*`` lines: listed in the error and in ``sendmail.status``), unless
+    ``replace_hand_made``. Returns ``kind``, ``dropped`` (what a replaced hand-made .mc lost),
+    ``cf``, ``relay``, ``changed``, ``files`` (per changed
     file, ``old``/``new`` summaries and a unified ``diff``) and ``in_place`` (files written in
     place: mount points of their own, which a rename cannot replace).
 
@@ -344,7 +349,9 @@ def build_cf(
 
     lookup = _lookup()
     hop = {"tls": tls, "auth": auth}
-    request = build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as)
+    request = build.request(
+        kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as, replace_hand_made
+    )
     return build.apply(request, lookup, __salt__["cmd.run_all"], test)
 
 

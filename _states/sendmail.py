@@ -115,6 +115,7 @@ def client(
         auth=auth,
         masquerade_as=masquerade_as,
         aliases=None,
+        replace_hand_made=False,
     )
 
 
@@ -131,6 +132,7 @@ def server(
     auth=None,
     masquerade_as=None,
     aliases=None,
+    replace_hand_made=False,
 ):
     """
     Make this host a mail relay: a listening MTA (``-bd``, queue run every ``queue_interval``) with a
@@ -174,6 +176,12 @@ def server(
     msp_runner, msp_interval
         As for :func:`client`: what runs the relay's own MSP queue, and how often.
 
+    replace_hand_made
+        Replace a sendmail.mc this package did not write even though the new one drops what it
+        had (``FEATURE``, ``define``, ``MAILER``, ``INPUT_MAIL_FILTER``, ``LOCAL_*`` lines the
+        vendor's default does not have and no pillar key writes). Without it such a host is
+        refused, changing nothing, with the list; ``sendmail.status`` shows the same list.
+
     .. code-block:: yaml
 
         sendmail-server:
@@ -203,6 +211,7 @@ def server(
         auth=auth,
         masquerade_as=masquerade_as,
         aliases=aliases,
+        replace_hand_made=replace_hand_made,
     )
 
 

@@ -155,3 +155,65 @@ def test_runs_killed_at_points_through_both_role_changes_converge_and_lose_no_ma
         )
     # Wherever the kill fell, the queued message reached the relay, once.
     assert relay_subjects(relay) == [f"Subject: queued {after}"]
+
+
+# A relay's aliases file written by people: a comment and a name in Latin-1 (printf's octal).
+LATIN1_ALIASES = "# Gr\\374\\337e aus K\\366ln\\nm\\374ller: mail\\npostmaster: root\\n"
+# The aliases file the relay's cf names (Debian: /etc/mail/aliases, wherever its link leads).
+ALIASES = "$(readlink -f /etc/mail/aliases)"
+HEX = f"od -An -tx1 -v {ALIASES} | tr -d ' \\n'; echo"
+TO_ROOT = (
+    "printf 'Subject: for root\\n\\nhi\\n' | sendmail -oi root;"
+    " for _ in $(seq 100); do grep -q 'Subject: for root' /var/mail/mail 2>/dev/null && break;"
+    " sleep 0.2; done; grep -c 'Subject: for root' /var/mail/mail"
+)
+
+
+def test_a_latin1_aliases_file_keeps_its_bytes_through_a_run_a_failure_and_a_kill(relay, tmp_path):  # noqa: F811
+    # The MSP queue made unusable: a run that restarts the daemons then fails, and puts back.
+    failing = write_minion_config(tmp_path / "failing", sendmail={"lookup": {"services_timeout": 3}})
+    server = {"relay_domains": ["example.com"], "aliases": {"root": "mail"}}
+    changed = {"relay_domains": ["example.com", "example.org"], "aliases": {"root": "postmaster"}}
+    out = run_steps(
+        tmp_path / "host",
+        "smt-box",
+        [
+            ("write", f"printf '{LATIN1_ALIASES}' >{ALIASES}; {HEX}"),
+            ("server", state("sendmail.server", **server)),
+            ("as-server", HEX),
+            ("mail", TO_ROOT),
+            ("block", "chmod 0000 /var/spool/mqueue-client"),
+            ("failed", state("sendmail.server", config_dir=failing, **changed)),
+            ("as-failed", HEX),
+            ("unblock", "chmod 2770 /var/spool/mqueue-client"),
+            ("killed", KILL.format(run=state("sendmail.server", **changed), journal=JOURNAL)),
+            ("reblock", "chmod 0000 /var/spool/mqueue-client"),
+            # The next run rolls forward from the killed run's journal, fails, and puts back the
+            # files from before the killed run.
+            ("healed", state("sendmail.server", config_dir=failing, **changed)),
+            ("as-healed", HEX),
+            ("open", "chmod 2770 /var/spool/mqueue-client"),
+            ("again", state("sendmail.server", **server)),
+            ("as-again", HEX),
+        ],
+    )
+    original = bytes.fromhex(out["write"].strip())
+    assert b"m\xfcller: mail" in original  # Latin-1, not UTF-8
+    as_server = bytes.fromhex(out["as-server"].strip())
+    ran = result_of(out["server"])
+    assert ran["result"] is True, ran["comment"]
+    # Every byte of the lines the site does not name stays; root's line is added.
+    assert as_server == original + b"root: mail\n"
+    assert "\ufffd" not in json.dumps(ran["changes"])  # nothing shown was mangled: root was new
+    # root's mail reaches the person who reads it, through that file.
+    assert out["mail"].strip() == "1"
+    failed = result_of(out["failed"])
+    assert failed["result"] is False and "put the previous files back" in failed["comment"]
+    assert bytes.fromhex(out["as-failed"].strip()) == as_server
+    assert "journal-left" in out["killed"]
+    healed = result_of(out["healed"])
+    assert healed["result"] is False and "rolled forward" in healed["comment"], healed["comment"]
+    assert bytes.fromhex(out["as-healed"].strip()) == as_server
+    again = result_of(out["again"])
+    assert again["result"] is True, again["comment"]
+    assert bytes.fromhex(out["as-again"].strip()) == as_server

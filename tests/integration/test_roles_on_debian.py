@@ -356,3 +356,73 @@ def test_a_relay_whose_limits_alone_change_keeps_its_mta_and_takes_mail(relay, t
     assert out["send"].strip() == "sent" and out["queued"].strip() == "1"
     # And one for a local user reaches the mailbox that user reads, once.
     assert out["mailbox"].strip() == "1", out["mailbox"]
+
+
+# A relay set up by hand years ago: Debian's sendmail.mc plus a mailertable, a milter and local
+# rules, built by m4 and running.
+HAND_MADE = r"""
+cat >>/etc/mail/sendmail.mc <<'MC'
+FEATURE(`mailertable', `hash -o /etc/mail/mailertable.db')dnl
+INPUT_MAIL_FILTER(`scanner', `S=local:/run/scanner.sock')dnl
+LOCAL_CONFIG
+# partners' routes, kept by hand
+MC
+printf 'partner.example\tesmtp:[198.51.100.1]\n' >/etc/mail/mailertable
+makemap hash /etc/mail/mailertable </etc/mail/mailertable
+m4 /etc/mail/sendmail.mc >/tmp/hand.cf && cp /tmp/hand.cf /etc/mail/sendmail.cf
+/etc/init.d/sendmail start >/dev/null 2>&1; echo built
+"""
+TO_MAIL = (
+    "printf 'Subject: {subject}\\n\\nhi\\n' | sendmail -oi mail@box.example.test;"
+    " for _ in $(seq 100); do grep -q 'Subject: {subject}' /var/mail/mail 2>/dev/null && break;"
+    " sleep 0.2; done; grep -c 'Subject: {subject}' /var/mail/mail"
+)
+
+
+def test_a_hand_made_relay_is_refused_with_what_it_would_lose_until_pillar_says(relay, tmp_path):
+    server = {"relay_domains": ["example.com"]}
+    out = run_steps(
+        tmp_path / "host",
+        "smt-box",
+        [
+            ("hand-made", HAND_MADE),
+            ("before", snapshot_command("/etc/mail")),
+            ("predict", state("sendmail.server", test=True, **server)),
+            ("refused", state("sendmail.server", **server)),
+            ("after", snapshot_command("/etc/mail")),
+            ("status", shlex.join(salt_call_argv("sendmail.status"))),
+            ("mail-before", TO_MAIL.format(subject="through the hand-made relay")),
+            ("replaced", state("sendmail.server", replace_hand_made=True, **server)),
+            ("status-after", shlex.join(salt_call_argv("sendmail.status"))),
+            ("mail-after", TO_MAIL.format(subject="through the managed relay")),
+        ],
+    )
+    assert "built" in out["hand-made"]
+    lost = [
+        "FEATURE(`mailertable', `hash -o /etc/mail/mailertable.db')dnl",
+        "INPUT_MAIL_FILTER(`scanner', `S=local:/run/scanner.sock')dnl",
+        "LOCAL_CONFIG",
+    ]
+    for name in ("predict", "refused"):
+        ret = result_of(out[name])
+        assert ret["result"] is False and ret["changes"] == {}, (name, ret)
+        assert (
+            "refused, nothing changed: /etc/mail/sendmail.mc was not written by this package"
+            in ret["comment"]
+        )
+        assert "; ".join(lost) in ret["comment"], ret["comment"]
+    # Nothing under /etc/mail changed, byte for byte.
+    assert out["after"] == out["before"]
+    report = json.loads(out["status"])["local"]
+    assert report["hand_made_mc"] == {"path": "/etc/mail/sendmail.mc", "dropped": lost}
+    [finding] = [f for f in report["findings"] if f["id"] == "hand-made-mc"]
+    assert finding["severity"] == "medium" and "sendmail:replace_hand_made" in finding["message"]
+    # The hand-made relay still delivers: a message to a local user reaches that user's mailbox.
+    assert out["mail-before"].strip() == "1"
+    replaced = result_of(out["replaced"])
+    assert replaced["result"] is True, replaced["comment"]
+    assert replaced["changes"]["hand-made-mc"] == {"old": lost, "new": None}
+    assert "dropped from the hand-made .mc (sendmail:replace_hand_made)" in replaced["comment"]
+    after = json.loads(out["status-after"])["local"]
+    assert after["hand_made_mc"]["dropped"] == [] and after["role"] == "server"
+    assert out["mail-after"].strip() == "1"

@@ -52,6 +52,7 @@ class FakeModule:
         self.mta_queued, self.fail, self.refuse = mta_queued, fail or {}, refuse
         self.calls, self.restored = [], None
         self.lookup_data = None  # the load_state fixture's: lock and journal in a temp dir
+        self.dropped = []  # what a server's build drops from a hand-made .mc it may replace
 
     def functions(self):
         names = (
@@ -130,7 +131,10 @@ class FakeModule:
         auth=None,
         masquerade_as=None,
         test=False,
+        replace_hand_made=False,
     ):
+        # Only a server is asked about a hand-made .mc; a client's build never is.
+        assert isinstance(replace_hand_made, bool) and (kind == "server" or not replace_hand_made)
         self._call("build_cf", kind, test=test)
         if self.refuse:
             raise self.refuse
@@ -139,6 +143,7 @@ class FakeModule:
             files = {"/etc/mail/salt-access": {"old": "3 lines", "new": "3 lines", "diff": "-a\n+b\n"}}
             return {
                 "kind": kind,
+                "dropped": [],
                 "cf": cf,
                 "relay": None,
                 "changed": True,
@@ -148,6 +153,7 @@ class FakeModule:
         files = {cf: {"old": "relay [127.0.0.1]", "new": f"relay {relay}", "diff": "-a\n+b\n"}}
         return {
             "kind": kind,
+            "dropped": self.dropped if kind == "server" and self.changed else [],
             "cf": cf,
             "relay": relay,
             "changed": self.changed,
@@ -402,7 +408,29 @@ def test_a_failed_put_back_is_said(load_state, testmode):
         assert ret["result"] is None
         return
     assert ret["result"] is False
-    assert "could not put the previous configuration back: could not restore" in ret["comment"]
+    assert "could not put the previous files back: could not restore" in ret["comment"]
+
+
+def test_files_go_back_even_when_the_daemons_cannot(load_state, testmode, run_files):
+    # The vendor's service cannot start what ran before (its queue made unusable, say).
+    fake = FakeModule(fail={"services": CommandExecutionError("the MSP queue runner is not running")})
+    real_services = fake.services
+
+    def services(role, msp_runner="daemon", restart=False, test=False):
+        if not test and role == "server":  # bringing back what ran before fails too
+            raise CommandExecutionError("3 s later: the MSP queue runner is not running")
+        return real_services(role, msp_runner, restart, test)
+
+    fake.services = services
+    ret = load_state(fake).client("sendmail", relay="[relay.example.com]")
+    if testmode:
+        return
+    assert ret["result"] is False
+    assert fake.restored == SAVED
+    assert "put the previous files back (/etc/mail/sendmail.conf, /etc/mail/submit.cf)" in ret["comment"]
+    assert "could not restart the daemons as they ran before: 3 s later" in ret["comment"]
+    # The journal stays: status says the run did not finish, and the next run starts from it.
+    assert transaction.read(run_files["journal_file"])["files"] == SAVED
 
 
 def test_an_unexpected_error_is_logged_with_its_traceback(load_state, testmode, caplog):
@@ -502,3 +530,16 @@ def test_grains_are_refreshed_after_a_real_change_only(load_state, testmode, cha
     module.__salt__["saltutil.refresh_grains"] = lambda **kwargs: refreshed.append(kwargs)
     module.client("sendmail", relay="[relay.example.com]")
     assert refreshed == ([{}] if changed and not testmode else [])
+
+
+def test_a_hand_made_mc_replaced_as_pillar_allows_says_what_it_dropped(load_state, testmode):
+    fake = FakeModule()
+    fake.dropped = ["FEATURE(`mailertable', `hash -o /etc/mail/mailertable.db')dnl"]
+    ret = load_state(fake).server("sendmail", relay_domains=["example.com"], replace_hand_made=True)
+    assert (ret["result"] is None) is testmode
+    assert ret["changes"]["hand-made-mc"] == {"old": fake.dropped, "new": None}
+    verb = "would drop" if testmode else "dropped"
+    assert (
+        f"{verb} from the hand-made .mc (sendmail:replace_hand_made): FEATURE(`mailertable'"
+        in ret["comment"]
+    )

@@ -10,7 +10,20 @@ import difflib
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import allowlist, cf, errors, files, flood, limits_table, mc, platform, relays, steps, tls_auth
+from . import (
+    allowlist,
+    cf,
+    errors,
+    files,
+    flood,
+    hand_made,
+    limits_table,
+    mc,
+    platform,
+    relays,
+    steps,
+    tls_auth,
+)
 
 DIFF_LINES = 120
 
@@ -24,12 +37,16 @@ def request(
     hop_values=None,
     lookup=None,
     masquerade_as=None,
+    replace_hand_made=False,
 ):
     """
     Every value that reaches an .mc, checked before anything is read or run. ``hop_values`` holds the
     site's ``tls`` and ``auth`` (see :func:`tls_auth.request`; ``lookup`` says where their files go);
-    ``masquerade_as`` the domain the host's mail comes from.
+    ``masquerade_as`` the domain the host's mail comes from; ``replace_hand_made`` (a server) lets
+    it replace a sendmail.mc this package did not write, dropping what :mod:`hand_made` lists.
     """
+    if not isinstance(replace_hand_made, bool):
+        raise SaltInvocationError(f"replace_hand_made: {replace_hand_made!r} is not true or false")
     allowlist.build_kind(kind)
     if relay_domains is not None and kind != "server":
         raise SaltInvocationError("relay_domains: only a server has relay_domains")
@@ -43,6 +60,7 @@ def request(
         else allowlist.queue_limits(limits),
         "hop": tls_auth.request(kind, lookup or {}, **(hop_values or {})),
         "masquerade_as": None if masquerade_as is None else allowlist.masquerade_domain(masquerade_as),
+        "replace_hand_made": replace_hand_made,
     }
 
 
@@ -131,6 +149,15 @@ def plan(build_request, lookup, run):
     old_mc, old_cf = files.read_text(mc_path), files.read_text(cf_path)
     old_parsed = cf.parse(old_cf) if old_cf else None
     result = {"kind": kind, "cf": cf_path, "mc": mc_path, "relay": relays.smart_host(relay_list)}
+    result["dropped"] = []
+    if kind == "server":
+        result["dropped"] = hand_made.dropped(old_mc, hand_made.SERVER_KEYS, lookup["mc_ostype"])
+    if result["dropped"] and not build_request.get("replace_hand_made"):
+        raise CommandExecutionError(
+            f"refused, nothing changed: {mc_path} was not written by this package, and the server "
+            f"role's would drop {'; '.join(result['dropped'])}. Give the pillar what the relay needs, "
+            "or set sendmail:replace_hand_made: true to replace it"
+        )
     result.update(mc_text=mc_text, cf_text=None, files={})
     help_file = platform.help_file(lookup) if kind == "server" else None
     old_help = files.read_text(help_file) if help_file else ""
@@ -192,6 +219,7 @@ def apply(build_request, lookup, run, test):
     )
     return {
         "kind": build_request["kind"],
+        "dropped": planned["dropped"] if planned["files"] else [],
         "cf": planned["cf"],
         "relay": planned["relay"] or None,
         "changed": bool(planned["files"]),

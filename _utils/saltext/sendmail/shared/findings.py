@@ -264,6 +264,18 @@ def run_interrupted(report, _max_queue_age):
     return [_finding("run-interrupted", "high", message)]
 
 
+def hand_made_mc(report, _max_queue_age):
+    found = report.get("hand_made_mc") or {}
+    if not found.get("dropped"):
+        return []
+    message = (
+        f"{found['path']} was not written by this package: replacing it with the server role's "
+        f"would drop {'; '.join(found['dropped'])}. The server role refuses to unless "
+        "sendmail:replace_hand_made is true"
+    )
+    return [_finding("hand-made-mc", "medium", message)]
+
+
 FINDERS = (
     hostname_unqualified,
     cf_invalid,
@@ -280,6 +292,7 @@ FINDERS = (
     advisory_open,
     msp_to_dead_mta,
     run_interrupted,
+    hand_made_mc,
 )
 
 

@@ -9,7 +9,7 @@ from . import allowlist, limits_table, schema
 
 # The pillar keys passed on as they are to sendmail.client and sendmail.server.
 CLIENT_KEYS = ("msp_runner", "msp_interval", "queue_interval", "flush_timeout")
-SERVER_KEYS = ("msp_runner", "msp_interval")
+SERVER_KEYS = ("msp_runner", "msp_interval", "replace_hand_made")
 
 
 def merged(from_pillar, from_minion_config):

@@ -57,6 +57,7 @@ def builds(role, msp_split, args):
                 "tls": args["tls"],
                 "auth": args["auth"],
                 "masquerade_as": args["masquerade_as"],
+                "replace_hand_made": args["replace_hand_made"],
             },
             # The MSP hands mail to the local MTA again (sendmail's default).
             {"kind": "msp", "relay": "[127.0.0.1]"},
@@ -237,26 +238,32 @@ def put_back(salt, steps, saved, running):
     """
     After a failed step: every managed file gets its text from before the first step back (the
     module rewrites only those that differ) and, when the services were touched, the daemons are
-    brought back to what ran before. Returns whether it all went back, and what was done or not.
-    (Flushed mail stays delivered; a cron runner set for a queue that holds mail stays: both
-    are safe.)
+    brought back to what ran before. What can go back goes back: the files even when the daemons
+    then fail. Returns whether it all went back, and what was done and what was not. (Flushed
+    mail stays delivered; a cron runner set for a queue that holds mail stays: both are safe.)
     """
     try:
         restored = salt["sendmail.restore"](saved)
-        done = f"put the previous files back ({', '.join(restored['restored']) or 'none had changed'})"
-        if steps.services_touched:
-            old_role, old_runner = service_manager.role_of(running)
-            salt["sendmail.services"](old_role, old_runner, restart=True)
-            done += " and restarted the daemons as they ran before"
-    except Exception as err:
-        return False, f"could not put the previous configuration back: {cause(err)}"
+    except Exception as err:  # reported: the state has failed already
+        return False, f"could not put the previous files back: {cause(err)}"
+    said = [f"put the previous files back ({', '.join(restored['restored']) or 'none had changed'})"]
+    complete = True
     for path in saved:
         if path not in restored["not_restored"]:
             steps.changes.pop(path, None)
     if restored["not_restored"]:
+        complete = False
         left = "; ".join(f"{path}: {why}" for path, why in sorted(restored["not_restored"].items()))
-        return False, f"{done}; could not put back {left}"
-    return True, done
+        said.append(f"could not put back {left}")
+    if steps.services_touched:
+        old_role, old_runner = service_manager.role_of(running)
+        try:
+            salt["sendmail.services"](old_role, old_runner, restart=True)
+            said.append("restarted the daemons as they ran before")
+        except Exception as err:  # the files are back; said, the journal kept
+            complete = False
+            said.append(f"could not restart the daemons as they ran before: {cause(err)}")
+    return complete, "; ".join(said)
 
 
 class Steps:
@@ -292,6 +299,14 @@ class Steps:
         if result["changed"]:
             self.changes.update(result["files"])
             self._said_in_place(result)
+        if result.get("dropped"):  # a hand-made sendmail.mc, replaced as the pillar allows
+            self.note(
+                "hand-made-mc",
+                result["dropped"],
+                None,
+                f"{self._verb('dropped', 'would drop')} from the hand-made .mc (sendmail:replace_"
+                f"hand_made): {'; '.join(result['dropped'])}",
+            )
         return cf_changed
 
     def _said_in_place(self, result):

@@ -150,6 +150,7 @@ PILLAR = Mapping(
         "flush_timeout": _COUNT,
         "cron_seed": Value((str, int)),
         "max_queue_age": _COUNT,
+        "replace_hand_made": Value((bool,)),
         "lookup": Mapping({key: _lookup_value(value) for key, value in platform.DEFAULTS.items()}),
         # Prometheus metrics for node_exporter's textfile collector (the sendmail.metrics state).
         "metrics": Mapping({"textfile_dir": Value((str,), allowlist.path), "interval": _COUNT}),
@@ -235,6 +236,10 @@ DOCS = {
     "sendmail:flush_timeout": "seconds for a client's MTA-queue flush before its MTA stops",
     "sendmail:cron_seed": (
         "cron spread: entries run at a minute derived from the minion id, or from this seed"
+    ),
+    "sendmail:replace_hand_made": (
+        "a server may replace a sendmail.mc this package did not write although its own drops what "
+        "that one had (the finding ``hand-made-mc`` lists it; default false: refused)"
     ),
     "sendmail:max_queue_age": (
         "seconds before a queued message is a finding (``queue-old-message``; default 86400)"

@@ -14,8 +14,10 @@ from . import (
     crontabs,
     files,
     findings,
+    hand_made,
     local_mail,
     patch_level,
+    platform,
     processes,
     queues,
     relays,
@@ -64,6 +66,11 @@ def status(lookup, cache, max_queue_age, cache_dir=None):
     )
     aliases_now = files.shown(files.read_text(local_mail.aliases_file(lookup)[0]))
     report["local_mail"] = local_mail.root_route(report, cfs, aliases_now)
+    # A sendmail.mc someone wrote: what a server role would drop from it (and refuses to, unless
+    # sendmail:replace_hand_made says so).
+    mc_path = platform.cf_pair(lookup, "server")[1]
+    dropped = hand_made.for_host(mc_path, lookup["mc_ostype"])
+    report["hand_made_mc"] = {"path": mc_path, "dropped": dropped}
     # A role change killed half-way left its journal: said here until the next run heals it.
     report["interrupted_run"] = transaction.interrupted(lookup)
     report.update(package=None, advisories=None)
