@@ -16,11 +16,12 @@ finding appeared or cleared, an installed cf changed on disk. A reactor can then
 
 The event's data: ``changes`` (per check, ``old`` and ``new``), ``role`` (observed), ``expected``
 (from pillar, or null), ``verdict`` and ``drifted`` (the verdict is ``drifted``), both from
-``sendmail.compliance``, the one judgement the report uses too: an unmanaged or non-sendmail host
-is never drifted, so the reactor never runs the role there. ``startup`` is true on the first
-event. What the checks read is ``sendmail.status`` (queues counted from file names: ~0.12 s at
-100,000 messages), or only ``sendmail.listeners`` and two stat calls when only ``listeners`` and
-``cf`` are asked for.
+``sendmail.compliance``, the one judgement the report uses too: only what a role run sets right
+is drifted, so the reactor never runs the role on an unmanaged or non-sendmail host, nor on one
+whose pillar cannot be applied, whose mail is at risk, or that lacks a security fix.
+``startup`` is true on the first event. What the checks read is ``sendmail.status`` (queues
+counted from file names: ~0.12 s at 100,000 messages), or only ``sendmail.listeners`` and two stat
+calls when only ``listeners`` and ``cf`` are asked for.
 """
 
 import os

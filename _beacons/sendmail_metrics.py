@@ -42,5 +42,9 @@ def validate(config):
 
 def beacon(config):
     """Write the metrics now (Salt spaces the calls by ``interval``); no event."""
-    __salt__["sendmail.metrics"](textfile_dir=_settings(config)["textfile_dir"])
+    settings = _settings(config)
+    # Salt calls beacon() without the interval it validated: then the module reads pillar's.
+    __salt__["sendmail.metrics"](
+        textfile_dir=settings["textfile_dir"], interval=settings.get("interval")
+    )
     return []

@@ -19,8 +19,6 @@ else:
 
 __virtualname__ = "sendmail"
 
-DEFAULT_MAX_QUEUE_AGE = 86400
-
 
 def __virtual__():
     if shared is None:
@@ -87,13 +85,11 @@ def queue(name=None, messages=False, limit=100):
 def status(max_queue_age=None, refresh=False):
     """
     Everything about sendmail on this host in one dictionary (docs, "Seeing a host:
-    sendmail.status"): the binary and ``version``; ``daemons`` (accepting, or above RefuseLA
-    ``refusing``); ``listeners``, ``exposed`` and ``held_listeners``; ``queues``; ``relay``;
-    ``switches``; ``local_mail`` (where root's mail goes); ``package`` and ``advisories`` (the patch
-    level); ``role`` and ``findings``. ``max_queue_age``: seconds before a queued message is old
-    (default ``sendmail:max_queue_age``, else 86400). The patch level is the last answer of
-    :func:`patch_level`, never asked here; ``refresh``: refresh the package lists and ask now
-    (network).
+    sendmail.status"): ``version``, ``daemons``, ``listeners``, ``exposed``, ``held_listeners``,
+    ``queues``, ``relay``, ``switches``, ``local_mail``, ``hand_made_mc``, ``package`` and
+    ``advisories`` (the last answer of :func:`patch_level`; ``refresh``: ask now, network),
+    ``role`` and ``findings``. ``max_queue_age``: seconds before a queued message is old
+    (default ``sendmail:max_queue_age``, else 86400).
 
     CLI Example:
 
@@ -102,10 +98,10 @@ def status(max_queue_age=None, refresh=False):
         salt '*' sendmail.status
         salt '*' sendmail.status max_queue_age=3600
     """
-    from saltext.sendmail.shared import allowlist, patch_level, status_report
+    from saltext.sendmail.shared import allowlist, findings, patch_level, status_report
 
     if max_queue_age is None:
-        max_queue_age = __salt__["config.get"]("sendmail:max_queue_age", DEFAULT_MAX_QUEUE_AGE)
+        max_queue_age = __salt__["config.get"]("sendmail:max_queue_age", findings.MAX_QUEUE_AGE)
     max_queue_age = allowlist.whole_number(max_queue_age, "max_queue_age")
     if refresh:
         patch_level.ask_salt(_lookup(), __salt__, __opts__.get("cachedir"), refresh=True)
@@ -115,10 +111,9 @@ def status(max_queue_age=None, refresh=False):
 def patch_level(refresh=False):
     """
     The patch level of this host's sendmail (docs, "The patch level: which relays still lack a
-    fix"): the package manager is asked only when its database or lists changed since its last
-    answer (the formula's scheduled job runs this with a splay; :func:`status` only reads the
-    answer). ``refresh``: refresh the lists first and ask (network). Returns ``package`` and
-    ``advisories`` as :func:`status` does.
+    fix"): ``package`` and ``advisories``, asking the package manager only when its database or
+    lists changed (the formula schedules this; :func:`status` reads the answer); ``refresh``:
+    refresh the lists first and ask (network).
 
     CLI Example:
 
@@ -150,10 +145,8 @@ def lookup():
 
 def packages():
     """
-    The packages the formula installs here (``sendmail.package``): the lookup's ``pkgs``, and
-    none on a host whose MTA is not sendmail. Debian's sendmail-bin conflicts with the
-    ``mail-transport-agent`` that postfix and exim provide, and Salt's ``pkg.installed`` runs
-    apt with ``-y``: installing it would remove the host's MTA.
+    The packages the formula installs here: the lookup's ``pkgs``, none where the MTA is not
+    sendmail (installing Debian's sendmail-bin would make apt remove postfix or exim).
 
     CLI Example:
 
@@ -161,19 +154,31 @@ def packages():
 
         salt '*' sendmail.packages
     """
-    from saltext.sendmail.shared import binary
+    return _lookup()["pkgs"] if version()["provider"] in ("sendmail", "none") else []
 
-    lookup = _lookup()
-    found = binary.info(lookup["sendmail_bin"], __context__, __opts__.get("cachedir"))
-    return list(lookup["pkgs"]) if found["provider"] in ("sendmail", "none") else []
+
+def upgrade(packages, version):
+    """
+    Upgrade the ``packages`` that provide sendmail (lookup ``upgrade_packages``) to ``version``,
+    the vendor's own restart held back (Debian's policy-rc.d): ``salt-run sendmail.patch_relays``
+    restarts the MTA once, after the role. Returns ``changes`` (``pkg.install``'s), ``restart_held``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' sendmail.upgrade '[sendmail-base, sendmail-bin, sendmail-cf]' 8.17.1.9-2+deb12u3
+    """
+    from saltext.sendmail.shared import upgrade as package_upgrade
+
+    return package_upgrade.install(__salt__, _lookup(), packages, version)
 
 
 def settings(role=None, secrets=False):
     """
-    What the formula applies here, from the ``sendmail`` pillar (checked by :func:`validate`):
-    ``role`` (or ``role`` given here), ``site`` and the arguments of ``sendmail.client`` or
-    ``sendmail.server``. Errors name the pillar key. The relay password is masked unless
-    ``secrets`` (the role state asks for it).
+    What the formula applies here, from the ``sendmail`` pillar: ``role`` (or ``role`` given),
+    ``site``, ``site_relays`` and the role state's arguments; errors name the pillar key. The
+    relay password is masked unless ``secrets`` (the role state asks for it).
 
     CLI Example:
 
@@ -197,12 +202,10 @@ def _config():
 
 def validate(config=None, part="pillar"):
     """
-    Check a configuration against every key the package knows (:mod:`schema`): this minion's
-    ``sendmail`` pillar with its minion config on top, unless ``config`` is given; ``part`` is
-    ``pillar``, ``beacon`` or ``metrics_beacon`` (a beacon's settings as Salt passes them). Returns
-    the problems, each naming the key path and, for an unknown key, the closest known one
-    (``sendmail:msp_intervall: unknown key; did you mean msp_interval?``). The role states and
-    :func:`settings` refuse a configuration with problems, changing nothing.
+    Check this minion's ``sendmail`` pillar (minion config on top), or ``config``, as ``part``
+    (``pillar``, ``beacon``, ``metrics_beacon``) against every key the package knows. Returns the
+    problems, each naming the key path and an unknown key's closest known one
+    (``sendmail:msp_intervall: unknown key; did you mean msp_interval?``).
 
     CLI Example:
 
@@ -218,12 +221,10 @@ def validate(config=None, part="pillar"):
 
 def compliance(report=None):
     """
-    The fleet's one judgement of this host, used by ``salt-run sendmail.report`` and the drift
-    beacon alike (docs, "The one judgement: sendmail.compliance"): ``verdict`` (one of the
-    judgement's: ``compliant``, ``at_risk``, ``drifted``, ``unmanaged``, ``not_sendmail``),
-    ``expected``, ``observed``, ``findings`` (the high ones that count), ``other_findings``,
-    ``problem``, ``provider`` and ``version``. ``report``: a :func:`status` report already read (the
-    beacon passes its own).
+    The fleet's one judgement of this host, which the report, the beacon and the metrics read
+    (docs, "The one judgement: sendmail.compliance"): ``verdict`` (only ``drifted`` is the
+    reactor's), ``expected``, ``observed``, ``findings`` (those that count), ``other_findings``,
+    ``problem``... ``report``: a :func:`status` report already read (the beacon passes its own).
 
     CLI Example:
 
@@ -236,18 +237,17 @@ def compliance(report=None):
     return judgement.for_minion(report or status(), _config, __grains__)
 
 
-def metrics(textfile_dir=None):
+def metrics(textfile_dir=None, interval=None):
     """
-    This host's sendmail as Prometheus metrics, in the text exposition format (docs,
-    "Prometheus metrics and alerts"): the queues (messages, bytes, the oldest message's age,
-    runner, queuewarn and queuereturn), the daemons, exposed listeners, the verdict of
-    :func:`compliance` (one series per verdict), the roles, findings per severity, the version,
-    the security fixes missing and when they were taken. From one :func:`status`.
+    This host's sendmail as Prometheus metrics (docs, "Prometheus metrics and alerts"): queues,
+    daemons, listeners, verdict, roles, findings, version, missing fixes, from one :func:`status`.
 
     textfile_dir
-        Also write them to ``sendmail.prom`` in this directory, atomically, for node_exporter's
-        textfile collector (Debian: ``/var/lib/prometheus/node-exporter``). The
-        ``sendmail_metrics`` beacon does this every interval.
+        Also write them there (``sendmail.prom``, atomically) for node_exporter's textfile
+        collector, as the ``sendmail_metrics`` beacon does.
+
+    interval
+        Seconds between refreshes, for the stale alert (default ``sendmail:metrics:interval``).
 
     CLI Example:
 
@@ -260,18 +260,17 @@ def metrics(textfile_dir=None):
 
     from saltext.sendmail.shared import metrics as prometheus
 
+    interval = interval or prometheus.interval_of(_config())
     now, report = time.time(), status()
-    text = prometheus.render(prometheus.host(report, compliance(report), now))
-    if textfile_dir is not None:
-        prometheus.write(textfile_dir, prometheus.HOST_FILE, text)
-    return text
+    text = prometheus.render(prometheus.host(report, compliance(report), now, interval))
+    return prometheus.write_host(textfile_dir, text)
 
 
 def flush(name=None, timeout=300):
     """
     Run the MSP queue (``sendmail -Ac -qf``) and the MTA queue (``sendmail -qf``) once, now
-    (``name``: ``mta`` or ``msp`` for one; each run at most ``timeout`` seconds), and report which
-    ids ``left`` each queue and which are ``remaining``. Nothing is deleted.
+    (``name``: one of them; at most ``timeout`` seconds each): the ids that ``left`` each queue
+    and those ``remaining``. Nothing is deleted.
 
     CLI Example:
 
@@ -290,12 +289,11 @@ def render_mc(
 ):
     """
     The .mc text of a configuration, every value checked against the allowlist first. ``kind``:
-    ``msp`` (submit.mc, 8.12 and later), ``nullclient`` (a sendmail.mc sending all to the relay)
-    or ``server`` (a listening, hardened sendmail.mc). ``relay``: one relay or an ordered list
-    (``[mail.example.com]``, ``[192.0.2.1]``, ``[IPv6:2001:db8::25]``, optionally ``esmtp:``...),
-    a server's optional smart host; ``port`` when not 25. Server only: ``relay_domains`` and
-    ``limits``. ``tls``, ``auth``: STARTTLS and AUTH on the hop (their secrets go only into the
-    files :func:`credentials` writes); ``masquerade_as``: the domain the host's mail comes from.
+    ``msp`` (submit.mc), ``nullclient`` (sendmail.mc sending all to the relay) or ``server``.
+    ``relay``: one relay or an ordered list (``[mail.example.com]``, ``[192.0.2.1]``,
+    ``[IPv6:2001:db8::25]``, optionally ``esmtp:``...), a server's smart host; ``port`` when not
+    25; a server's ``relay_domains`` and ``limits``; ``tls``, ``auth``: STARTTLS and AUTH on the
+    hop (secrets only in :func:`credentials`' files); ``masquerade_as``: the mail's domain.
 
     CLI Example:
 
@@ -326,17 +324,14 @@ def build_cf(
 ):
     """
     Build and install a configuration (docs, "Building a configuration safely"): render the
-    .mc, build the cf with m4, check it (sendmail must load it, its relay and hardening must read
-    back as asked), then rename both into place, keeping ``.bak`` copies; on any failure nothing
-    is replaced. ``kind``, ``relay``, ``port``, ``relay_domains``, ``limits``, ``tls``, ``auth`` and
-    ``masquerade_as`` as for :func:`render_mc`; ``test`` writes nothing (m4 runs into memory).
-    A server refuses to replace a sendmail.mc this package did not write when that would drop
-    anything the pillar does not name (``FEATURE``, ``define``, ``MAILER``, ``INPUT_MAIL_FILTER``,
-    ``LOCAL_*`` lines: listed in the error and in ``sendmail.status``), unless
-    ``replace_hand_made``. Returns ``kind``, ``dropped`` (what a replaced hand-made .mc lost),
-    ``cf``, ``relay``, ``changed``, ``files`` (per changed
-    file, ``old``/``new`` summaries and a unified ``diff``) and ``in_place`` (files written in
-    place: mount points of their own, which a rename cannot replace).
+    .mc, build the cf with m4, check it (sendmail loads it, relay and hardening read back), then
+    rename both into place, keeping ``.bak`` copies; on any failure nothing is replaced.
+    ``kind``, ``relay``, ``port``, ``relay_domains``, ``limits``, ``tls``, ``auth``,
+    ``masquerade_as``: as for :func:`render_mc`; ``test`` writes nothing. A server refuses to
+    replace a hand-made sendmail.mc whose lines it would drop (docs, "Adopting a hand-made relay
+    (replace_hand_made)") unless ``replace_hand_made``. Returns ``kind``, ``dropped``, ``cf``,
+    ``relay``, ``changed``, ``files`` (per changed file, ``old``/``new`` and a ``diff``) and
+    ``in_place`` (files written in place: mount points of their own).
 
     CLI Example:
 
@@ -357,12 +352,10 @@ def build_cf(
 
 def credentials(role, tls=None, auth=None, test=False):
     """
-    Write the files that carry the hop's secrets for ``role`` (``client`` or ``server``), or
-    remove them when no longer wanted: PEM text from pillar (in ``tls_dir``; a key root 0600) and a
-    client's authinfo map (built by makemap from stdin; root, group smmsp, 0640: the MSP runs as
-    smmsp). Previous files are kept as ``.bak``; nothing returned or logged shows a secret.
-    ``tls`` and ``auth`` as for :func:`render_mc`; ``test`` writes nothing. Returns ``changed``
-    and ``files``: per changed file, masked ``old`` and ``new``.
+    Write (or remove) the files that carry the hop's secrets for ``role``: PEM text from pillar
+    (in ``tls_dir``; a key root 0600) and a client's authinfo map (root, group smmsp, 0640), the
+    old ones kept as ``.bak``; nothing returned or logged shows a secret. ``tls``, ``auth`` as for
+    :func:`render_mc`; ``test`` writes nothing. Returns ``changed`` and masked ``files``.
 
     CLI Example:
 
@@ -378,10 +371,9 @@ def credentials(role, tls=None, auth=None, test=False):
 def aliases(names=None, domain=None, test=False):
     """
     Set the site's aliases on this relay (docs, "Local mail"): each name of ``names`` (a target
-    or a list) in the aliases file the MTA reads and, with ``domain``, ``NAME@domain`` in the
-    virtusertable. Other entries are kept; each new file is built by sendmail into a scratch map
-    before it replaces the live one; ``test`` writes nothing. Returns ``changed``, ``files`` (per
-    name ``old``/``new``) and ``in_place`` (files written in place: mount points of their own).
+    or a list) in the aliases file and, with ``domain``, ``NAME@domain`` in the virtusertable;
+    other entries (and their bytes) kept, each file built by sendmail aside first; ``test``
+    writes nothing. Returns ``changed``, ``files`` (per name ``old``/``new``) and ``in_place``.
 
     CLI Example:
 
@@ -397,10 +389,9 @@ def aliases(names=None, domain=None, test=False):
 def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_interval=None):
     """
     Whether applying ``role`` with these values (``relay``, ``msp_runner``, ``queue_interval``,
-    ``msp_interval``, as the states take them) would lose mail, touching nothing: a client whose
-    relay is this host, a server whose smart host is itself. Raises SaltInvocationError for values
-    outside the allowlist, an ``msp_runner`` other than ``daemon`` or ``cron``, and intervals that
-    cron would run but cannot space evenly. Returns the problems (empty: safe to apply).
+    ``msp_interval``, as the states take them) would lose mail (a relay that is this host),
+    touching nothing; raises SaltInvocationError for a value outside the allowlist or an interval
+    cron cannot space evenly. Returns the problems (empty: safe to apply).
 
     CLI Example:
 
@@ -437,8 +428,7 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
 
 def config_files():
     """
-    The text of every file the role states write, by inode only for secrets: what :func:`restore`
-    puts back after a failed step.
+    Every file the role states write, its text (a secret's inode): what :func:`restore` takes.
 
     CLI Example:
 
@@ -453,10 +443,8 @@ def config_files():
 
 def restore(files):
     """
-    Put back ``files`` as :func:`config_files` returned them: only files this module manages,
-    only those that differ, .mc files before cfs, maps rebuilt. Returns ``restored`` (the paths
-    written) and ``not_restored`` (path: why; e.g. a path the lookup no longer names): what can
-    go back goes back.
+    Put back ``files`` as :func:`config_files` returned them: only the module's, only those that
+    differ, .mc files first, maps rebuilt. Returns ``restored`` and ``not_restored`` (path: why).
 
     CLI Example:
 
@@ -472,13 +460,11 @@ def restore(files):
 def services(role, msp_runner="daemon", restart=False, test=False, timeout=None):
     """
     Bring the daemons to ``role`` with the vendor's service manager, after :func:`switch`: only
-    what differs, unless ``restart`` (a new cf), a failed unit reset first; then wait up to
-    ``timeout`` seconds (lookup ``services_timeout``) for the processes and sockets to agree. A
-    client's MSP queue goes to cron where the vendor's MSP unit needs the MTA (Red Hat). A role
-    without an MTA also ends, with SIGTERM, an MTA the vendor's stop left running. ``test``
-    changes nothing and says what would be done. Returns
-    ``changed``, ``actions``, ``running`` (before), ``enabled``, ``wanted``, ``msp_runner`` and
-    ``ended``.
+    what differs, unless ``restart``; a failed unit reset first; then wait up to ``timeout``
+    seconds (lookup ``services_timeout``) for processes and sockets to agree. Where the MSP unit
+    needs the MTA (Red Hat) a client's MSP queue goes to cron; an MTA the vendor's stop left
+    running is ended (SIGTERM). ``test`` changes nothing. Returns ``changed``, ``actions``,
+    ``running`` (before), ``enabled``, ``wanted``, ``msp_runner`` and ``ended``.
 
     CLI Example:
 
@@ -495,10 +481,9 @@ def services(role, msp_runner="daemon", restart=False, test=False, timeout=None)
 
 def cron_runner(queue, interval=None, test=False):
     """
-    Keep one root cron entry that runs ``queue`` (``mta``: ``sendmail -q``; ``msp``:
-    ``sendmail -Ac -q``) every ``interval``, at a minute derived from the minion id (or
-    ``sendmail:cron_seed``); without ``interval``, remove it; ``test`` changes nothing. Uses Salt's
-    cron module. Returns
+    Keep one root cron entry (Salt's cron module) that runs ``queue`` (``mta``: ``sendmail -q``;
+    ``msp``: ``sendmail -Ac -q``) every ``interval`` at a minute derived from the minion id (or
+    ``sendmail:cron_seed``); no ``interval``: remove it; ``test`` changes nothing. Returns
     ``identifier``, ``changed`` and the entry's ``old`` and ``new`` line.
 
     CLI Example:

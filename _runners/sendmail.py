@@ -38,9 +38,10 @@ def report(tgt="*", tgt_type="glob", timeout=None, textfile_dir=None):
     The fleet's judgement, one job: per minion ``expected`` (pillar's role), ``observed``,
     ``compliant``, ``findings`` (those that count), ``other_findings``, ``problem`` and
     ``version``, ``package`` and ``advisories`` (the patch level); a ``summary`` (minion ids by
-    verdict: ``compliant``, ``at_risk``, ``drifted``, ``unmanaged``, ``unreachable``,
-    ``not_sendmail``, and ``unpatched``: an update pending or an advisory open) and a
-    ``retcode``, non-zero only when a minion drifted, has mail at risk or did not answer. Shown
+    verdict: ``compliant``, ``at_risk``, ``needs_patch``, ``drifted``, ``misconfigured``,
+    ``unmanaged``, ``not_sendmail``, ``unreachable``, and ``unpatched``: an update pending or an
+    advisory open) and a ``retcode``, non-zero only when a minion needs action (drifted,
+    misconfigured, mail at risk, a security fix missing) or did not answer. Shown
     as a table by the ``sendmail_report`` outputter (``--out=json`` or ``--out=yaml`` give the
     data).
 
@@ -89,20 +90,27 @@ def patch_relays(site=None, test=False, force=False, tgt="*", tgt_type="glob", t
     """
     Upgrade the packages that provide sendmail on the relays (the minions whose pillar role is
     ``server``) of one site, or of every site one site after another: one relay at a time, each
-    only once the site's other relays answer SMTP; re-apply the server role (the formula's
-    ``sendmail`` state); check the relay (it answers SMTP, accepts a message for the site's
-    domain, ``sendmail.compliance`` is compliant, its package is the candidate) before the next.
-    Stops at the first failure, leaving the remaining relays untouched. Returns ``relays`` in
-    order, each with ``site``, ``minion``, ``address``, ``installed``, ``candidate``, ``result``
-    (None: not done), ``comment`` and ``out_of_service`` (seconds it did not answer SMTP);
-    ``result``, ``comment`` and ``retcode`` (1 when a relay failed).
+    only once every other relay the site's pillar lists answers SMTP (its minion answered or
+    not); upgrade with the package's own restart held back (``sendmail.upgrade``), re-apply the
+    server role (the formula's ``sendmail`` state) and restart the MTA if the role did not, so
+    the relay is out of service once; check the relay (it answers SMTP, accepts a message for
+    the site's domain, ``sendmail.compliance`` is compliant, its package is the candidate)
+    before the next. A targeted minion that does not answer the plan refuses the run (it may be
+    a relay); the first failure stops it, leaving the remaining relays untouched. The probes stay
+    within each relay's per-address limit (half its ``client_rate``), so a master outside the
+    site's ``relay_domains`` is not refused. Returns ``relays`` in order, each with ``site``,
+    ``minion``, ``address``, ``installed``, ``candidate``, ``result`` (None: not done),
+    ``comment`` and ``out_of_service`` (seconds it did not answer SMTP); ``silent`` (the minions
+    that did not answer the plan), ``result``, ``comment`` and ``retcode`` (1 when refused or a
+    relay failed).
 
     site
         The site whose relays to patch (default: every site).
     test
         Return the plan (each relay, installed and candidate versions, the order); change nothing.
     force
-        Patch a relay even though another relay of its site does not answer SMTP.
+        Go on although targeted minions did not answer the plan, and patch a relay although
+        another relay of its site does not answer SMTP (or it is the site's only relay).
     tgt, tgt_type
         The minions to look among (default every minion).
     timeout

@@ -247,6 +247,7 @@ def role(name, role=None):
         return {"name": name, "result": False, "changes": {}, "comment": str(err)}
     chosen = settings.pop("role")
     site = settings.pop("site")
+    settings.pop("site_relays", None)
     apply_role = client if chosen == "client" else server
     ret = apply_role(name, **settings)
     where = f" (site {site})" if site is not None else ""
@@ -297,7 +298,9 @@ def _metrics_present(name, settings, prometheus):
     if prometheus.stale(path, settings["interval"]):
         if not test:
             try:
-                __salt__["sendmail.metrics"](textfile_dir=settings["textfile_dir"])
+                __salt__["sendmail.metrics"](
+                    textfile_dir=settings["textfile_dir"], interval=settings["interval"]
+                )
             except CommandExecutionError as err:  # a full disk: the last file stays whole
                 return {**ret, "result": False, "comment": str(err)}
         ret["changes"]["textfile"] = path

@@ -144,3 +144,31 @@ def fleet(salt_factories):
             "master_textfile": master_textfile,
             **minions,
         }
+
+
+# A changelog of sendmail's Debian package as a distribution that has not backported the
+# SMTP-smuggling fix would have it (Debian's own names CVE-2023-51765): the relay's lookup
+# reads it instead, so its sendmail 8.17 lacks that fix (finding advisory-open, high on a relay).
+UNFIXED_CHANGELOG = "/var/lib/sendmail/unfixed-changelog.Debian.gz"
+
+
+@pytest.fixture
+def relay_lacking_a_fix(fleet):
+    """relay1-a with an advisory open, then as it was."""
+    relay = fleet["relay1-a"]
+    relay.host(
+        "sh",
+        "-c",
+        "printf 'sendmail (8.17.1.9-2) bookworm; urgency=medium\\n\\n  * New upstream.\\n' "
+        f"| gzip >{UNFIXED_CHANGELOG}",
+    )
+    fleet["pillar"].write(
+        "relay", {"sendmail": {"role": "server", "lookup": {"package_changelog": UNFIXED_CHANGELOG}}}
+    )
+    fleet["cli"].run("saltutil.refresh_pillar", "wait=True", minion_tgt="relay1-a")
+    fleet["cli"].run("sendmail.patch_level", "refresh=True", minion_tgt="relay1-a")
+    yield relay
+    fleet["pillar"].write("relay", {"sendmail": {"role": "server"}})
+    fleet["cli"].run("saltutil.refresh_pillar", "wait=True", minion_tgt="relay1-a")
+    fleet["cli"].run("sendmail.patch_level", "refresh=True", minion_tgt="relay1-a")
+    relay.host("rm", "-f", UNFIXED_CHANGELOG)

@@ -90,10 +90,12 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
     assert ret.data["summary"] == {
         "compliant": list(MINIONS),
         "at_risk": [],
+        "needs_patch": [],
         "drifted": [],
+        "misconfigured": [],
         "unmanaged": [],
-        "unreachable": [],
         "not_sendmail": [],
+        "unreachable": [],
         "unpatched": [],
     }
     # The patch level of each: this machine's Debian 12 package, which fixed CVE-2023-51765.
@@ -119,8 +121,8 @@ def test_report_lists_every_minion_with_its_expected_and_observed_role(fleet):
         "why",
     ]
     assert (
-        "compliant: 3  at risk: 0  drifted: 0  unmanaged: 0  not sendmail: 0  unreachable: 0  unpatched: 0"
-        in table.stdout
+        "compliant: 3  at risk: 0  needs patch: 0  drifted: 0  misconfigured: 0  unmanaged: 0  "
+        "not sendmail: 0  unreachable: 0  unpatched: 0" in table.stdout
     )
 
 
@@ -169,6 +171,40 @@ def test_the_beacon_and_the_reactor_undo_drift_without_anyone(fleet, event_liste
     # The reactor re-applies the role: the listener goes, with nobody running anything.
     assert wait_for(lambda: not listens(CLIENT_A), timeout=90), "the reactor did not undo the drift"
     fleet["cli"].run("beacons.delete", "sendmail", minion_tgt="client-a")
+
+
+def test_a_relay_lacking_a_fix_needs_patch_and_the_reactor_leaves_it_alone(
+    fleet, event_listener, relay_lacking_a_fix
+):
+    judged = fleet["cli"].run("sendmail.compliance", minion_tgt="relay1-a").data
+    assert judged["verdict"] == "needs_patch", judged
+    assert [f["id"] for f in judged["findings"]] == ["advisory-open"], judged["findings"]
+    start = time.time()
+    beacon_first_look(fleet, event_listener, "relay1-a")
+    try:
+        events = event_listener.get_events(
+            [(fleet["master"].id, "salt/beacon/relay1-a/sendmail/")], after_time=start
+        )
+        event = next(event for event in events if event.data.get("startup"))
+        assert (event.data["verdict"], event.data["drifted"]) == ("needs_patch", False), event.data
+        # A role run cannot install a package: the reactor leaves it to the rolling patch. Time
+        # for the reactor to act, had it been drift (it re-applies within seconds: the test above).
+        time.sleep(15)
+        applied = [
+            job.data
+            for job in event_listener.get_events(
+                [(fleet["master"].id, "salt/job/*/new")], after_time=start
+            )
+            if job.data.get("fun") == "state.apply" and "relay1-a" in (job.data.get("minions") or [])
+        ]
+        assert applied == []
+        # The report lists it once, as needing the patch, and as unpatched.
+        ret = report(fleet)
+        assert ret.data["summary"]["needs_patch"] == ["relay1-a"], ret.data["summary"]
+        assert ret.data["summary"]["drifted"] == [] and ret.data["summary"]["unpatched"] == ["relay1-a"]
+        assert ret.returncode == 1
+    finally:
+        fleet["cli"].run("beacons.delete", "sendmail", minion_tgt="relay1-a")
 
 
 OUTSIDER = "other-u"

@@ -19,6 +19,7 @@ import uuid
 import pytest
 import yaml
 
+from saltext.sendmail.shared import judgement
 from tests.fleet.conftest import COMMON_PILLAR, FLEET_REPORT_SECONDS
 from tests.fleet.test_fleet import highstate, listens, relay_recipients, send, wait_for
 from tests.support.netns import NETWORK
@@ -150,7 +151,8 @@ def test_every_scrape_during_refreshes_parses_and_the_collector_never_errs(fleet
         assert found[("node_textfile_scrape_error", ())] == 0
         # Every family of the file, whole: never half a file.
         assert ("sendmail_metrics_timestamp_seconds", ()) in found
-        assert len([key for key in found if key[0] == "sendmail_verdict"]) == 5
+        assert len([key for key in found if key[0] == "sendmail_verdict"]) == len(judgement.VERDICTS)
+        assert ("sendmail_metrics_interval_seconds", ()) in found
         stamps.add(found[("sendmail_metrics_timestamp_seconds", ())])
     assert scrapes > 20 and len(stamps) >= 2, (scrapes, stamps)  # the file changed under the scrapes
 
@@ -210,20 +212,38 @@ def test_a_hand_made_mta_is_drift_in_a_scrape_and_prometheus_names_the_host(flee
             timeout=3 * INTERVAL + 5,
         ), scrape("client-a")
         assert scraped("client-a", "sendmail_exposed_listeners") >= 1
+        # The finding behind the verdict, as the alert's description points to it.
+        assert (
+            scraped(
+                "client-a", "sendmail_finding", id="exposed-listener", severity="high", counted="true"
+            )
+            == 1
+        )
         assert wait_for(lambda: query('sendmail_verdict{verdict="drifted"} == 1'), timeout=20)
         drifted = query('sendmail_verdict{verdict="drifted"} == 1')
         assert [sample["metric"]["minion"] for sample in drifted] == ["client-a"]
-        # The alert the rules hold for it is pending (its for: is 15 minutes), every rule healthy.
-        assert wait_for(
-            lambda: _alert_states().get("SendmailClientListensOffHost") == "pending", timeout=20
-        )
+        # One fault, one alert: the drift alert is pending (its for: is 15 minutes) and no other
+        # rule holds one; every rule healthy.
+        assert wait_for(lambda: _alert_states().get("SendmailHostDrifted") == "pending", timeout=20)
+        assert _alert_states() == {"SendmailHostDrifted": "pending"}
         with urllib.request.urlopen("http://127.0.0.1:9090/api/v1/rules", timeout=5) as response:
             rules = [rule for group in json.load(response)["data"]["groups"] for rule in group["rules"]]
-        assert len(rules) == 12 and {rule["health"] for rule in rules} == {"ok"}, rules
+        assert len(rules) == 10 and {rule["health"] for rule in rules} == {"ok"}, rules
     finally:  # the client role again, even after a failure: the tests after this one need it
         applied = highstate(fleet)
     assert applied.returncode == 0, applied.data
     assert wait_for(lambda: not query('sendmail_verdict{verdict="drifted"} == 1'), timeout=20)
+
+
+def test_a_relay_lacking_a_fix_raises_one_alert(fleet, prometheus, relay_lacking_a_fix):
+    assert wait_for(
+        lambda: scraped("relay1-a", "sendmail_verdict", verdict="needs_patch") == 1,
+        timeout=3 * INTERVAL + 5,
+    ), scrape("relay1-a")
+    assert scraped("relay1-a", "sendmail_verdict", verdict="drifted") == 0
+    assert wait_for(lambda: _alert_states().get("SendmailHostNeedsPatch") == "pending", timeout=20)
+    # One fault, one alert: not also drift, nor a queue alert.
+    assert _alert_states() == {"SendmailHostNeedsPatch": "pending"}
 
 
 def _alert_states():

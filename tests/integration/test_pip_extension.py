@@ -162,7 +162,7 @@ def test_pip_keeps_the_operators_salt_and_salt_loads_the_extension(tmp_path):
     assert shared.stdout.split()[1] == "1.2.3"  # which release this host runs
     # The alert rules ship beside the code.
     rules = pathlib.Path(shared.stdout.split()[0]).parents[1] / "prometheus" / "sendmail.rules.yml"
-    assert "SendmailRelayMTADown" in rules.read_text()
+    assert "SendmailHostNeedsPatch" in rules.read_text()
     assert json.loads(loaders.stdout.splitlines()[-1]) == {
         "grains": "sendmail",
         "beacons": [

@@ -11,6 +11,7 @@ import json
 import pathlib
 import re
 import smtplib
+import subprocess
 import tempfile
 import threading
 import time
@@ -26,6 +27,10 @@ from tests.support.systemd_minion import add_minion, minion_log
 SITE = "site-p"
 NUMBERS = {"relay1-p": 51, "relay2-p": 52, "client-p": 53}
 RELAYS = ("relay1-p", "relay2-p")
+# The test's own outage watcher looks at the relays every 0.2 s from this address, which the site
+# trusts as it trusts its client (exempt from the per-address limits); the master's probes come
+# from 198.51.100.1, which it does not.
+WATCHER = f"{NETWORK}.2"
 EXTRA_HOSTS = "".join(f"{NETWORK}.{n}\t{name}.example.test {name}\n" for name, n in NUMBERS.items())
 PILLAR = {
     "sendmail": {
@@ -34,7 +39,10 @@ PILLAR = {
             SITE: {
                 # The client's ordered relay list: it fails over to the second while the first is down.
                 "relays": [f"[{NETWORK}.{NUMBERS[name]}]" for name in RELAYS],
-                "relay_domains": ["example.com", NETWORK],
+                # The site's client alone relays through them: the master (198.51.100.1), which
+                # watches the relays during the run, is an outsider to them, under the default
+                # per-address limits (client_rate 30 a minute).
+                "relay_domains": ["example.com", f"{NETWORK}.{NUMBERS['client-p']}", WATCHER],
                 "masquerade_as": "example.com",
                 # What the client sends goes to a person: the user "mail" of whichever relay gets it.
                 "aliases": {"patchtest": "mail"},
@@ -79,8 +87,15 @@ def _wait_for_minions(cli, hosts, timeout=120):
 @pytest.fixture
 def site(salt_factories, make_systemd_host):
     """The master, its CLIs, the three hosts by minion id (each host's minion running and synced)."""
-    bridge()  # the test network: the master listens on 198.51.100.1
-    with tempfile.TemporaryDirectory(prefix="smp-", dir="/tmp") as work:
+    network = bridge()  # the test network: the master listens on 198.51.100.1
+    subprocess.run(["ip", "addr", "add", f"{WATCHER}/24", "dev", network], check=True)
+    with (
+        contextlib.ExitStack() as cleanup,
+        tempfile.TemporaryDirectory(prefix="smp-", dir="/tmp") as work,
+    ):
+        cleanup.callback(
+            subprocess.run, ["ip", "addr", "del", f"{WATCHER}/24", "dev", network], check=False
+        )
         pillar_root = pathlib.Path(work) / "pillar"
         pillar_root.mkdir()
         _write_pillar(pillar_root)
@@ -147,9 +162,11 @@ def version(host):
 
 
 def answers(name):
-    """Whether the relay greets an SMTP client from the test network (here, the master's address)."""
+    """Whether the relay greets an SMTP client from the test network (the watcher's address)."""
     try:
-        with smtplib.SMTP(f"{NETWORK}.{NUMBERS[name]}", 25, timeout=3) as smtp:
+        with smtplib.SMTP(
+            f"{NETWORK}.{NUMBERS[name]}", 25, timeout=3, source_address=(WATCHER, 0)
+        ) as smtp:
             return smtp.noop()[0] == 250
     except (OSError, smtplib.SMTPException):
         return False
@@ -256,6 +273,15 @@ def wait_for_all(site, sent, timeout=90):
         time.sleep(2)
 
 
+def _wait(check, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1)
+    return True
+
+
 def findings(entry):
     return {f["id"] for f in (entry["findings"] or []) + (entry["other_findings"] or [])}
 
@@ -293,9 +319,26 @@ def test_patch_relays_one_at_a_time_losing_no_mail(site, release):
     ret, refused = patch_relays(site)
     assert ret.returncode == 1
     assert refused["relays"][0]["result"] is False, refused
-    assert "another relay is down (relay2-p" in refused["relays"][0]["comment"], refused
+    assert (
+        "the site would not be served while it restarts ([198.51.100.52]: 198.51.100.52:25 does not answer"
+        in refused["relays"][0]["comment"]
+    ), refused
     assert [version(relay) for relay in relays] == [installed, installed]
     site["relay2-p"].run("systemctl", "start", "sendmail")
+
+    # A relay whose whole host is down: its minion is silent, its address does not answer. The
+    # run refuses, naming it, in test=True too (it used to plan relay1-p, the last one serving).
+    site["relay2-p"].poweroff()
+    for args in (("test=True",), ()):
+        ret, refused = patch_relays(site, *args)
+        assert ret.returncode == 1 and refused["silent"] == ["relay2-p"], refused
+        assert refused["comment"].startswith(
+            "refused, nothing changed: relay2-p did not answer the plan"
+        )
+    assert version(site["relay1-p"]) == installed
+    site["relay2-p"].boot()
+    _wait_for_minions(site["cli"], {name: site[name] for name in NUMBERS})
+    assert _wait(lambda: answers("relay2-p")), "relay2-p's MTA did not come back with its host"
 
     # A broken package: the run stops at the first relay; the second is untouched and serving.
     ret, failed = patch_relays(site)
@@ -322,10 +365,13 @@ def test_patch_relays_one_at_a_time_losing_no_mail(site, release):
         (name, installed, fixed_version, True) for name in RELAYS
     ], done
     assert [version(relay) for relay in relays] == [fixed_version, fixed_version]
-    # Each relay was restarted (the package's postinst, then the role): never both at once.
-    assert all(outages.down[name] for name in RELAYS), outages.down
+    # Each relay was out of service once (the package's own restart held back, the role's or the
+    # run's the only one), never both at once; the master, an outsider, was never refused.
+    assert [len(outages.down[name]) for name in RELAYS] == [1, 1], outages.down
     assert outages.overlapping() == [], outages.down
     assert all(r["out_of_service"] is not None for r in done["relays"])
+    for relay in done["relays"]:
+        assert "Connection rate limit exceeded" not in relay["comment"], relay
 
     # No mail lost, none twice: every message the client sent is once in a mailbox, none waits.
     assert sender.failed == []

@@ -62,14 +62,17 @@ def test_report_sorts_every_minion_by_its_verdict():
     assert report["summary"] == {
         "compliant": ["client", "relay"],
         "at_risk": ["weekend"],
-        "drifted": ["drifted", "nomodule", "relay2", "typo"],
+        "needs_patch": ["relay2"],
+        "drifted": ["drifted", "nomodule"],
+        "misconfigured": ["typo"],
         "unmanaged": ["unmanaged"],
         "unreachable": ["gone", "killed", "silent"],
         "not_sendmail": ["postfix"],
         "unpatched": ["relay2"],
     }
     assert report["retcode"] == 1
-    # A relay with an update pending: drifted (a high finding), listed as unpatched, the package shown.
+    # A relay with an update pending: needs_patch (not a role run's to fix), listed as unpatched,
+    # the package shown.
     assert report["minions"]["relay2"]["findings"] == [PENDING]
     assert report["minions"]["relay2"]["package"]["candidate"] == "8.17.1.9-3"
     assert report["minions"]["drifted"]["findings"] == [LISTENER]
@@ -93,11 +96,18 @@ def test_the_table_shows_why_and_counts_every_list():
     [relay] = [line for line in lines if line.startswith("relay ")]
     assert relay.split() == ["relay", "compliant", "server", "server", "8.17.1.9-2"]
     [relay2] = [line for line in lines if line.startswith("relay2 ")]
-    assert relay2.split()[:5] == ["relay2", "drifted", "server", "server", "8.17.1.9-2->8.17.1.9-3"]
+    assert relay2.split()[:6] == [
+        "relay2",
+        "needs",
+        "patch",
+        "server",
+        "server",
+        "8.17.1.9-2->8.17.1.9-3",
+    ]
     assert "security-update-pending" in relay2
     assert lines[-1] == (
-        "compliant: 2  at risk: 1  drifted: 4  unmanaged: 1  not sendmail: 1  unreachable: 3  "
-        "unpatched: 1"
+        "compliant: 2  at risk: 1  needs patch: 1  drifted: 2  misconfigured: 1  unmanaged: 1  "
+        "not sendmail: 1  unreachable: 3  unpatched: 1"
     )
 
 
@@ -124,5 +134,5 @@ def test_every_verdict_of_the_judgement_is_a_list_of_the_report_and_sets_its_exi
     for verdict in judgement.VERDICTS:
         report = fleet_report.summarize(["m"], {"m": {"verdict": verdict}})
         assert report["summary"][verdict] == ["m"]
-        assert report["retcode"] == (1 if verdict in ("drifted", "at_risk") else 0), verdict
+        assert report["retcode"] == (1 if verdict in judgement.NEEDS_ACTION else 0), verdict
     assert list(report["summary"]) == [*judgement.VERDICTS, "unreachable", "unpatched"]

@@ -9,12 +9,21 @@ STRANDED = {"id": "queue-stranded", "severity": "high", "message": "3 message(s)
 OLD = {"id": "queue-old-message", "severity": "medium", "message": "the oldest is 30 h old"}
 UNREACHABLE = {"id": "relay-unreachable", "severity": "high", "message": "5 message(s) wait"}
 DISK = {"id": "queue-disk-low", "severity": "medium", "message": "near MinFreeBlocks"}
+PENDING = {"id": "security-update-pending", "severity": "high", "message": "8.17.1.9-3 is offered"}
+ADVISORY = {"id": "advisory-open", "severity": "medium", "message": "CVE-2023-51765"}
+INTERRUPTED = {"id": "run-interrupted", "severity": "high", "message": "a run did not finish"}
 SITES = {"a": {"relays": ["[198.51.100.11]"], "relay_domains": ["example.test"]}}
 GRAINS = {"site": "a"}
 
 
-def status(role, findings=(), provider="sendmail"):
-    return {"role": role, "provider": provider, "version": "8.17.1.9", "findings": list(findings)}
+def status(role, findings=(), provider="sendmail", hand_made=()):
+    return {
+        "role": role,
+        "provider": provider,
+        "version": "8.17.1.9",
+        "findings": list(findings),
+        "hand_made_mc": {"path": "/etc/mail/sendmail.mc", "dropped": list(hand_made)},
+    }
 
 
 def config(role):
@@ -40,6 +49,12 @@ CASES = [
     ("sendmail", "server", "server", (DISK,), "at_risk"),
     ("sendmail", "client", "client", (UNREACHABLE, STRANDED), "drifted"),  # drift comes first
     ("sendmail", "client", "off", (UNREACHABLE,), "drifted"),
+    # A missing fix is the rolling patch's, not a role run's: never drift, and never the reactor.
+    ("sendmail", "server", "server", (LISTENER, PENDING), "needs_patch"),
+    ("sendmail", "client", "client", (ADVISORY,), "compliant"),  # medium: off the network
+    ("sendmail", "server", "server", (PENDING, DISK), "at_risk"),  # mail at risk comes first
+    ("sendmail", "server", "local-only", (PENDING,), "drifted"),  # the role run fixes the role
+    ("sendmail", "client", "client", (INTERRUPTED,), "drifted"),  # a role run heals it
 ]
 
 
@@ -68,10 +83,11 @@ def test_a_postfix_host_with_a_sendmail_pillar_is_not_sendmail_never_drifted():
     assert (verdict["verdict"], verdict["problem"]) == ("not_sendmail", "the MTA here is postfix")
 
 
-def test_a_wrong_pillar_is_drift_with_the_key_that_is_wrong():
+def test_a_wrong_pillar_is_misconfigured_with_the_key_that_is_wrong():
+    # A role run would fail on it: a person fixes the pillar, the reactor leaves it alone.
     typo = {**config("client"), "msp_intervall": "5m"}
     verdict = judgement.for_config(status("client"), typo, GRAINS)
-    assert verdict["verdict"] == "drifted"
+    assert verdict["verdict"] == "misconfigured"
     assert (
         verdict["problem"] == "pillar: sendmail:msp_intervall: unknown key; did you mean msp_interval?"
     )
@@ -79,14 +95,37 @@ def test_a_wrong_pillar_is_drift_with_the_key_that_is_wrong():
 
 def test_a_mistyped_role_key_does_not_hide_a_host_as_unmanaged():
     verdict = judgement.for_config(status("client"), {"sites": SITES, "rol": "client"}, GRAINS)
-    assert verdict["verdict"] == "drifted"
+    assert verdict["verdict"] == "misconfigured"
     assert "did you mean role?" in verdict["problem"]
 
 
-def test_a_client_without_a_site_is_drift_naming_the_key():
+def test_a_client_without_a_site_is_misconfigured_naming_the_key():
     verdict = judgement.for_config(status("client"), config("client"), {})
-    assert verdict["verdict"] == "drifted"
+    assert verdict["verdict"] == "misconfigured"
     assert verdict["problem"].startswith("pillar: sendmail:site: no site")
+
+
+def test_a_relay_whose_mc_was_written_by_hand_is_misconfigured_until_pillar_says():
+    lost = ["FEATURE(`mailertable', `hash -o /etc/mail/mailertable.db')dnl"]
+    relay = status("server", [LISTENER], hand_made=lost)
+    verdict = judgement.for_config(relay, config("server"), GRAINS)
+    assert verdict["verdict"] == "misconfigured"
+    assert verdict["problem"].startswith("/etc/mail/sendmail.mc was written by hand")
+    allowed = {**config("server"), "replace_hand_made": True}
+    assert judgement.for_config(relay, allowed, GRAINS)["verdict"] == "compliant"
+    # A client's role does not keep relay features: it is not held back.
+    assert judgement.for_config(status("client", hand_made=lost), config("client"), GRAINS)[
+        "verdict"
+    ] == ("compliant")
+
+
+def test_only_drift_is_the_reactors():
+    assert judgement.REACTOR == "drifted"
+    assert set(judgement.NEEDS_ACTION) == set(judgement.VERDICTS) - {
+        "compliant",
+        "unmanaged",
+        "not_sendmail",
+    }
 
 
 def test_every_verdict_the_judgement_names_is_one_it_gives():
@@ -94,6 +133,7 @@ def test_every_verdict_the_judgement_names_is_one_it_gives():
         judgement.for_config(status(observed, findings, provider), config(role), GRAINS)["verdict"]
         for provider, role, observed, findings, _ in CASES
     }
+    seen.add(judgement.for_config(status("client"), {**config("client"), "x": 1}, GRAINS)["verdict"])
     assert seen == set(judgement.VERDICTS)
 
 

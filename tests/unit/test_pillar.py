@@ -31,6 +31,10 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
         "tls": example_pillar["sites"]["paris"]["tls"],
         "auth": example_pillar["sites"]["paris"]["auth"],
         "masquerade_as": "paris.example.com",
+        "site_relays": {
+            "relays": ["[relay1.paris.example.com]", "[relay2.paris.example.com]"],
+            "port": 25,
+        },
     }
     # What the CLI shows: the password masked.
     assert pillar.masked(client)["auth"] == {**client["auth"], "password": "********"}
@@ -46,6 +50,8 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
     assert "aliases" not in client
     assert server["aliases"] == {"root": "ops@paris.example.com", "postmaster": "ops@paris.example.com"}
     assert server["masquerade_as"] == "paris.example.com"
+    # A relay knows its site's relays too (the rolling patch counts every one of them).
+    assert server["site_relays"] == client["site_relays"]
     assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
     assert allowlist.server_limits(server["limits"]) == {
         **limits_table.SERVER_DEFAULTS,

@@ -15,7 +15,11 @@ OLD, NEW = "8.17.1.9-2+deb12u2", "8.17.1.9-2+deb12u3"
 PACKAGES = ["sendmail-base", "sendmail-bin", "sendmail-cf"]
 
 
-def answers(role, address, candidate=NEW, site="a"):
+# What each site's pillar lists: site b's second relay has no minion at all.
+LISTED = {"a": ["[198.51.100.11]", "[198.51.100.12]"], "b": ["[203.0.113.5]", "[203.0.113.6]"]}
+
+
+def answers(role, address, candidate=NEW, site="a", client_rate=6000):
     """What one minion answers to the plan's job (rolling_patch.PLAN_FUNCTIONS)."""
     return {
         "sendmail.compliance": {
@@ -27,6 +31,9 @@ def answers(role, address, candidate=NEW, site="a"):
             "role": role,
             "site": site,
             "relay_domains": ["example.com", "198.51.100"],
+            # A high rate: the fake relays are probed without waiting seconds between looks.
+            "limits": {"client_rate": client_rate},
+            "site_relays": {"relays": LISTED[site], "port": 25},
         },
         "sendmail.listeners": [
             {"address": "0.0.0.0", "port": 25},
@@ -42,6 +49,7 @@ class FakeClient:
 
     def __init__(self, plan, results=None):
         self.plan, self.results, self.calls = plan, results or {}, []
+        self.pids = {}  # the MTA's pid on each relay: a new one after each role run
 
     def __enter__(self):
         return self
@@ -53,13 +61,19 @@ class FakeClient:
         if isinstance(fun, list):
             return self.plan
         self.calls.append((tgt, fun))
+        if fun == "sendmail.upgrade":  # as the module takes them: the packages, one version
+            assert list(arg) == [PACKAGES, NEW], arg
+        if fun == "state.apply" and self.results.get("restarts", True):
+            self.pids[tgt] = self.pids.get(tgt, 100) + 1
         ret = self.results.get((tgt, fun))
         if ret is None:
             ret = {
                 "sendmail.compliance": {"verdict": "compliant", "package": {"version": NEW}},
                 "state.apply": {"id": {"result": True, "changes": {}, "comment": "ok"}},
-                "pkg.install": {"sendmail-bin": {"old": OLD, "new": NEW}},
+                "sendmail.upgrade": {"changes": {"sendmail-bin": {"old": OLD, "new": NEW}}},
                 "sendmail.patch_level": {"package": {"version": NEW}},
+                "sendmail.status": {"daemons": [{"kind": "mta", "pid": self.pids.get(tgt, 100)}]},
+                "sendmail.services": {"changed": True, "actions": ["restart sendmail"]},
             }[fun]
         return {tgt: {"ret": ret, "retcode": 1 if str(ret).startswith("ERROR") else 0}}
 
@@ -69,9 +83,18 @@ def fleet(monkeypatch):
     """The runner against a fake fleet: set ``plan``/``results``, read ``calls``; SMTP answers."""
     state = {"down": set()}
 
-    def run(plan, results=None, **kwargs):
+    def run(plan, results=None, targeted=None, **kwargs):
         client = FakeClient(plan, results)
         monkeypatch.setattr(rolling_patch.salt.client, "get_local_client", lambda mopts: client)
+        # Salt's own targeting: every minion the plan's job was for (by default, those answering).
+        known = list(plan) if targeted is None else targeted
+        monkeypatch.setattr(
+            rolling_patch.salt.utils.minions,
+            "CkMinions",
+            lambda opts: type(
+                "CkMinions", (), {"check_minions": lambda self, t, k: {"minions": known}}
+            )(),
+        )
         ret = runner.patch_relays(**kwargs)
         return ret, client.calls
 
@@ -92,8 +115,9 @@ PLAN = {
     "relay1": answers("server", "198.51.100.11"),
     "client": answers("client", "198.51.100.13"),
     "other-site": answers("server", "203.0.113.5", site="b"),
-    "dead": "Minion did not return. [Not connected]",
 }
+STEPS = ("sendmail.status", "sendmail.upgrade", "state.apply", "sendmail.status")
+CHECKS = ("sendmail.patch_level", "sendmail.compliance")
 
 
 def test_the_plan_lists_a_sites_relays_in_order_and_changes_nothing(fleet):
@@ -103,7 +127,7 @@ def test_the_plan_lists_a_sites_relays_in_order_and_changes_nothing(fleet):
         (r["minion"], r["address"], r["installed"], r["candidate"], r["result"]) for r in ret["relays"]
     ] == [("relay1", "198.51.100.11", OLD, NEW, None), ("relay2", "198.51.100.12", OLD, NEW, None)]
     assert ret["relays"][0]["packages"] == PACKAGES
-    assert ret["silent"] == ["dead"]
+    assert ret["silent"] == []
     assert (ret["result"], ret["retcode"]) == (None, 0)
     assert calls == []
 
@@ -111,10 +135,10 @@ def test_the_plan_lists_a_sites_relays_in_order_and_changes_nothing(fleet):
 def test_relays_are_patched_one_after_the_other_each_checked(fleet):
     run, _ = fleet
     ret, calls = run(PLAN, site="a")
+    # Each relay: its MTA's pid, the upgrade (its own restart held back), the role, the pid
+    # again (the role restarted it: no second restart), the checks.
     assert [c for c in calls if c[0] != "other-site"] == [
-        (relay, fun)
-        for relay in ("relay1", "relay2")
-        for fun in ("pkg.install", "state.apply", "sendmail.patch_level", "sendmail.compliance")
+        (relay, fun) for relay in ("relay1", "relay2") for fun in (*STEPS, *CHECKS)
     ]
     assert [r["result"] for r in ret["relays"]] == [True, True]
     assert (ret["result"], ret["retcode"]) == (True, 0)
@@ -138,13 +162,14 @@ def test_a_relay_already_down_stops_the_run_before_anything_changes(fleet):
     assert calls == []
     assert ret["relays"][0]["result"] is False
     assert (
-        "another relay is down (relay2: 198.51.100.12:25 does not answer" in ret["relays"][0]["comment"]
+        "refused, nothing changed: the site would not be served while it restarts "
+        "([198.51.100.12]: 198.51.100.12:25 does not answer" in ret["relays"][0]["comment"]
     )
     assert ret["relays"][1]["comment"] == "not patched: the run stopped at relay1"
     assert ret["retcode"] == 1
     # force=True takes the risk.
     forced, calls = run(PLAN, site="a", force=True)
-    assert ("relay1", "pkg.install") in calls
+    assert ("relay1", "sendmail.upgrade") in calls
     assert forced["relays"][0]["result"] is True
     # relay2 was down before and still is after its upgrade: that fails, and says so.
     assert "does not answer SMTP" in forced["relays"][1]["comment"]
@@ -157,7 +182,7 @@ def test_a_failed_upgrade_stops_the_run_and_says_why(fleet):
         "    - Running scope as unit\n    - E: Sub-process /usr/bin/dpkg returned an error code (1)"
     )
     results = {
-        ("relay1", "pkg.install"): failure,
+        ("relay1", "sendmail.upgrade"): failure,
         ("relay1", "pkg.version"): {"sendmail-bin": OLD, "sendmail-base": NEW},
     }
     ret, calls = run(PLAN, results, site="a")
@@ -214,3 +239,82 @@ def test_where_clients_reach_a_relay():
         25,
     )
     assert rolling_patch._endpoint([], []) == (None, 25)
+
+
+def test_a_relay_whose_host_is_down_counts_and_its_silent_minion_stops_the_run(fleet):
+    # relay2's host is down: its minion does not answer the plan, its SMTP does not answer.
+    run, smtp = fleet
+    smtp["down"].add("198.51.100.12")
+    plan = {name: PLAN[name] for name in ("relay1", "client")}
+    ret, calls = run(plan, targeted=["relay1", "relay2", "client"], site="a")
+    assert calls == [] and ret["retcode"] == 1 and ret["result"] is False
+    assert ret["silent"] == ["relay2"]
+    assert ret["comment"].startswith("refused, nothing changed: relay2 did not answer the plan")
+    # test=True says the same: it would not patch the site's last serving relay.
+    planned, _ = run(plan, targeted=["relay1", "relay2", "client"], site="a", test=True)
+    assert planned["result"] is False and planned["silent"] == ["relay2"]
+    # force=True goes on without the silent minion and past the check that the rest of the site
+    # serves: the operator takes the risk.
+    forced, calls = run(plan, targeted=["relay1", "relay2", "client"], site="a", force=True)
+    assert forced["relays"][0]["result"] is True  # force: the operator took the risk
+    assert ("relay1", "sendmail.upgrade") in calls
+
+
+def test_a_listed_relay_that_is_not_targeted_still_counts(fleet):
+    # Only relay1 is targeted; the site's pillar lists relay2 too, which is down.
+    run, smtp = fleet
+    smtp["down"].add("198.51.100.12")
+    ret, calls = run({"relay1": PLAN["relay1"]}, site="a", tgt="relay1")
+    assert (
+        calls == []
+        and "[198.51.100.12]: 198.51.100.12:25 does not answer" in ret["relays"][0]["comment"]
+    )
+    # Site b's second relay has no minion anywhere, and answers SMTP: other-site may go.
+    ret, _ = run({"other-site": PLAN["other-site"]}, site="b")
+    assert ret["relays"][0]["result"] is True
+
+
+def test_a_sites_only_relay_is_not_taken_down(fleet):
+    run, _ = fleet
+    alone = answers("server", "198.51.100.11")
+    alone["sendmail.settings"]["site_relays"]["relays"] = ["[198.51.100.11]"]
+    ret, calls = run({"relay1": alone}, site="a")
+    assert calls == []
+    assert (
+        "it is the site's only relay: its clients queue while it restarts" in ret["relays"][0]["comment"]
+    )
+
+
+def test_the_mta_is_restarted_once_by_the_run_when_the_role_did_not(fleet):
+    run, _ = fleet
+    ret, calls = run(PLAN, {"restarts": False}, site="a")
+    assert [fun for relay, fun in calls if relay == "relay1"] == [
+        *STEPS,
+        "sendmail.services",
+        *CHECKS,
+    ]
+    assert "restarted its MTA on the new sendmail" in ret["relays"][0]["comment"]
+
+
+def test_the_probes_stay_within_the_relays_rate_limit(fleet, monkeypatch):
+    run, _ = fleet
+    watched = []
+    real_watch = smtp_probe.Watch
+
+    def watch(address, port, every=smtp_probe.WATCH_EVERY):
+        watched.append(every)
+        return real_watch(address, port, every=0.01)
+
+    monkeypatch.setattr(smtp_probe, "Watch", watch)
+    # Default client_rate (30 a minute): one look every 4 s, half of what the relay allows.
+    plan = {
+        name: answers("server", address, client_rate=None)
+        for name, address in (("relay1", "198.51.100.11"), ("relay2", "198.51.100.12"))
+    }
+    for entry in plan.values():
+        del entry["sendmail.settings"]["limits"]
+    planned, _ = run(plan, site="a", test=True)
+    assert [r["probe_every"] for r in planned["relays"]] == [4.0, 4.0]
+    slow = {"relay1": answers("server", "198.51.100.11", client_rate=12), "relay2": PLAN["relay2"]}
+    run(slow, site="a")
+    assert watched[0] == 10.0  # 6 looks a minute against a limit of 12

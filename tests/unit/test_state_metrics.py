@@ -41,7 +41,9 @@ class FakeMinion:
             "file.remove": os.unlink,
         }
 
-    def write(self, textfile_dir):
+    def write(self, textfile_dir, interval=None):
+        # The refresh interval goes into the file (the stale alert reads it): pillar's.
+        assert interval == metrics.settings(self.config or {})["interval"], interval
         if self.full:
             raise CommandExecutionError(
                 f"cannot write {textfile_dir}/sendmail.prom: No space left on device"

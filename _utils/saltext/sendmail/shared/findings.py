@@ -15,6 +15,8 @@ _UNREACHABLE = re.compile(
 )
 
 
+# Seconds before a queued message is old (queue-old-message), unless sendmail:max_queue_age says.
+MAX_QUEUE_AGE = 86400
 # Every severity a finding can have, most urgent first (the metrics give each its series).
 SEVERITIES = ("high", "medium")
 

@@ -3,15 +3,23 @@ The fleet's one judgement of a host, which ``sendmail.compliance`` returns and b
 (``salt-run sendmail.report``) and the drift beacon use: no other place has a rule of its own.
 
 - ``not_sendmail``: the MTA here is not sendmail (postfix, exim, other, or none at all), whatever
-  pillar says: the formula cannot act on it;
+  pillar says: the formula leaves it alone;
 - ``unmanaged``: no ``sendmail:role`` in pillar or minion config: the formula does not manage it;
-- ``drifted``: managed, and its pillar is wrong (``problem``), or the role it plays is not the
-  role pillar gives it, or a high finding counts (a relay's own exposed listener does not):
-  applying the role would change this host, and the drift reactor does;
+- ``misconfigured``: managed, but its pillar cannot be applied as it is: the schema refuses it or
+  it names no usable site (``problem``), or it makes a relay whose sendmail.mc was written by hand
+  (the finding ``hand-made-mc``) without ``replace_hand_made``. A role run would fail: a person
+  fixes the pillar; never sent to the reactor;
+- ``drifted``: managed, and the role it plays is not the role pillar gives it, or a high finding
+  counts that a role run fixes (a relay's own exposed listener does not count): applying the role
+  would change this host and set it right, and the drift reactor does exactly that;
 - ``at_risk``: managed and playing its role as pillar says, but its mail is at risk for a reason
   the role cannot fix (:data:`AT_RISK`: root's mail unrouted by the site's pillar, mail waiting on
   relays that cannot be reached, a queue's disk nearly full, an MTA refusing for load): a person
   must act; never sent to the reactor;
+- ``needs_patch``: managed and playing its role, but its sendmail lacks a security fix where that
+  counts (:data:`PATCH_FINDINGS`, high on a host that listens on the network): the rolling patch
+  (``salt-run sendmail.patch_relays``) or the usual upgrade acts, not a role run, so never the
+  reactor;
 - ``compliant``: managed, playing its role, no finding that counts.
 """
 
@@ -19,9 +27,19 @@ from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from . import pillar, schema
 
-VERDICTS = ("compliant", "at_risk", "drifted", "unmanaged", "not_sendmail")
-# The verdicts someone must act on: the drift reactor (drifted), a person (at_risk).
-NEEDS_ACTION = ("drifted", "at_risk")
+VERDICTS = (
+    "compliant",
+    "at_risk",
+    "needs_patch",
+    "drifted",
+    "misconfigured",
+    "unmanaged",
+    "not_sendmail",
+)
+# The verdicts someone must act on: the drift reactor (drifted only), a person (the others).
+NEEDS_ACTION = ("drifted", "misconfigured", "at_risk", "needs_patch")
+# The one verdict a role run sets right, and so the only one the drift reactor acts on.
+REACTOR = "drifted"
 # The findings that say the host's sendmail lacks a fix: the report lists these hosts as unpatched.
 PATCH_FINDINGS = frozenset({"security-update-pending", "advisory-open"})
 # What a role does on purpose: a relay listens on the network.
@@ -42,14 +60,15 @@ def counted(findings, expected):
     ]
 
 
-def judge(status, managed, expected=None, problem=None, site=None):
+def judge(status, managed, expected=None, problem=None, site=None, replace_hand_made=False):
     """
     The verdict on a host from its ``sendmail.status`` report and its pillar: ``managed`` (it
     names a role), ``expected`` (the role from ``sendmail.settings``, None when that failed),
-    ``problem`` (why it failed) and ``site``. Returns ``verdict``, ``expected``, ``observed``,
-    ``findings`` (those that count), ``other_findings``, ``problem``, ``provider``, ``version``,
-    ``package``, ``advisories``, ``unpatched`` (a patch finding, counted or not), ``site`` and
-    ``queues`` (messages per queue: the fleet's figures come from the same job).
+    ``problem`` (why it failed), ``site`` and ``replace_hand_made`` (the pillar's). Returns
+    ``verdict``, ``expected``, ``observed``, ``findings`` (those that count), ``other_findings``,
+    ``problem``, ``provider``, ``version``, ``package``, ``advisories``, ``unpatched`` (a patch
+    finding, counted or not), ``site`` and ``queues`` (messages per queue: the fleet's figures
+    come from the same job).
     """
     findings = status.get("findings") or []
     verdict = {
@@ -78,21 +97,32 @@ def judge(status, managed, expected=None, problem=None, site=None):
     verdict["findings"] = counted(findings, expected)
     verdict["other_findings"] = [f for f in findings if f not in verdict["findings"]]
     if problem is not None:
-        verdict["problem"] = f"pillar: {problem}"
-        verdict["verdict"] = "drifted"
+        verdict.update(verdict="misconfigured", problem=f"pillar: {problem}")
         return verdict
-    drift = [f for f in verdict["findings"] if f["id"] not in AT_RISK]
+    hand_made = status.get("hand_made_mc") or {}
+    if expected == "server" and hand_made.get("dropped") and not replace_hand_made:
+        verdict["verdict"] = "misconfigured"
+        verdict["problem"] = (
+            f"{hand_made['path']} was written by hand and the server role refuses to replace it "
+            "(finding hand-made-mc): set sendmail:replace_hand_made, or give the pillar what the "
+            "relay needs"
+        )
+        return verdict
+    kinds = [f["id"] for f in verdict["findings"]]
+    drift = [kind for kind in kinds if kind not in AT_RISK and kind not in PATCH_FINDINGS]
     if expected != verdict["observed"] or drift:
         verdict["verdict"] = "drifted"
+    elif any(kind in AT_RISK for kind in kinds):
+        verdict["verdict"] = "at_risk"
     else:
-        verdict["verdict"] = "at_risk" if verdict["findings"] else "compliant"
+        verdict["verdict"] = "needs_patch" if kinds else "compliant"
     return verdict
 
 
 def for_minion(status, read_config, grains):
     """
     ``sendmail.compliance``: :func:`for_config` with the minion's configuration from
-    ``read_config()``; a configuration that cannot be read is drift, its error the problem.
+    ``read_config()``; a configuration that cannot be read is misconfigured, its error the problem.
     """
     try:
         config = read_config()
@@ -116,4 +146,10 @@ def for_config(status, config, grains):
         resolved = pillar.resolve(config, grains)
     except (CommandExecutionError, SaltInvocationError) as err:
         return judge(status, True, problem=str(err), site=config.get("site"))
-    return judge(status, True, resolved["role"], site=resolved["site"])
+    return judge(
+        status,
+        True,
+        resolved["role"],
+        site=resolved["site"],
+        replace_hand_made=bool(resolved.get("replace_hand_made")),
+    )

@@ -100,8 +100,11 @@ def _queue_families(queues):
     return [messages, size, oldest, runner, warn, back]
 
 
-def host(status, verdict, now):
-    """The families of one host from its ``status`` report and its ``verdict`` (the judgement's)."""
+def host(status, verdict, now, interval=DEFAULTS["interval"]):
+    """
+    The families of one host from its ``status`` report and its ``verdict`` (the judgement's),
+    taken at ``now``, refreshed every ``interval`` seconds.
+    """
     families = _queue_families(status.get("queues") or {})
     running = Family(
         "sendmail_daemon_running",
@@ -124,13 +127,25 @@ def host(status, verdict, now):
         "The role pillar gives this host (expected) and the role it plays (observed).",
     )
     role.add(1, expected=verdict.get("expected") or "", observed=verdict.get("observed") or "")
+    each = Family(
+        "sendmail_finding",
+        "1 per finding of sendmail.status; counted: whether the verdict counts it.",
+    )
+    counted = verdict.get("findings") or []
+    for finding in status.get("findings") or []:
+        each.add(
+            1,
+            id=finding["id"],
+            severity=finding["severity"],
+            counted="true" if finding in counted else "false",
+        )
     counts = Family("sendmail_findings", "This host's findings (sendmail.status), by severity.")
     seen = [finding["severity"] for finding in status.get("findings") or []]
     for severity in (*findings.SEVERITIES, *sorted(set(seen) - set(findings.SEVERITIES))):
         counts.add(seen.count(severity), severity=severity)
     info = Family("sendmail_info", "The MTA here: its provider and sendmail's version.")
     info.add(1, provider=status.get("provider") or "none", version=status.get("version") or "")
-    families += [running, exposed, verdicts, role, counts, info]
+    families += [running, exposed, verdicts, role, each, counts, info]
     advisories = status.get("advisories")
     if advisories is not None:
         missing = Family(
@@ -138,8 +153,11 @@ def host(status, verdict, now):
             "Advisories of sendmail's version the installed package lacks.",
         )
         families.append(missing.add(len(advisories.get("open") or [])))
+    every = Family(
+        "sendmail_metrics_interval_seconds", "Seconds between refreshes of these metrics (its beacon's)."
+    )
     taken = Family("sendmail_metrics_timestamp_seconds", "When these metrics were taken (Unix time).")
-    return [*families, taken.add(round(now, 3))]
+    return [*families, every.add(interval), taken.add(round(now, 3))]
 
 
 def fleet(report, now):
@@ -179,6 +197,19 @@ def beacon_config(chosen):
         {"interval": chosen["interval"]},
         {"textfile_dir": chosen["textfile_dir"]},
     ]
+
+
+def interval_of(config):
+    """The refresh interval a minion's ``sendmail`` configuration gives its metrics."""
+    chosen = config.get("metrics") if isinstance(config, dict) else None
+    return settings(chosen if isinstance(chosen, dict) else {})["interval"]
+
+
+def write_host(textfile_dir, text):
+    """``text`` (a host's metrics), written to its textfile when ``textfile_dir`` is given."""
+    if textfile_dir is not None:
+        write(textfile_dir, HOST_FILE, text)
+    return text
 
 
 def host_file(textfile_dir):

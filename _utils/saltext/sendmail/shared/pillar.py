@@ -50,6 +50,12 @@ def resolve(config, grains, role=None):
         raise SaltInvocationError(f"sendmail:sites: no site {site!r} (known: {known})")
     site_config = sites.get(site) or {}
     resolved = {"role": role, "site": site}
+    # The relays the site's pillar lists, and their port: what the rolling patch keeps serving
+    # whether their minions answer or not (not a state argument: the role state drops it).
+    resolved["site_relays"] = {
+        "relays": list(site_config.get("relays") or []),
+        "port": site_config.get("port") or 25,
+    }
     if role == "client":
         relay_list = site_config.get("relays")
         if not relay_list:

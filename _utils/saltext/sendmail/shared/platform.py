@@ -71,6 +71,9 @@ DEFAULTS = {
     "upgrade_packages": [],
     "package_changelog": None,
     "package_state": [],
+    # A hook the vendor's package scripts ask before they restart a service (Debian's
+    # policy-rc.d): the rolling patch holds sendmail's own restart back with it (upgrade.py).
+    "policy_rc_d": None,
     # One role change at a time (transaction.py): the lock a run holds, the seconds a second run
     # waits for it, and the journal of the run under way (kept across a reboot).
     "lock_file": "/run/sendmail/saltext-sendmail.lock",
@@ -95,6 +98,7 @@ FAMILIES = {
         "upgrade_packages": ["sendmail-base", "sendmail-bin", "sendmail-cf"],
         "package_changelog": "/usr/share/doc/{package}/changelog.Debian.gz",
         "package_state": ["/var/lib/dpkg/status", "/var/lib/apt/lists"],
+        "policy_rc_d": "/usr/sbin/policy-rc.d",
         "switch_files": {"debian": "/etc/mail/sendmail.conf"},
         # sensible-mda: the local mailer Debian's cfs name (a relay's own mail to root fails
         # without it, "Operating system error"); the sendmail metapackage brings it, -bin does not.

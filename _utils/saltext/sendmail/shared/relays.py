@@ -26,6 +26,15 @@ def split(value):
     return None, value or None
 
 
+def connect_host(value):
+    """
+    Where a client connects for the relay ``value``: its host without the mailer, the brackets
+    and the ``IPv6:`` tag (``esmtp:[IPv6:2001:db8::25]`` -> ``2001:db8::25``).
+    """
+    host = (split(value)[1] or "").strip("[]")
+    return host[5:] if host.lower().startswith("ipv6:") else host
+
+
 def host_list(relays):
     """The colon-separated host list sendmail fails over along, mailer prefixes dropped."""
     return ":".join(split(relay)[1] for relay in relays)

@@ -1,15 +1,23 @@
 """
 The rolling patch of a site's relays (``salt-run sendmail.patch_relays``): the plan from one job to
-every targeted minion, then one relay at a time, each only once the site's other relays answer
-SMTP: upgrade the packages that provide sendmail, re-apply the server role, check the relay from
-outside (smtp_probe.py) and by its own judgement before the next. Stops at the first failure.
+every targeted minion, then one relay at a time, each only once every other relay the site's
+pillar lists answers SMTP (its minion answered the plan or not): upgrade the packages that provide
+sendmail with their own restart held back, re-apply the server role, restart the MTA if the role
+did not (one outage per relay), check the relay from outside (smtp_probe.py) and by its own
+judgement before the next. A targeted minion that does not answer the plan stops the run (it may
+be a relay), as does the first failure; ``force`` goes on. Every probe stays within the relay's
+per-address rate limit (``client_rate``), so a master outside the site's ``relay_domains`` is
+not refused by the relay it watches.
 """
 
+import ipaddress
+import socket
 import time
 
 import salt.client
+import salt.utils.minions
 
-from . import processes, relays, smtp_probe
+from . import limits_table, processes, relays, smtp_probe
 
 # What the plan asks every targeted minion, in one job: its patch level asked now (status only
 # reads the last answer), the judgement (role, package), the site and its domains, where it
@@ -22,8 +30,13 @@ PLAN_FUNCTIONS = (
     "sendmail.lookup",
     "grains.item",
 )
+# Seconds the plan waits for its answers: the patch level asks the package manager (apt-cache
+# policy, rpm), which takes seconds on a busy host; Salt's own default timeout is 5.
+PLAN_TIMEOUT = 120
 # Seconds a patched relay has to answer again.
 CHECK_WAIT = 60
+# The share of a relay's per-address connection rate (client_rate a minute) the probes may use.
+RATE_SHARE = 0.5
 
 
 def run(opts, progress, site=None, test=False, force=False, tgt="*", tgt_type="glob", timeout=600):
@@ -32,8 +45,20 @@ def run(opts, progress, site=None, test=False, force=False, tgt="*", tgt_type="g
     ``opts`` the runner's, ``progress(text)`` says how the run goes.
     """
     with salt.client.get_local_client(mopts=opts) as client:
-        planned, silent = _plan(client, tgt, tgt_type, site, opts.get("timeout", 5))
+        planned, silent = _plan(client, opts, tgt, tgt_type, site)
         where = f"site {site}" if site else "any site"
+        if silent and not force:
+            comment = (
+                f"refused, nothing changed: {', '.join(silent)} did not answer the plan (a relay "
+                "among them would go uncounted); force=True goes on without them"
+            )
+            return {
+                "relays": planned,
+                "silent": silent,
+                "result": False,
+                "comment": comment,
+                "retcode": 1,
+            }
         if not planned:
             comment = f"no relay (a minion with the server role) in {where} answered"
             return {
@@ -50,7 +75,7 @@ def run(opts, progress, site=None, test=False, force=False, tgt="*", tgt_type="g
             if failed:
                 relay["comment"] = f"not patched: the run stopped at {failed['minion']}"
                 continue
-            if not _patch_one(client, relay, planned, asked):
+            if not _patch_one(client, relay, asked):
                 failed = relay
     if failed:
         comment = f"stopped at {failed['minion']}: {failed['comment']}"
@@ -99,11 +124,21 @@ def _relay(minion, answers):
     relay_domains = [str(name) for name in settings.get("relay_domains") or []]
     networks = relays.networks(relay_domains)
     domains = [name for name in relay_domains if name not in networks]
+    listed = settings.get("site_relays") or {}
+    client_rate = (settings.get("limits") or {}).get("client_rate")
+    if client_rate is None:
+        client_rate = limits_table.SERVER_DEFAULTS["client_rate"]
     return {
         "site": settings.get("site"),
         "minion": minion,
         "address": address,
         "port": port,
+        "addresses": own,
+        # The site's relays as its pillar lists them, and the port its clients use.
+        "listed": [str(entry) for entry in listed.get("relays") or []],
+        "listed_port": listed.get("port") or 25,
+        # Seconds between two probes of this relay: within its per-address rate limit (0: none).
+        "probe_every": 60 / (client_rate * RATE_SHARE) if client_rate else smtp_probe.WATCH_EVERY,
         "packages": [name for name in names if name],
         "installed": package.get("version"),
         "candidate": package.get("candidate"),
@@ -114,12 +149,19 @@ def _relay(minion, answers):
     }
 
 
-def _plan(client, tgt, tgt_type, site, timeout):
-    """Every targeted relay, by site and minion id; and the minions that did not answer."""
+def _plan(client, opts, tgt, tgt_type, site):
+    """Every targeted relay, by site and minion id; and the targeted minions that did not answer."""
+    targeted = salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)["minions"]
     returns = client.cmd(
-        tgt, list(PLAN_FUNCTIONS), [[], [], [], [], [], ["ipv4"]], tgt_type=tgt_type, timeout=timeout
+        tgt,
+        list(PLAN_FUNCTIONS),
+        [[], [], [], [], [], ["ipv4"]],
+        tgt_type=tgt_type,
+        timeout=PLAN_TIMEOUT,
     )
-    planned, silent = [], sorted(m for m, answer in returns.items() if not isinstance(answer, dict))
+    answered = {m for m, answer in returns.items() if isinstance(answer, dict)}
+    silent = sorted((set(targeted) | set(returns)) - answered)
+    planned = []
     for minion, answers in sorted(returns.items()):
         relay = _relay(minion, answers)
         if relay and (site is None or relay["site"] == site):
@@ -158,11 +200,27 @@ def _state_failures(ret):
     ]
 
 
+def _mta_pid(client, relay):
+    """The pid of the relay's MTA daemon (None: none runs, or its minion did not say)."""
+    ok, status = _call(client, relay["minion"], "sendmail.status", timeout=120)
+    daemons = status.get("daemons") if ok and isinstance(status, dict) else None
+    return next((d.get("pid") for d in daemons or [] if d.get("kind") == "mta"), None)
+
+
 def _upgrade(client, relay, timeout, progress):
-    """Upgrade, re-apply the role, check. Returns (ok, comment); the relay's entry is updated."""
-    pkgs = [{name: relay["candidate"]} for name in relay["packages"]]
+    """
+    Upgrade (the package's own restart held back), re-apply the role, restart the MTA if the
+    role did not, check. Returns (ok, comment); the relay's entry is updated.
+    """
+    before = _mta_pid(client, relay)
     progress(f"{relay['minion']}: upgrading {', '.join(relay['packages'])} to {relay['candidate']}")
-    ok, ret = _call(client, relay["minion"], "pkg.install", kwarg={"pkgs": pkgs}, timeout=timeout)
+    ok, ret = _call(
+        client,
+        relay["minion"],
+        "sendmail.upgrade",
+        [relay["packages"], relay["candidate"]],
+        timeout=timeout,
+    )
     if not ok:
         _, now = _call(client, relay["minion"], "pkg.version", relay["packages"], timeout=120)
         if isinstance(now, str):  # one package asked: its version alone
@@ -178,6 +236,15 @@ def _upgrade(client, relay, timeout, progress):
     # sendmail.cf from sendmail.mc): what the role put back, in its own words.
     changed = [str(s.get("comment")) for s in ret.values() if s.get("changes")]
     role = f"the role: {'; '.join(changed)}" if changed else "the role changed nothing"
+    if before is not None and _mta_pid(client, relay) == before:
+        # Still the daemon of the old binary: the one restart of this relay, now.
+        progress(f"{relay['minion']}: restarting its MTA on the new sendmail")
+        ok, ret = _call(
+            client, relay["minion"], "sendmail.services", ["server"], {"restart": True}, timeout
+        )
+        if not ok:
+            return False, f"{role}; restarting its MTA failed: {str(ret)[:400]}"
+        role += "; restarted its MTA on the new sendmail"
     return _check(client, relay, role)
 
 
@@ -186,7 +253,7 @@ def _check(client, relay, done):
     deadline = time.monotonic() + CHECK_WAIT
     answered, said = smtp_probe.greets(relay["address"], relay["port"])
     while not answered and time.monotonic() < deadline:
-        time.sleep(1)
+        time.sleep(relay["probe_every"])
         answered, said = smtp_probe.greets(relay["address"], relay["port"])
     if not answered:
         return False, f"{done}, but {said}"
@@ -208,20 +275,38 @@ def _check(client, relay, done):
     return True, f"upgraded from {relay['installed']} to {version}; {done}; compliant, answers SMTP"
 
 
-def _others_answer(relay, planned):
-    """Whether the site's other relays answer SMTP: (all do, what the first silent one said)."""
-    for other in planned:
-        if other is relay or other["site"] != relay["site"]:
-            continue
-        if other["address"] is None:
-            return False, f"{other['minion']} listens on no network address"
-        answered, said = smtp_probe.greets(other["address"], other["port"])
+def _is_this_relay(relay, listed):
+    """Whether the site's pillar entry ``listed`` names ``relay`` (one of its own addresses)."""
+    host = relays.connect_host(listed)
+    try:
+        ipaddress.ip_address(host)
+        found = {host}
+    except ValueError:  # a name: what it resolves to here
+        try:
+            found = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        except OSError:
+            found = set()
+    return bool(found & {relay["address"], *relay["addresses"]})
+
+
+def _site_serves(relay):
+    """
+    Whether every other relay the site's pillar lists answers SMTP, whether its minion answered
+    the plan or not: (all do, what the first silent one said).
+    """
+    others = [entry for entry in relay["listed"] if not _is_this_relay(relay, entry)]
+    if len(others) == len(relay["listed"]):
+        return False, f"its own address is not among the site's relays ({', '.join(relay['listed'])})"
+    if not others:
+        return False, "it is the site's only relay: its clients queue while it restarts"
+    for entry in others:
+        answered, said = smtp_probe.greets(relays.connect_host(entry), relay["listed_port"])
         if not answered:
-            return False, f"{other['minion']}: {said}"
+            return False, f"{entry}: {said}"
     return True, ""
 
 
-def _patch_one(client, relay, planned, asked):
+def _patch_one(client, relay, asked):
     """One relay: refuse, predict, skip, or upgrade and check. Returns whether to go on."""
     name = relay["minion"]
     if not relay["candidate"]:  # the package module offers none newer (patch_level.asker)
@@ -231,11 +316,12 @@ def _patch_one(client, relay, planned, asked):
         relay["result"] = False
         relay["comment"] = "it listens on no network address: not a serving relay, not patched"
         return False
-    others, said = _others_answer(relay, planned)
-    if not others and not asked["force"]:
+    serves, said = _site_serves(relay)
+    if not serves and not asked["force"]:
         relay["result"] = False
         relay["comment"] = (
-            f"refused, nothing changed: another relay is down ({said}); force=True patches anyway"
+            f"refused, nothing changed: the site would not be served while it restarts ({said}); "
+            "force=True patches anyway"
         )
         return False
     what = f"{', '.join(relay['packages'])} from {relay['installed']} to {relay['candidate']}"
@@ -243,7 +329,7 @@ def _patch_one(client, relay, planned, asked):
         relay["comment"] = f"would upgrade {what}"
         return True
     started = time.monotonic()
-    with smtp_probe.Watch(relay["address"], relay["port"]) as watch:
+    with smtp_probe.Watch(relay["address"], relay["port"], every=relay["probe_every"]) as watch:
         ok, comment = _upgrade(client, relay, asked["timeout"], asked["progress"])
     relay["out_of_service"] = round(watch.down, 1)
     relay["result"] = ok
