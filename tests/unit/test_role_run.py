@@ -81,8 +81,10 @@ class FakeModule:
     def real_calls(self):
         return [call[:-1] for call in self.calls if call[-1] is False]
 
-    def check_role(self, role, relay=None, **_):
-        self._call("check_role", role)
+    def check_role(self, role, relay=None, msp_runner="daemon", queue_interval=None, msp_interval=None):
+        # What the state was given, passed on as the real check takes it.
+        assert role in ("client", "server") and msp_runner in ("daemon", "cron"), (role, msp_runner)
+        self._call("check_role", role, relay, msp_runner, queue_interval, msp_interval)
         return list(self.problems)
 
     def version(self):
@@ -163,6 +165,7 @@ class FakeModule:
 
     def credentials(self, role, tls=None, auth=None, test=False):
         self._call("credentials", role, test=test)
+        self.hop = {"tls": tls, "auth": auth}  # the secrets reach the module unmasked
         files = {
             "/etc/mail/salt-authinfo.db": {"old": None, "new": "authinfo for user u, password ********"}
         }
@@ -207,9 +210,18 @@ class FakeModule:
         return {"restored": ["/etc/mail/sendmail.conf", "/etc/mail/submit.cf"], "not_restored": {}}
 
     def settings(self, role=None, secrets=False):
+        # The role state must ask for the secrets: a masked password would be written to the map.
+        assert secrets is True
         if role == "broken":
             raise SaltInvocationError("sendmail:sites: no site 'x' (known: paris)")
-        return {"role": role or "client", "site": "paris", "relay": "[relay.example.com]", "port": None}
+        return {
+            "role": role or "client",
+            "site": "paris",
+            "relay": "[relay.example.com]",
+            "port": None,
+            # Not a state argument: the role state drops it.
+            "site_relays": {"relays": ["[relay.example.com]"], "port": 25},
+        }
 
 
 @pytest.fixture(params=(False, True), ids=("apply", "test"))
@@ -259,6 +271,9 @@ def test_client_changes_are_predicted_then_made(load_state, testmode):
     }
     verb = "would install" if testmode else "installed"
     assert ret["comment"].startswith(f"{verb} a msp configuration relaying to [relay.example.com]")
+    # The values were checked as the state was given them (its defaults included), once.
+    checked = [call for call in fake.calls if call[0] == "check_role"]
+    assert checked == [("check_role", "client", "[relay.example.com]", "daemon", "1h", "15m", None)]
     if testmode:
         assert fake.real_calls() == []
     else:
@@ -282,6 +297,7 @@ def test_credentials_are_written_after_the_cfs_and_shown_masked(load_state, test
         "/etc/mail/salt-authinfo.db": {"old": None, "new": "authinfo for user u, password ********"}
     }
     assert "s3cret-Pw" not in repr(ret)
+    assert fake.hop == {"tls": None, "auth": auth}
     verb = "would write" if testmode else "wrote"
     assert ret["comment"] == f"{verb} /etc/mail/salt-authinfo.db"
     # The daemons restart to read the new files.
