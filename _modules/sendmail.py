@@ -428,7 +428,7 @@ def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", 
 
 def config_files():
     """
-    Every file the role states write, its text (a secret's inode): what :func:`restore` takes.
+    Every file the role states write: its text (non-UTF-8: ``{base64: ...}``), a secret's inode.
 
     CLI Example:
 
@@ -438,7 +438,7 @@ def config_files():
     """
     from saltext.sendmail.shared import rollback
 
-    return rollback.saved(_lookup())
+    return rollback.portable(rollback.saved(_lookup()))
 
 
 def restore(files):

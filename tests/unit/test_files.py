@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from saltext.sendmail.shared import files
 
 
@@ -33,3 +35,21 @@ def test_replace_all_removes_a_file_given_none(tmp_path):
 
 def test_read_text_says_none_for_a_missing_file(tmp_path):
     assert files.read_text(str(tmp_path / "missing")) is None
+
+
+def test_what_goes_over_salts_wire_shows_non_utf8_bytes_as_replacement_characters(tmp_path):
+    import salt.payload
+
+    path = tmp_path / "aliases"
+    path.write_bytes(b"m\xfcller: mail\n")
+    text = files.read_text(str(path))
+    assert text.encode("utf-8", "surrogateescape") == b"m\xfcller: mail\n"
+    with pytest.raises(UnicodeEncodeError):
+        salt.payload.dumps({"text": text})
+    shown = files.shown_data({"a": [text, (text,)], text: None, "n": 1})
+    assert shown == {
+        "a": ["m\ufffdller: mail\n", ["m\ufffdller: mail\n"]],
+        "m\ufffdller: mail\n": None,
+        "n": 1,
+    }
+    assert salt.payload.loads(salt.payload.dumps(shown)) == shown

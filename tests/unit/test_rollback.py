@@ -74,3 +74,18 @@ def test_the_files_a_rollback_may_restore_do_not_depend_on_the_installed_cf(look
         )["restored"]
     )
     assert aliases.read_text() == "root: ops@example.com\n"
+
+
+def test_config_files_carry_a_non_utf8_file_over_salts_wire_and_back(lookup, tmp_path):
+    import salt.payload
+
+    latin1 = "# K\xf6ln\n".encode("latin-1")
+    cf = tmp_path / "etc" / "sendmail.cf"
+    cf.write_bytes(latin1)
+    portable = rollback.portable(rollback.saved(lookup))
+    # What msgpack would refuse ("surrogates not allowed") goes as base64, and comes back.
+    sent = salt.payload.loads(salt.payload.dumps(portable))
+    assert sent[lookup["sendmail_cf"]] == {"base64": "IyBL9mxuCg=="}
+    cf.write_text("new cf\n")
+    assert rollback.restore(lookup, sent, run=None)["restored"] == [lookup["sendmail_cf"]]
+    assert cf.read_bytes() == latin1

@@ -46,6 +46,21 @@ def shown(text):
     return text.encode(**ENCODING).decode("utf-8", errors="replace")
 
 
+def shown_data(value):
+    """
+    ``value`` (mappings, lists, text) with :func:`shown` applied to every text in it: what a
+    function returns over Salt's wire, whose msgpack refuses the lone surrogates ("surrogates not
+    allowed") that a file's non-UTF-8 bytes become when read.
+    """
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, dict):
+        return {shown_data(key): shown_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [shown_data(item) for item in value]
+    return value
+
+
 def write_temp(path, text):
     """
     Write ``text`` to a new temp file beside ``path`` (same filesystem, so the rename is atomic),

@@ -4,6 +4,8 @@ first step (:func:`saved`), and put back after a failed one (:func:`restore`). S
 kept by inode and come back from their ``.bak``: no secret leaves :mod:`secret_files`.
 """
 
+import base64
+
 from salt.exceptions import SaltInvocationError
 
 from . import errors, files, flood, local_mail, platform, secret_files, switches
@@ -16,6 +18,26 @@ def saved(lookup):
     return texts
 
 
+def portable(saved):
+    """
+    :func:`saved` as ``sendmail.config_files`` returns it over Salt's wire: a text with bytes that
+    are not UTF-8 (msgpack refuses them) as ``{"base64": ...}`` of its bytes, which
+    :func:`restore` takes back byte for byte.
+    """
+    return {
+        path: {"base64": base64.b64encode(text.encode(**files.ENCODING)).decode("ascii")}
+        if isinstance(text, str) and files.shown(text) != text
+        else text
+        for path, text in saved.items()
+    }
+
+
+def _from_portable(text):
+    if isinstance(text, dict) and set(text) == {"base64"}:
+        return base64.b64decode(text["base64"]).decode(**files.ENCODING)
+    return text
+
+
 def restore(lookup, previous, run):
     """
     Put back ``previous`` (as :func:`saved` returns it): only files this package manages, only
@@ -26,6 +48,7 @@ def restore(lookup, previous, run):
     """
     if not isinstance(previous, dict):
         raise SaltInvocationError(f"files must map paths to their previous text, not {previous!r}")
+    previous = {path: _from_portable(text) for path, text in previous.items()}
     managed = _managed(lookup)
     secret = secret_files.managed(lookup)
     not_restored = {

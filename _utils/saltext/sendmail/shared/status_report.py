@@ -77,7 +77,7 @@ def status(lookup, cache, max_queue_age, cache_dir=None):
     if cache_dir and report["provider"] == "sendmail":
         report.update(patch_level.facts(lookup, report["version"], cache_dir))
     report["findings"] = findings.find(report, max_queue_age)
-    return report
+    return files.shown_data(report)
 
 
 def queue_report(lookup, name, messages, limit):

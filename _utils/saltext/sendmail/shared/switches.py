@@ -160,7 +160,8 @@ def run(lookup, role, intervals, msp_runner, run_cmd, test):
         lambda edits: apply(lookup, edits, role, run_cmd),
         test,
     )
-    return {"role": role, "changed": bool(edits), "files": {e["path"]: e["changes"] for e in edits}}
+    changes = {e["path"]: e["changes"] for e in edits}
+    return {"role": role, "changed": bool(edits), "files": files.shown_data(changes)}
 
 
 def plan(lookup, role, queue_interval, msp_interval, msp_runner):
