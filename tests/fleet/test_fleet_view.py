@@ -189,7 +189,7 @@ def test_a_relay_lacking_a_fix_needs_patch_and_the_reactor_leaves_it_alone(
         assert (event.data["verdict"], event.data["drifted"]) == ("needs_patch", False), event.data
         # A role run cannot install a package: the reactor leaves it to the rolling patch. Time
         # for the reactor to act, had it been drift (it re-applies within seconds: the test above).
-        time.sleep(15)
+        time.sleep(10)
         applied = [
             job.data
             for job in event_listener.get_events(

@@ -30,9 +30,11 @@ PLAN_FUNCTIONS = (
     "sendmail.lookup",
     "grains.item",
 )
-# Seconds the plan waits for its answers: the patch level asks the package manager (apt-cache
-# policy, rpm), which takes seconds on a busy host; Salt's own default timeout is 5.
-PLAN_TIMEOUT = 120
+# Seconds the plan waits for its answers before Salt asks the silent minions whether they are
+# still at it (saltutil.find_job: a minion still asking its package manager is waited for, a
+# dead one given up gather_job_timeout later): the patch level asks apt-cache policy or rpm,
+# which takes seconds on a busy host, more than Salt's default 5.
+PLAN_TIMEOUT = 30
 # Seconds a patched relay has to answer again.
 CHECK_WAIT = 60
 # The share of a relay's per-address connection rate (client_rate a minute) the probes may use.
