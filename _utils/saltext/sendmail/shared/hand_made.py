@@ -227,13 +227,10 @@ def _map_entries(line):
     """The entries of the text map a FEATURE line names (``hash -o /etc/mail/mailertable.db``)."""
     paths = [word for word in re.split(r"[\s`',()]+", line) if word.startswith("/")]
     for path in paths:
-        source = path[:-3] if path.endswith(".db") else path
-        try:
-            with open(source, encoding="utf-8", errors="surrogateescape") as handle:
-                lines = [entry for entry in handle if entry.strip() and not entry.startswith("#")]
-        except OSError:
+        text = files.read_text(path[:-3] if path.endswith(".db") else path)
+        if text is None:
             continue
-        return len(lines)
+        return len([entry for entry in text.splitlines() if entry.strip() and not entry.startswith("#")])
     return 0
 
 
