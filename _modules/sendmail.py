@@ -98,14 +98,9 @@ def status(max_queue_age=None, refresh=False):
         salt '*' sendmail.status
         salt '*' sendmail.status max_queue_age=3600
     """
-    from saltext.sendmail.shared import allowlist, findings, patch_level, status_report
+    from saltext.sendmail.shared import status_report
 
-    if max_queue_age is None:
-        max_queue_age = __salt__["config.get"]("sendmail:max_queue_age", findings.MAX_QUEUE_AGE)
-    max_queue_age = allowlist.whole_number(max_queue_age, "max_queue_age")
-    if refresh:
-        patch_level.ask_salt(_lookup(), __salt__, __opts__.get("cachedir"), refresh=True)
-    return status_report.status(_lookup(), __context__, max_queue_age, __opts__.get("cachedir"))
+    return status_report.for_salt(_lookup(), __salt__, __context__, __opts__, max_queue_age, refresh)
 
 
 def patch_level(refresh=False):
@@ -121,12 +116,9 @@ def patch_level(refresh=False):
 
         salt '*' sendmail.patch_level
     """
-    from saltext.sendmail.shared import binary, patch_level
+    from saltext.sendmail.shared import patch_level
 
-    lookup, cache_dir = _lookup(), __opts__.get("cachedir")
-    patch_level.ask_salt(lookup, __salt__, cache_dir, refresh=bool(refresh))
-    upstream = binary.info(lookup["sendmail_bin"], __context__, cache_dir)["version"]
-    return patch_level.facts(lookup, upstream, cache_dir)
+    return patch_level.for_salt(_lookup(), __salt__, __context__, __opts__, refresh)
 
 
 def lookup():
@@ -285,29 +277,37 @@ def flush(name=None, timeout=300):
 
 
 def render_mc(
-    kind, relay=None, port=None, relay_domains=None, limits=None, tls=None, auth=None, masquerade_as=None
+    kind,
+    relay=None,
+    port=None,
+    relay_domains=None,
+    limits=None,
+    tls=None,
+    auth=None,
+    masquerade_as=None,
+    features=None,
 ):
     """
     The .mc text of a configuration, every value checked against the allowlist first. ``kind``:
     ``msp`` (submit.mc), ``nullclient`` (sendmail.mc sending all to the relay) or ``server``.
     ``relay``: one relay or an ordered list (``[mail.example.com]``, ``[192.0.2.1]``,
     ``[IPv6:2001:db8::25]``, optionally ``esmtp:``...), a server's smart host; ``port`` when not
-    25; a server's ``relay_domains`` and ``limits``; ``tls``, ``auth``: STARTTLS and AUTH on the
-    hop (secrets only in :func:`credentials`' files); ``masquerade_as``: the mail's domain.
+    25; a server's ``relay_domains``, ``limits`` and ``features`` (docs, "Relays as sites run
+    them"); ``tls``, ``auth``: the hop's STARTTLS, AUTH; ``masquerade_as``: the mail's domain.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt '*' sendmail.render_mc msp '["[mx1.example.com]", "[mx2.example.com]"]' port=587
-        salt '*' sendmail.render_mc server relay_domains='["example.com", "198.51.100"]'
+        salt '*' sendmail.render_mc server features='{mailertable: {example.net: "esmtp:[192.0.2.5]"}}'
     """
     from saltext.sendmail.shared import build, mc
 
     lookup = _lookup()
     hop = {"tls": tls, "auth": auth}
-    request = build.request(kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as)
-    return mc.for_host(request, lookup)
+    args = (kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as, False, features)
+    return mc.for_host(build.request(*args), lookup)
 
 
 def build_cf(
@@ -321,14 +321,15 @@ def build_cf(
     masquerade_as=None,
     test=False,
     replace_hand_made=False,
+    features=None,
 ):
     """
     Build and install a configuration (docs, "Building a configuration safely"): render the
     .mc, build the cf with m4, check it (sendmail loads it, relay and hardening read back), then
     rename both into place, keeping ``.bak`` copies; on any failure nothing is replaced.
-    ``kind``, ``relay``, ``port``, ``relay_domains``, ``limits``, ``tls``, ``auth``,
-    ``masquerade_as``: as for :func:`render_mc`; ``test`` writes nothing. A server refuses to
-    replace a hand-made sendmail.mc whose lines it would drop (docs, "Adopting a hand-made relay
+    ``kind``, ``relay``, ``port``, ``relay_domains``, ``limits``, ``tls``, ``auth``, ``masquerade_as``,
+    ``features``: as for :func:`render_mc`; ``test`` writes nothing. A server refuses to replace a
+    hand-made sendmail.mc whose lines it would drop (docs, "Adopting a hand-made relay
     (replace_hand_made)") unless ``replace_hand_made``. Returns ``kind``, ``dropped``, ``cf``,
     ``relay``, ``changed``, ``files`` (per changed file, ``old``/``new`` and a ``diff``) and
     ``in_place`` (files written in place: mount points of their own).
@@ -344,10 +345,8 @@ def build_cf(
 
     lookup = _lookup()
     hop = {"tls": tls, "auth": auth}
-    request = build.request(
-        kind, relay, port, relay_domains, limits, hop, lookup, masquerade_as, replace_hand_made
-    )
-    return build.apply(request, lookup, __salt__["cmd.run_all"], test)
+    args = (relay, port, relay_domains, limits, hop, lookup, masquerade_as, replace_hand_made)
+    return build.apply(build.request(kind, *args, features), lookup, __salt__["cmd.run_all"], test)
 
 
 def credentials(role, tls=None, auth=None, test=False):
@@ -368,12 +367,13 @@ def credentials(role, tls=None, auth=None, test=False):
     return secret_files.apply(role, tls, auth, _lookup(), __salt__["cmd.run_all"], test)
 
 
-def aliases(names=None, domain=None, test=False):
+def aliases(names=None, domain=None, test=False, virtusers=None):
     """
     Set the site's aliases on this relay (docs, "Local mail"): each name of ``names`` (a target
-    or a list) in the aliases file and, with ``domain``, ``NAME@domain`` in the virtusertable;
-    other entries (and their bytes) kept, each file built by sendmail aside first; ``test``
-    writes nothing. Returns ``changed``, ``files`` (per name ``old``/``new``) and ``in_place``.
+    or a list) in the aliases file and, with ``domain``, ``NAME@domain`` in the virtusertable,
+    with the site's own ``virtusers`` entries; other aliases (and their bytes) kept, each file
+    built by sendmail aside first; ``test`` writes nothing. Returns ``changed``, ``files`` (per
+    name ``old``/``new``) and ``in_place``.
 
     CLI Example:
 
@@ -383,7 +383,7 @@ def aliases(names=None, domain=None, test=False):
     """
     from saltext.sendmail.shared import local_mail
 
-    return local_mail.apply(_lookup(), names, domain, __salt__["cmd.run_all"], test)
+    return local_mail.apply(_lookup(), names, domain, __salt__["cmd.run_all"], test, virtusers)
 
 
 def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_interval=None):

@@ -116,6 +116,7 @@ def client(
         masquerade_as=masquerade_as,
         aliases=None,
         replace_hand_made=False,
+        features=None,
     )
 
 
@@ -133,6 +134,7 @@ def server(
     masquerade_as=None,
     aliases=None,
     replace_hand_made=False,
+    features=None,
 ):
     """
     Make this host a mail relay: a listening MTA (``-bd``, queue run every ``queue_interval``) with a
@@ -176,6 +178,12 @@ def server(
     msp_runner, msp_interval
         As for :func:`client`: what runs the relay's own MSP queue, and how often.
 
+    features
+        What the site's relays carry beyond relaying (docs, "Relays as sites run them"): the maps
+        ``mailertable``, ``virtusertable``, ``genericstable`` (with ``generics_domains``),
+        ``domaintable``; ``access`` entries; ``milters``; ``dnsbl``; ``listen`` (IPv4 and IPv6
+        addresses); ``timeouts``; ``privacy_flags``; ``local_host_names``; ``trusted_users``.
+
     replace_hand_made
         Replace a sendmail.mc this package did not write even though the new one drops what it
         had (``FEATURE``, ``define``, ``MAILER``, ``INPUT_MAIL_FILTER``, ``LOCAL_*`` lines the
@@ -191,6 +199,9 @@ def server(
               - 198.51.100
             - limits:
                 max_message_size: 52428800
+            - features:
+                mailertable:
+                  partner.example.org: esmtp:[203.0.113.25]
     """
     from saltext.sendmail.shared import role_run
 
@@ -212,6 +223,7 @@ def server(
         masquerade_as=masquerade_as,
         aliases=aliases,
         replace_hand_made=replace_hand_made,
+        features=features,
     )
 
 

@@ -5,6 +5,7 @@
 #     and debootstrap and systemd-container for the test hosts that boot systemd, sasl2-bin,
 #     libsasl2-modules and openssl for the tests' STARTTLS and AUTH relay
 #   - prometheus and prometheus-node-exporter, unpacked into .cache/prometheus (never installed)
+#   - opendkim and nsd with their libraries, unpacked into .cache/lab (never installed)
 #   - .venv-tools: nox (the docs, lint, changelog and build sessions) and the release tools
 #   - a virtualenv per Salt line asked for (default 3008: .venv; 3006: .venv-salt3006) with the
 #     pinned Salt and test tools (requirements-saltNNNN.txt, requirements.txt)
@@ -71,6 +72,18 @@ if [ ! -x "$prom/usr/bin/promtool" ] || [ ! -x "$prom/usr/bin/prometheus-node-ex
   (cd "$debs" && rm -f prometheus_*.deb prometheus-node-exporter_*.deb &&
     apt-get download -qq prometheus prometheus-node-exporter 2>/dev/null)
   for deb in "$debs"/prometheus_*.deb "$debs"/prometheus-node-exporter_*.deb; do dpkg -x "$deb" "$prom"; done
+fi
+
+# A real milter and a real DNS server for the relay tests (OpenDKIM in verify mode sees each
+# message; NSD serves a DNS blocklist zone), unpacked with their libraries (never installed: no
+# service on this machine) into .cache/lab; the tests run them with LD_LIBRARY_PATH in a namespace.
+lab="$here/.cache/lab"
+if [ ! -x "$lab/usr/sbin/opendkim" ] || [ ! -x "$lab/usr/sbin/nsd" ]; then
+  mkdir -p "$debs/lab" "$lab"
+  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit)" ] || apt-get update -qq
+  (cd "$debs/lab" && apt-get download -qq opendkim libopendkim11 libmilter1.0.1 librbl1 libvbr2 \
+    libmemcached11 libhashkit2 libopendbx1 liblua5.3-0 nsd libfstrm0 libprotobuf-c1 2>/dev/null)
+  for deb in "$debs"/lab/*.deb; do dpkg -x "$deb" "$lab"; done
 fi
 
 install_venv() {  # VENV REQUIREMENTS: the virtualenv with those pinned packages (and their includes)

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from saltext.sendmail.shared import build, hand_made, mc, platform
+from saltext.sendmail.shared import build, hand_made, mc, platform, relay_features
 from tests.support import redhat
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
@@ -24,17 +24,67 @@ HAND_MADE = DEBIAN_MC + (
 )
 
 
+# Every feature a site's relay may carry (relay_features.KEYS), each set.
+RICHEST_FEATURES = {
+    "mailertable": {"example.net": "esmtp:[203.0.113.25]"},
+    "virtusertable": {"@example.net": "ops@example.com"},
+    "genericstable": {"alice": "alice.smith@example.com"},
+    "generics_domains": ["host31.example.com"],
+    "domaintable": {"old.example.com": "example.com"},
+    "access": {"Connect:203.0.113.66": "REJECT"},
+    "milters": [{"name": "opendkim", "socket": "inet:8891@127.0.0.1"}],
+    "dnsbl": [{"zone": "bl.example.test"}],
+    "listen": ["0.0.0.0", "::"],
+    "timeouts": {"helo": "5m"},
+    "privacy_flags": ["noreceipts"],
+    "local_host_names": ["example.net"],
+    "trusted_users": ["majordomo"],
+}
+
+
+def test_the_richest_features_name_every_feature():
+    assert set(RICHEST_FEATURES) == set(relay_features.KEYS)
+
+
 def test_the_vendors_own_files_drop_nothing():
     assert hand_made.dropped(DEBIAN_MC, hand_made.SERVER_KEYS, "debian") == []
     assert hand_made.dropped(redhat.SENDMAIL_MC, hand_made.SERVER_KEYS, "linux") == []
 
 
-def test_a_hand_made_relay_lists_what_a_server_mc_would_drop():
+def test_a_hand_made_relay_lists_what_no_pillar_key_could_keep():
+    # What sendmail.status lists: a milter and a (missing, so empty) mailertable a pillar can give.
     assert hand_made.dropped(HAND_MADE, hand_made.SERVER_KEYS, "debian") == [
-        "FEATURE(`mailertable', `hash -o /etc/mail/mailertable.db')dnl",
-        "INPUT_MAIL_FILTER(`clamav', `S=local:/run/clamav-milter/clamav-milter.ctl, F=T')dnl",
         "define(`confDOMAIN_NAME', `mx.example.com')dnl",
         "LOCAL_RULESETS",
+    ]
+
+
+def test_a_build_lists_what_the_mc_it_writes_lacks_and_each_map_entry_it_would_lose(tmp_path):
+    mailertable = tmp_path / "mailertable"
+    mailertable.write_text("# routes\nexample.net\tesmtp:[203.0.113.25]\n.example.net\terror:nohost\n")
+    old = f"{DEBIAN_MC}FEATURE(`mailertable', `hash -o {mailertable}.db')dnl\n" + (
+        "INPUT_MAIL_FILTER(`clamav', `S=local:/run/clamav-milter/clamav-milter.ctl, F=T')dnl\n"
+    )
+    new_keys = {"FEATURE(mailertable)", "MAILER(local)", "MAILER(smtp)"}
+    new_maps = {"mailertable": {"example.net": "esmtp:[203.0.113.25]"}}
+    assert hand_made.dropped(old, new_keys, "debian", new_maps) == [
+        f"FEATURE(`mailertable', `hash -o {mailertable}.db')dnl (entries the pillar does not give: "
+        ".example.net)",
+        "INPUT_MAIL_FILTER(`clamav', `S=local:/run/clamav-milter/clamav-milter.ctl, F=T')dnl",
+    ]
+    # The pillar that says the same drops nothing.
+    new_keys.add("INPUT_MAIL_FILTER(clamav)")
+    new_maps["mailertable"][".example.net"] = "error:nohost"
+    assert hand_made.dropped(old, new_keys, "debian", new_maps) == []
+
+
+def test_each_blocklist_is_its_own_construct():
+    text = (
+        "FEATURE(`enhdnsbl', `bl.example.test', `', `t')dnl\nFEATURE(`dnsbl', `dnsbl.example.org')dnl\n"
+    )
+    assert [key for key, _ in hand_made.constructs(text)] == [
+        "FEATURE(enhdnsbl, bl.example.test)",
+        "FEATURE(dnsbl, dnsbl.example.org)",
     ]
 
 
@@ -53,7 +103,9 @@ def test_a_vendor_map_counts_only_when_it_holds_entries(tmp_path):
     mailertable.write_text("# comment\n\n")
     assert hand_made.dropped(vendor, hand_made.SERVER_KEYS, "linux") == []
     mailertable.write_text("partner.example\tesmtp:[mx.partner.example]\n")
-    assert hand_made.dropped(vendor, hand_made.SERVER_KEYS, "linux") == [line]
+    assert hand_made.dropped(vendor, hand_made.SERVER_KEYS, "linux") == [
+        f"{line} (entries the pillar does not give: partner.example)"
+    ]
 
 
 def test_an_unknown_vendor_has_no_defaults():
@@ -100,15 +152,19 @@ def test_every_construct_of_the_packages_server_mc_is_known_as_its_own(tmp_path,
         "server",
         "[smart.example.com]",
         587,
-        ["example.com", "198.51.100"],
+        ["example.com", "198.51.100", "IPv6:2001:db8:5"],
         limits,
         hop,
         lookup,
         "example.com",
+        False,
+        RICHEST_FEATURES,
     )
     text = mc.for_host(request, lookup)
     keys = {key for key, _ in hand_made.constructs(text)} - {"include(cf.m4)", "LOCAL_RULESETS"}
-    assert keys <= hand_made.SERVER_KEYS, keys - hand_made.SERVER_KEYS
+    assert "INPUT_MAIL_FILTER(opendkim)" in keys and "FEATURE(enhdnsbl, bl.example.test)" in keys
+    unknown = {key for key in keys if key not in hand_made.SERVER_KEYS}
+    assert not unknown
     # And so, written by hand with the marker taken out, it would drop only its local rules.
     unmarked = text.replace(hand_made.MARKER, "")
     assert hand_made.dropped(unmarked, hand_made.SERVER_KEYS, lookup["mc_ostype"]) == ["LOCAL_RULESETS"]

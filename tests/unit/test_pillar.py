@@ -6,7 +6,7 @@ import pytest
 import yaml
 from salt.exceptions import SaltInvocationError
 
-from saltext.sendmail.shared import allowlist, limits_table, pillar, tls_auth
+from saltext.sendmail.shared import allowlist, limits_table, pillar, relay_features, tls_auth
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -52,7 +52,12 @@ def test_pillar_example_resolves_for_a_client_and_a_server(example_pillar):
     assert server["masquerade_as"] == "paris.example.com"
     # A relay knows its site's relays too (the rolling patch counts every one of them).
     assert server["site_relays"] == client["site_relays"]
-    assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
+    assert server["relay_domains"] == ["paris.example.com", "198.51.100", "IPv6:2001:db8:5"]
+    # Its relay features, and only a server's; every one of them passes the build's checks.
+    assert "features" not in client
+    assert set(server["features"]) == set(relay_features.KEYS)
+    checked = relay_features.check(server["features"], server["relay_domains"])
+    assert checked["milters"][0]["flags"] == "T"
     assert allowlist.server_limits(server["limits"]) == {
         **limits_table.SERVER_DEFAULTS,
         "queue_warn": "4h",

@@ -134,9 +134,12 @@ class FakeModule:
         masquerade_as=None,
         test=False,
         replace_hand_made=False,
+        features=None,
     ):
-        # Only a server is asked about a hand-made .mc; a client's build never is.
+        # Only a server is asked about a hand-made .mc, or given the site's relay features.
         assert isinstance(replace_hand_made, bool) and (kind == "server" or not replace_hand_made)
+        assert kind == "server" or features is None
+        self.features = features if kind == "server" else self.__dict__.get("features")
         self._call("build_cf", kind, test=test)
         if self.refuse:
             raise self.refuse
@@ -171,8 +174,9 @@ class FakeModule:
         }
         return {"changed": self.hop_changed, "files": files if self.hop_changed else {}}
 
-    def aliases(self, names=None, domain=None, test=False):
+    def aliases(self, names=None, domain=None, test=False, virtusers=None):
         self._call("aliases", names, test=test)
+        self.virtusers = virtusers
         changed = self.changed and bool(names)
         files = {"/etc/aliases": {"root": {"old": None, "new": "ops@example.com"}}}
         return {"changed": changed, "files": files if changed else {}, "in_place": []}
@@ -516,6 +520,17 @@ def test_a_client_whose_msp_unit_needs_the_mta_gets_a_cron_runner(load_state, te
     assert ("cron_runner", "msp", "20m", testmode) in fake.calls
     assert ("services", "client", "cron", True, testmode) in fake.calls
     assert ret["changes"]["services"]["new"]["running"] == {"mta": False, "msp_runner": False}
+
+
+def test_a_server_hands_its_site_features_to_its_build_and_its_virtusers_to_the_aliases(load_state):
+    fake = FakeModule()
+    features = {
+        "mailertable": {"example.net": "esmtp:[203.0.113.25]"},
+        "virtusertable": {"@example.net": "ops@example.com"},
+    }
+    load_state(fake).server("sendmail", relay_domains=["example.com"], features=features)
+    assert fake.features == features
+    assert fake.virtusers == {"@example.net": "ops@example.com"}
 
 
 def test_server_builds_a_listening_mta_and_an_msp_to_it(load_state, testmode):

@@ -192,19 +192,43 @@ def path(value, field):
     return value
 
 
+def ipv6_network(value, field):
+    """
+    An IPv6 network as sendmail's access map matches it: ``IPv6:`` and the leading groups of the
+    address as sendmail writes a client's (every group, no ``::``, no leading zeros: measured, a
+    client 2001:db8:5::31 is ``IPv6:2001:db8:5:0:0:0:0:31``), e.g. ``IPv6:2001:db8:5``. Returned
+    with each group in that form (``0db8`` as ``db8``).
+    """
+    groups = value[5:].split(":") if value[:5].lower() == "ipv6:" else []
+    if not groups or len(groups) > 8 or not all(re.fullmatch(r"[0-9a-fA-F]{1,4}", g) for g in groups):
+        raise SaltInvocationError(
+            f"{field}: {value!r} is not an IPv6 network such as IPv6:2001:db8:5 (the leading groups "
+            "of the address, no ::)"
+        )
+    return "IPv6:" + ":".join(format(int(group, 16), "x") for group in groups)
+
+
 def relay_domains(value, field="relay_domains"):
-    """Domains or IPv4 network prefixes (``198.51.100``) the server relays for: a list of names."""
+    """
+    Domains, IPv4 network prefixes (``198.51.100``) or IPv6 networks (``IPv6:2001:db8:5``, see
+    :func:`ipv6_network`) the server relays for: a list of names.
+    """
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
         raise SaltInvocationError(f"{field}: expected a list of domains, got {value!r}")
+    checked = []
     for number, domain in enumerate(value):
+        if isinstance(domain, str) and domain[:5].lower() == "ipv6:":
+            checked.append(ipv6_network(domain, f"{field}[{number}]"))
+            continue
         problem = hostname_problem(domain)
         if problem == "not a host name":
             problem = "is not a domain or network prefix"
         if problem:
             raise SaltInvocationError(f"{field}[{number}]: {domain!r} {problem}")
-    return list(value)
+        checked.append(domain)
+    return checked
 
 
 def server_limits(value, field="limits"):

@@ -20,6 +20,8 @@ from . import (
     limits_table,
     mc,
     platform,
+    relay_features,
+    relay_maps,
     relays,
     steps,
     tls_auth,
@@ -38,29 +40,34 @@ def request(
     lookup=None,
     masquerade_as=None,
     replace_hand_made=False,
+    features=None,
 ):
     """
     Every value that reaches an .mc, checked before anything is read or run. ``hop_values`` holds the
     site's ``tls`` and ``auth`` (see :func:`tls_auth.request`; ``lookup`` says where their files go);
     ``masquerade_as`` the domain the host's mail comes from; ``replace_hand_made`` (a server) lets
-    it replace a sendmail.mc this package did not write, dropping what :mod:`hand_made` lists.
+    it replace a sendmail.mc this package did not write, dropping what :mod:`hand_made` lists;
+    ``features`` (a server) what its relay carries beyond relaying (:mod:`relay_features`).
     """
     if not isinstance(replace_hand_made, bool):
         raise SaltInvocationError(f"replace_hand_made: {replace_hand_made!r} is not true or false")
     allowlist.build_kind(kind)
-    if relay_domains is not None and kind != "server":
-        raise SaltInvocationError("relay_domains: only a server has relay_domains")
+    for name, value in (("relay_domains", relay_domains), ("features", features)):
+        if value is not None and kind != "server":
+            raise SaltInvocationError(f"{name}: only a server has {name}")
+    checked_domains = allowlist.relay_domains(relay_domains)
     return {
         "kind": kind,
         "relays": allowlist.optional_relays(relay) if kind == "server" else allowlist.relays(relay),
         "port": None if port is None else allowlist.port(port),
-        "relay_domains": allowlist.relay_domains(relay_domains),
+        "relay_domains": checked_domains,
         "limits": allowlist.server_limits(limits)
         if kind == "server"
         else allowlist.queue_limits(limits),
         "hop": tls_auth.request(kind, lookup or {}, **(hop_values or {})),
         "masquerade_as": None if masquerade_as is None else allowlist.masquerade_domain(masquerade_as),
         "replace_hand_made": replace_hand_made,
+        "features": relay_features.check(features, checked_domains) if kind == "server" else None,
     }
 
 
@@ -73,14 +80,15 @@ def check_built(
     limits=None,
     hop_settings=None,
     masquerade_as=None,
+    features=None,
 ):
     """
     Read a built cf (parsed by :func:`cf.parse`) back: its relay must be exactly the one asked
     for, a client cf must not listen on the network and a server cf must listen, hardened, and
     show its version nowhere (greeting, Received: header, HELP reading ``help_file``), and the
     STARTTLS and AUTH options must be those of ``hop_settings`` (a server offers no AUTH without
-    it). Catches what m4 and ``sendmail -bt`` both accept (an injected line). Returns a list of
-    problems.
+    it), and a server's ``features`` its listeners, milters and privacy flags. Catches what m4
+    and ``sendmail -bt`` both accept (an injected line). Returns a list of problems.
     """
     problems = list(parsed["problems"])
     listeners = parsed["all_options"].get("DaemonPortOptions", [])
@@ -103,8 +111,10 @@ def check_built(
         if not listeners:
             problems.append("sendmail.cf of a server has no DaemonPortOptions: it would not listen")
         privacy = parsed["options"].get("PrivacyOptions", "")
-        if "goaway" not in privacy:
-            problems.append(f"PrivacyOptions is {privacy!r}, without goaway")
+        for flag in ("goaway", *(features or {}).get("privacy_flags", ())):
+            if flag not in privacy.split(","):
+                problems.append(f"PrivacyOptions is {privacy!r}, without {flag}")
+        problems.extend(_features_read_back(parsed, listeners, features))
         for what, text in (
             ("the SMTP greeting", parsed["options"].get("SmtpGreetingMessage", "")),
             ("the Received: header", parsed["headers"].get("Received", "")),
@@ -133,6 +143,21 @@ def check_built(
     return problems
 
 
+def _features_read_back(parsed, listeners, features):
+    """How a server cf's listeners and milters differ from its ``features``."""
+    if not features:
+        return []
+    problems = []
+    if len(listeners) != len(features["listen"]):
+        problems.append(f"DaemonPortOptions {listeners}, not one per address of {features['listen']}")
+    wanted = ",".join(milter["name"] for milter in features["milters"])
+    if parsed["options"].get("InputMailFilters", "") != wanted:
+        problems.append(
+            f"InputMailFilters is {parsed['options'].get('InputMailFilters')!r}, not {wanted!r}"
+        )
+    return problems
+
+
 def plan(build_request, lookup, run):
     """
     What installing ``build_request`` changes: ``cf``/``mc`` paths, the texts to write, and
@@ -150,8 +175,19 @@ def plan(build_request, lookup, run):
     old_parsed = cf.parse(old_cf) if old_cf else None
     result = {"kind": kind, "cf": cf_path, "mc": mc_path, "relay": relays.smart_host(relay_list)}
     result["dropped"] = []
+    features = build_request.get("features")
     if kind == "server":
-        result["dropped"] = hand_made.dropped(old_mc, hand_made.SERVER_KEYS, lookup["mc_ostype"])
+        # What the .mc about to be written keeps, its maps' entries included.
+        result["access_text"] = flood.access_text(
+            limits,
+            build_request["relay_domains"],
+            relay_features.access_lines(features, build_request["relay_domains"]),
+        )
+        new_keys = {key for key, _ in hand_made.constructs(mc_text)}
+        new_maps = {name: features[name] for name in relay_maps.MAPS}
+        new_maps["virtusertable"] = features["virtusertable"]
+        new_maps["access_db"] = hand_made.entries_of(result["access_text"])
+        result["dropped"] = hand_made.dropped(old_mc, new_keys, lookup["mc_ostype"], new_maps)
     if result["dropped"] and not build_request.get("replace_hand_made"):
         raise CommandExecutionError(
             f"refused, nothing changed: {mc_path} was not written by this package, and the server "
@@ -164,8 +200,8 @@ def plan(build_request, lookup, run):
     if old_help != "":
         result["files"][help_file] = {"old": _line_count(old_help), "new": "empty", "diff": ""}
     if kind == "server":
-        # The per-client flood limits: an access map of our own, built by makemap at install.
-        result["access_text"] = flood.access_text(limits, build_request["relay_domains"])
+        # The access map (flood limits, the site's entries) and the site's maps: files of our
+        # own, built by makemap at install.
         access_map = flood.access_map(lookup)
         old_access = files.read_text(access_map)
         if old_access != result["access_text"]:
@@ -174,18 +210,26 @@ def plan(build_request, lookup, run):
                 "new": _line_count(result["access_text"]),
                 "diff": diff(old_access, result["access_text"]),
             }
+        result["maps"] = relay_maps.plan(lookup, features)
+        for path, text in result["maps"].items():
+            old_map = files.read_text(path)
+            result["files"][path] = {
+                "old": _line_count(old_map),
+                "new": _line_count(text),
+                "diff": diff(old_map, text),
+            }
     if (
         old_mc == mc_text
         and old_parsed
         and not check_built(
-            kind, old_parsed, relay_list, port, help_file, limits, hop_settings, masquerade_as
+            kind, old_parsed, relay_list, port, help_file, limits, hop_settings, masquerade_as, features
         )
     ):
         return result
     cf_text = run_m4(run, mc_text)
     new_parsed = cf.parse(cf_text)
     problems = check_built(
-        kind, new_parsed, relay_list, port, help_file, limits, hop_settings, masquerade_as
+        kind, new_parsed, relay_list, port, help_file, limits, hop_settings, masquerade_as, features
     )
     if problems:
         raise CommandExecutionError(f"the built cf is wrong: {'; '.join(problems)}")
@@ -244,6 +288,7 @@ def install(build_plan, lookup, run):
     if flood.access_map(lookup) in build_plan["files"]:
         # Before the cf that reads it; a map makemap refuses leaves every live file as it was.
         flood.install(lookup, build_plan["access_text"], run)
+    relay_maps.install(lookup, build_plan.get("maps") or {}, run)
     if build_plan["cf_text"] is None:
         return []  # the .mc and the cf are already the ones asked for
     tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])

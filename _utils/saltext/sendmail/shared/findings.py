@@ -278,6 +278,27 @@ def hand_made_mc(report, _max_queue_age):
     return [_finding("hand-made-mc", "medium", message)]
 
 
+_MILTER_DOWN = {
+    "T": "the relay answers 451 and the mail waits in its senders' queues",
+    "R": "the relay refuses the mail with 5xx: its senders get bounces",
+    "4": "the relay answers 421 and the mail waits in its senders' queues",
+    "": "mail passes unfiltered",
+}
+
+
+def milter_down(report, _max_queue_age):
+    return [
+        _finding(
+            "milter-down",
+            "high",
+            f"milter {milter['name']} does not answer on {milter['socket']}: "
+            f"{_MILTER_DOWN.get(milter['flags'], _MILTER_DOWN[''])} until it is back",
+        )
+        for milter in report.get("milters") or []
+        if not milter["answers"]
+    ]
+
+
 FINDERS = (
     hostname_unqualified,
     cf_invalid,
@@ -295,6 +316,7 @@ FINDERS = (
     msp_to_dead_mta,
     run_interrupted,
     hand_made_mc,
+    milter_down,
 )
 
 

@@ -18,6 +18,7 @@ MARKER = "Managed by Salt (saltext-sendmail)"
 # after the opening parenthesis.
 _CONSTRUCT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*))?$")
 _FIRST_ARG = re.compile(r"^\s*`?([^',)]*)'?")
+_BLOCKLIST = re.compile(r"^\s*`?(enhdnsbl|dnsbl)'?\s*,\s*`?([^',)]*)")
 # Macros a site writes in an .mc that are not plain text: what a replacement can drop.
 MACROS = frozenset(
     {
@@ -69,10 +70,26 @@ _WHOLE = frozenset(
         "TRUST_AUTH_MECH",
     }
 )
+
+
+class Keys(frozenset):
+    """Construct keys, and the ``prefixes`` of the keys whose argument a pillar value names."""
+
+    prefixes = ()
+
+    def __new__(cls, keys, prefixes=()):
+        made = super().__new__(cls, keys)
+        made.prefixes = tuple(prefixes)
+        return made
+
+    def __contains__(self, key):
+        return frozenset.__contains__(self, key) or key.startswith(self.prefixes or ("\0",))
+
+
 # What the server role's .mc can hold (mc.render, every pillar key set: a unit test renders one
 # and checks it), besides the cf.m4 it includes. Never a LOCAL_* section: the package writes its
 # own only into files it marks, and a site's rules there are what a replacement would lose.
-SERVER_KEYS = frozenset(
+SERVER_KEYS = Keys(
     {
         "undefine(esyscmd)",
         "DAEMON_OPTIONS",
@@ -88,7 +105,10 @@ SERVER_KEYS = frozenset(
                 "access_db",
                 "conncontrol",
                 "delay_checks",
+                "domaintable",
+                "genericstable",
                 "greet_pause",
+                "mailertable",
                 "masquerade_envelope",
                 "no_default_msa",
                 "ratecontrol",
@@ -122,9 +142,18 @@ SERVER_KEYS = frozenset(
                 "confTO_COMMAND",
                 "confTO_QUEUERETURN",
                 "confTO_QUEUEWARN",
+                "confTRUSTED_USERS",
             )
         ),
-    }
+    },
+    # A milter, a blocklist, a timeout, a local or generics domain of the site's pillar.
+    prefixes=(
+        "INPUT_MAIL_FILTER(",
+        "FEATURE(enhdnsbl, ",
+        "define(confTO_",
+        "LOCAL_DOMAIN(",
+        "GENERICS_DOMAIN(",
+    ),
 )
 # What the vendors install, by lookup ``mc_ostype`` (Debian's sendmail.mc from its package, 12
 # and 13; Red Hat's default sendmail.mc): the server role replaces these on purpose.
@@ -210,6 +239,9 @@ def constructs(text):
             key = "include(cf.m4)"  # every .mc starts with it, wherever the vendor keeps it
         elif macro in MACROS and rest is not None:
             key = macro if macro in _WHOLE else f"{macro}({_FIRST_ARG.match(rest).group(1).strip()})"
+            zone = _BLOCKLIST.match(rest)
+            if macro == "FEATURE" and zone:  # one key per blocklist: FEATURE(enhdnsbl, ZONE)
+                key = f"FEATURE({zone.group(1)}, {zone.group(2).strip()})"
         elif macro.startswith("LOCAL_") and macro not in MACROS:
             key = macro  # LOCAL_CONFIG, LOCAL_RULESETS, LOCAL_RULE_0...: a section of rules
         else:
@@ -223,39 +255,75 @@ def ours(text):
     return MARKER in (text or "")
 
 
-def _map_entries(line):
-    """The entries of the text map a FEATURE line names (``hash -o /etc/mail/mailertable.db``)."""
+def map_entries(line):
+    """
+    ``{key: value}`` of the text map a FEATURE line names (``hash -o /etc/mail/mailertable.db``,
+    its source beside it; Debian's access map without a path, /etc/mail/access), {} when unread.
+    """
     paths = [word for word in re.split(r"[\s`',()]+", line) if word.startswith("/")]
     for path in paths:
         text = files.read_text(path[:-3] if path.endswith(".db") else path)
-        if text is None:
-            continue
-        return len([entry for entry in text.splitlines() if entry.strip() and not entry.startswith("#")])
-    return 0
+        if text is not None:
+            return entries_of(text)
+    return {}
+
+
+def entries_of(text):
+    """``{key: value}`` of a map's source text (comments and blank lines skipped)."""
+    entries = {}
+    for entry in text.splitlines():
+        if entry.strip() and not entry.startswith("#"):
+            key, _, value = entry.strip().partition("\t" if "\t" in entry else " ")
+            entries[key.strip()] = value.strip()
+    return entries
+
+
+def _map_name(key):
+    name = key[len("FEATURE(") : -1] if key.startswith("FEATURE(") else None
+    return name if name in _MAP_FEATURES else None
 
 
 def _vendor_map_in_use(key, line):
-    name = key[len("FEATURE(") : -1] if key.startswith("FEATURE(") else None
-    return name in _MAP_FEATURES and _map_entries(line) > 0
+    return _map_name(key) is not None and len(map_entries(line)) > 0
 
 
-def dropped(old_text, server_keys, ostype):
+# Access entries about loopback (Connect:127 RELAY, ClientRate:IPv6:::1 0...): every relay of this
+# package lets loopback relay, unlimited, anyway.
+_LOOPBACK = ("localhost", "localhost.localdomain", "127", "127.0.0.1", "IPv6:::1")
+
+
+def _entries_lost(key, line, new_maps):
+    """The entries of the old map ``line`` names that the new map (``new_maps``) lacks or changes."""
+    name = _map_name(key)
+    if name is None:
+        return []
+    new = {} if new_maps is None else new_maps.get(name) or {}
+    old = map_entries(line)
+    return sorted(k for k, v in old.items() if new.get(k) != v and k.partition(":")[2] not in _LOOPBACK)
+
+
+def dropped(old_text, server_keys, ostype, new_maps=None):
     """
     What replacing the .mc ``old_text`` with the server role's drops: its constructs that are
     neither the vendor's (``ostype``: lookup ``mc_ostype``) nor among ``server_keys`` (the keys
-    the package's server .mc can write: :data:`SERVER_KEYS`). Empty for a file this package
-    wrote, or none at all. Each entry is the construct's first line as the file has it.
+    the package's server .mc can write: :data:`SERVER_KEYS`; or those of the .mc about to be
+    written). With ``new_maps`` (map FEATURE name: the new map's entries), a map the new .mc
+    keeps is listed with the old entries it would lose. Empty for a file this package wrote, or
+    none at all. Each entry is the construct's first line as the file has it.
     """
     if not old_text or ours(old_text):
         return []
     vendor = VENDOR.get(ostype, frozenset())
     lost = []
     for key, line in constructs(old_text):
-        if key in server_keys or key == "include(cf.m4)":
+        if key == "include(cf.m4)" or (key in vendor and not _vendor_map_in_use(key, line)):
             continue
-        if key in vendor and not _vendor_map_in_use(key, line):
+        lost_entries = _entries_lost(key, line, new_maps) if key in server_keys else []
+        if key in server_keys and not lost_entries:
             continue
-        shown = files.shown(line)  # for Salt's output: a Latin-1 byte as U+FFFD
+        if lost_entries:
+            lost_entries = f" (entries the pillar does not give: {', '.join(lost_entries)})"
+        shown = files.shown(line + (lost_entries or ""))  # for Salt's output: a Latin-1 byte as U+FFFD
         if shown not in lost:
             lost.append(shown)
     return lost

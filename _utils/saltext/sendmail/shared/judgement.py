@@ -14,7 +14,8 @@ The fleet's one judgement of a host, which ``sendmail.compliance`` returns and b
   would change this host and set it right, and the drift reactor does exactly that;
 - ``at_risk``: managed and playing its role as pillar says, but its mail is at risk for a reason
   the role cannot fix (:data:`AT_RISK`: root's mail unrouted by the site's pillar, mail waiting on
-  relays that cannot be reached, a queue's disk nearly full, an MTA refusing for load): a person
+  relays that cannot be reached, a queue's disk nearly full, an MTA refusing for load, a milter
+  that does not answer): a person
   must act; never sent to the reactor;
 - ``needs_patch``: managed and playing its role, but its sendmail lacks a security fix where that
   counts (:data:`PATCH_FINDINGS`, high on a host that listens on the network): the rolling patch
@@ -46,7 +47,9 @@ PATCH_FINDINGS = frozenset({"security-update-pending", "advisory-open"})
 EXCUSED = {"server": frozenset({"exposed-listener"})}
 # Mail at risk on a host that plays its role as pillar says: applying the role would not change
 # it (the site's pillar, the relays, the disk, the load must), so it is no drift. Any severity.
-AT_RISK = frozenset({"local-mail-unrouted", "relay-unreachable", "queue-disk-low", "mta-refusing"})
+AT_RISK = frozenset(
+    {"local-mail-unrouted", "relay-unreachable", "queue-disk-low", "mta-refusing", "milter-down"}
+)
 
 
 def counted(findings, expected):

@@ -10,7 +10,9 @@ back with the cfs. Here the whole new file is built by sendmail into a scratch m
 
 import os
 
-from . import allowlist, errors, files, hash_maps, platform, steps
+from salt.exceptions import SaltInvocationError
+
+from . import allowlist, errors, files, hash_maps, platform, relay_maps, steps
 
 VIRTUSER_NAME = "salt-virtusers"
 DEFAULT_ALIASES = "/etc/aliases"
@@ -85,23 +87,34 @@ def aliases_text(text, wanted):
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def virtuser_text(wanted, domain):
-    """The virtusertable source: ``NAME@DOMAIN<TAB>target`` per name (a list goes to its first)."""
-    if not domain:
-        return ""
-    return "".join(f"{name}@{domain}\t{targets[0]}\n" for name, targets in sorted(wanted.items()))
+def virtuser_text(wanted, domain, virtusers=None):
+    """
+    The virtusertable source: ``NAME@DOMAIN<TAB>target`` per alias name (a list goes to its
+    first), and the site's own ``virtusers`` entries (:mod:`relay_maps`), sorted. An entry of
+    both is refused, naming it.
+    """
+    entries = dict(virtusers or {})
+    for name, targets in wanted.items() if domain else ():
+        key = f"{name}@{domain}"
+        if key in entries:
+            raise SaltInvocationError(
+                f"virtusertable:{key}: the alias {name} of {domain} sets it too: keep one of them"
+            )
+        entries[key] = targets[0]
+    return "".join(f"{key}\t{value}\n" for key, value in sorted(entries.items()))
 
 
-def apply(lookup, names, domain, run, test):
+def apply(lookup, names, domain, run, test, virtusers=None):
     """
     ``sendmail.aliases``: the values checked, :func:`plan`, then :func:`install` unless ``test``:
     ``changed``, ``files`` and ``in_place`` (the files written in place: mount points of their own).
     """
     wanted = allowlist.aliases(names, "aliases", domain)
     domain = None if domain is None else allowlist.masquerade_domain(domain, "domain")
+    virtusers = relay_maps.entries(virtusers, "virtusertable", "virtusertable")
     planned, in_place = steps.plan_then_write(
         "could not set the aliases",
-        lambda: plan(lookup, wanted, domain),
+        lambda: plan(lookup, wanted, domain, virtusers),
         lambda planned: planned["writes"],
         lambda planned: install(lookup, planned["writes"], run),
         test,
@@ -109,7 +122,7 @@ def apply(lookup, names, domain, run, test):
     return {"changed": bool(planned["writes"]), "files": planned["files"], "in_place": in_place or []}
 
 
-def plan(lookup, wanted, domain):
+def plan(lookup, wanted, domain, virtusers=None):
     """
     What setting the site's aliases changes: ``writes`` (path: new text) and ``files`` (per path,
     per name, ``old`` and ``new`` targets). Entries the site does not name are kept.
@@ -117,7 +130,7 @@ def plan(lookup, wanted, domain):
     real_aliases, _ = aliases_file(lookup)
     texts = {
         real_aliases: aliases_text(files.read_text(real_aliases), wanted),
-        virtuser_map(lookup): virtuser_text(wanted, domain),
+        virtuser_map(lookup): virtuser_text(wanted, domain, virtusers),
     }
     writes, changed = {}, {}
     for path, new in texts.items():

@@ -4,7 +4,17 @@ FEATURE(msp)), ``nullclient`` (a sendmail.mc that sends everything to the relay)
 listening, hardened sendmail.mc). Values must already have passed :mod:`allowlist`.
 """
 
-from . import allowlist, flood, limits_table, local_mail, platform, relays, tls_auth
+from . import (
+    allowlist,
+    flood,
+    limits_table,
+    local_mail,
+    platform,
+    relay_features,
+    relay_options,
+    relays,
+    tls_auth,
+)
 
 # Hardened defaults of the server role (DISA STIG GEN004660/GEN004680: no EXPN/VRFY, GEN004560: no
 # version in the greeting, GEN004440: LogLevel 9); restrictqrun keeps users from running the queue.
@@ -41,6 +51,8 @@ def render(
     virtuser_map=None,
     aliases_file=None,
     access_map=None,
+    features=None,
+    lookup=None,
 ):
     """
     The .mc text for ``kind``, relaying to ``relay_list`` (a server's optional smart host).
@@ -51,7 +63,9 @@ def render(
     server's own) leaves from that domain, and a server takes ``NAME@domain`` for the names in
     its ``virtuser_map`` (the site's aliases) and relays the domain's other users on. A server
     with an ``access_map`` limits each outside client (:mod:`flood`). Any kind's ``limits`` may set
-    :data:`limits_table.QUEUE` (sendmail durations).
+    :data:`limits_table.QUEUE` (sendmail durations). A server's ``features`` (checked by
+    :func:`relay_features.check`) add its maps (beside ``lookup``'s sendmail.cf), milters,
+    blocklists, listeners and settings.
     """
     hop_lines, rulesets = tls_auth.mc_lines(
         kind, hop_settings or {"tls": None, "auth": None}, relay_domains
@@ -98,7 +112,8 @@ def render(
             # After it: nullclient.m4 masquerades as the hub itself (and envelope, all headers).
             lines.append(f"MASQUERADE_AS(`{masquerade_as}')dnl")
     else:
-        lines.extend(SERVER_HARDENING)
+        features = features or relay_features.check({})
+        lines.extend(_hardening(features["privacy_flags"]))
         lines.extend(hop_lines)
         if help_file:
             lines.append(f"define(`HELP_FILE', `{help_file}')dnl")
@@ -110,18 +125,33 @@ def render(
         lines.append("FEATURE(`no_default_msa')dnl")
         if access_map:
             lines.extend(flood.mc_lines(limits, access_map))
+        site_lines = relay_features.mc_lines(lookup or platform.DEFAULTS, features)
         if masquerade_as:
             lines.append(f"MASQUERADE_AS(`{masquerade_as}')dnl")
             lines.append("FEATURE(`masquerade_envelope')dnl")
             lines.append(f"VIRTUSER_DOMAIN(`{masquerade_as}')dnl")
+            site_lines = [line for line in site_lines if line not in lines]
+        if masquerade_as or features["virtusertable"]:
             # -o: a missing map is no error (no alias of the domain yet).
             lines.append(f"FEATURE(`virtusertable', `hash -o {virtuser_map}')dnl")
-        lines.append("DAEMON_OPTIONS(`Family=inet, Name=MTA-v4, Port=smtp')dnl")
-        lines.extend(f"RELAY_DOMAIN(`{name}')dnl" for name in relay_domains or ())
+        lines.extend(site_lines)
+        lines.extend(relay_options.daemon_lines(features["listen"]))
+        # The IPv6 networks relay through the access map (Connect:IPv6:... RELAY, flood.py).
+        lines.extend(
+            f"RELAY_DOMAIN(`{name}')dnl" for name in relay_domains or () if name[:5].lower() != "ipv6:"
+        )
         lines.append("MAILER(`local')dnl")
         lines.append("MAILER(`smtp')dnl")
     lines.extend(rulesets)
     return "\n".join(lines) + "\n"
+
+
+def _hardening(added_flags):
+    """:data:`SERVER_HARDENING` with the site's ``privacy_flags`` after the role's own."""
+    if not added_flags:
+        return SERVER_HARDENING
+    flags = ",".join(("goaway", "noetrn", "restrictqrun", *added_flags))
+    return (f"define(`confPRIVACY_FLAGS', `{flags}')dnl", *SERVER_HARDENING[1:])
 
 
 def for_host(request, lookup):
@@ -151,6 +181,8 @@ def for_host(request, lookup):
         limits=request["limits"],
         hop_settings=request["hop"],
         masquerade_as=request.get("masquerade_as"),
+        features=request.get("features"),
+        lookup=lookup,
         virtuser_map=allowlist.path(local_mail.virtuser_map(lookup), "sendmail:lookup:virtuser_map"),
         access_map=allowlist.path(flood.access_map(lookup), "sendmail:lookup:access_map")
         if kind == "server"

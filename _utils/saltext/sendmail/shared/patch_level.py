@@ -205,3 +205,11 @@ def cached_package(cache_dir):
     if not cached:
         return None
     return {key: cached.get(key) for key in ("name", "version", "candidate", "checked")}
+
+
+def for_salt(lookup, salt, context, opts, refresh=False):
+    """``sendmail.patch_level``: ask (``refresh``: the lists first), then :func:`facts`."""
+    cache_dir = opts.get("cachedir")
+    ask_salt(lookup, salt, cache_dir, refresh=bool(refresh))
+    upstream = binary.info(lookup["sendmail_bin"], context, cache_dir)["version"]
+    return facts(lookup, upstream, cache_dir)

@@ -5,7 +5,7 @@ role, its site (``site``, else the grain named by ``site_grain``) and that site'
 
 from salt.exceptions import SaltInvocationError
 
-from . import allowlist, limits_table, schema
+from . import allowlist, limits_table, relay_features, schema
 
 # The pillar keys passed on as they are to sendmail.client and sendmail.server.
 CLIENT_KEYS = ("msp_runner", "msp_interval", "queue_interval", "flush_timeout")
@@ -79,6 +79,9 @@ def resolve(config, grains, role=None):
         resolved["relay_domains"] = site_config.get("relay_domains")
         if site_config.get("limits") is not None:
             resolved["limits"] = site_config["limits"]
+        features = {key: site_config[key] for key in relay_features.KEYS if key in site_config}
+        if features:
+            resolved["features"] = features
         if config.get("server_queue_interval") is not None:
             resolved["queue_interval"] = config["server_queue_interval"]
         keys = SERVER_KEYS

@@ -58,6 +58,7 @@ def builds(role, msp_split, args):
                 "auth": args["auth"],
                 "masquerade_as": args["masquerade_as"],
                 "replace_hand_made": args["replace_hand_made"],
+                "features": args["features"],
             },
             # The MSP hands mail to the local MTA again (sendmail's default).
             {"kind": "msp", "relay": "[127.0.0.1]"},
@@ -190,7 +191,9 @@ def run_steps(steps, role, args, facts):
     restart |= steps.credentials(role, args["tls"], args["auth"])
     if role == "server":
         # After the cf (its virtusertable line names the map): the site's aliases.
-        steps.aliases(args["aliases"], args["masquerade_as"])
+        steps.aliases(
+            args["aliases"], args["masquerade_as"], (args["features"] or {}).get("virtusertable")
+        )
     msp_runner = facts["msp_runner"]
     msp_cron = args["msp_interval"] if msp_runner == "cron" and facts["msp_split"] else None
     steps.cron_runner("msp", msp_cron)
@@ -323,8 +326,8 @@ class Steps:
             self.said.append(f"{self._verb('wrote', 'would write')} {', '.join(result['files'])}")
         return result["changed"]
 
-    def aliases(self, names, domain):
-        result = self.salt["sendmail.aliases"](names, domain=domain, test=self.test)
+    def aliases(self, names, domain, virtusers=None):
+        result = self.salt["sendmail.aliases"](names, domain=domain, test=self.test, virtusers=virtusers)
         if result["changed"]:
             self.changes.update(result["files"])
             self.said.append(f"{self._verb('set', 'would set')} aliases in {', '.join(result['files'])}")

@@ -125,7 +125,7 @@ def _relay(minion, answers):
     names = lookup.get("upgrade_packages") or [package.get("name")]
     relay_domains = [str(name) for name in settings.get("relay_domains") or []]
     networks = relays.networks(relay_domains)
-    domains = [name for name in relay_domains if name not in networks]
+    domains = [n for n in relay_domains if n not in networks and n[:5].lower() != "ipv6:"]
     listed = settings.get("site_relays") or {}
     client_rate = (settings.get("limits") or {}).get("client_rate")
     if client_rate is None:

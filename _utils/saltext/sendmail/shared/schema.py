@@ -13,7 +13,7 @@ import difflib
 import salt.utils.beacons
 from salt.exceptions import SaltInvocationError
 
-from . import allowlist, limits_table, platform, tls_auth
+from . import allowlist, limits_table, milters, platform, relay_maps, relay_options, tls_auth
 
 
 class Value:
@@ -92,7 +92,26 @@ def _beacon_checks(value, field):
         allowlist.one_of(item, BEACON_CHECKS, field)
 
 
+def _map(name):
+    return lambda value, field: relay_maps.entries(value, name, field)
+
+
 _INTERVAL = Value((str,), allowlist.interval)
+_MAPPING = (dict, type(None))
+_LIST = (list, type(None))
+# What a site's relays carry beyond relaying (relay_features.py): servers only.
+RELAY_FEATURES = {
+    **{name: Value(_MAPPING, _map(name)) for name in relay_maps.CHECKS},
+    "generics_domains": Value(_LIST, relay_options.names),
+    "access": Value(_MAPPING, relay_maps.access),
+    "milters": Value(_LIST, milters.check),
+    "dnsbl": Value(_LIST, relay_options.dnsbl),
+    "listen": Value(_LIST, relay_options.listen),
+    "timeouts": Value(_MAPPING, relay_options.timeouts),
+    "privacy_flags": Value(_LIST, relay_options.privacy_flags),
+    "local_host_names": Value(_LIST, relay_options.names),
+    "trusted_users": Value(_LIST, lambda value, field: relay_options.names(value, field, user=True)),
+}
 _PORT = Value((int, str, type(None)), allowlist.port)
 _COUNT = Value((int,), _positive)
 
@@ -119,6 +138,7 @@ SITE = Mapping(
         ),
         "masquerade_as": Value((str, type(None)), allowlist.masquerade_domain),
         "aliases": Value((dict, type(None)), allowlist.aliases),
+        **RELAY_FEATURES,
         "auth": Mapping(
             {
                 "user": Value((str,)),
@@ -193,7 +213,8 @@ DOCS = {
     "sendmail:sites:SITE:smart_host": "a smart host (or list) for the site's servers",
     "sendmail:sites:SITE:smart_host_port": "the smart host's port, when not 25",
     "sendmail:sites:SITE:relay_domains": (
-        "domains and IPv4 network prefixes the site's servers accept and relay for"
+        "domains, IPv4 network prefixes (``198.51.100``) and IPv6 networks (``IPv6:2001:db8:5``: the "
+        "leading groups of the address, no ``::``) the site's servers accept and relay for"
     ),
     "sendmail:sites:SITE:limits": (
         "the site's limits: the servers get every one, every host the queue timeouts"
@@ -216,6 +237,52 @@ DOCS = {
     "sendmail:sites:SITE:aliases": (
         "on the site's servers, local names and where their mail goes (an address or a list)"
     ),
+    "sendmail:sites:SITE:mailertable": (
+        "servers: where mail for a domain (``example.net``) or its subdomains (``.example.net``) goes: "
+        "``esmtp:[203.0.113.25]``, ``smtp:mx.example.org`` or ``error:5.1.2:550 no such domain``"
+    ),
+    "sendmail:sites:SITE:virtusertable": (
+        "servers: an address or a whole domain (``@example.net``) to an address, ``%1@example.com`` "
+        "(the user part kept), a local name, ``error:nouser User unknown`` (553 at RCPT) or "
+        "``error:5.1.1:550 text``; shares the map of ``aliases``"
+    ),
+    "sendmail:sites:SITE:genericstable": (
+        "servers: outgoing senders rewritten (``alice`` or ``alice@host31.example.com`` to "
+        "``alice.smith@example.com``), envelope and header, for the hosts of ``generics_domains``"
+    ),
+    "sendmail:sites:SITE:generics_domains": (
+        "servers: the domains whose senders the genericstable rewrites"
+    ),
+    "sendmail:sites:SITE:domaintable": "servers: a domain rewritten to another (``old.example.com``)",
+    "sendmail:sites:SITE:access": (
+        "servers: access entries ``Connect:``/``From:``/``To:`` an address, prefix, ``IPv6:`` network, "
+        "domain or address, to ``OK``, ``RELAY``, ``REJECT``, ``DISCARD``, ``SKIP`` or "
+        '``ERROR:5.7.1:"550 text"``; in the relay\'s one access map with its flood limits'
+    ),
+    "sendmail:sites:SITE:milters": (
+        "servers: mail filters in order, each ``name``, ``socket`` (``unix:/path``, ``inet:PORT@IP``, "
+        "``inet6:PORT@IP``), ``flags`` (default ``T``: 451 while it is down; ``R``: reject) and "
+        "``timeouts`` (``connect``, ``send``, ``receive``, ``eom``)"
+    ),
+    "sendmail:sites:SITE:dnsbl": (
+        "servers: DNS blocklists, each ``zone``, ``message`` (``550 ...``), ``answers`` (A records "
+        "that count, default any) and ``on_timeout`` (``tempfail``, the default, or ``accept``); the "
+        "site's networks are never checked"
+    ),
+    "sendmail:sites:SITE:listen": (
+        "servers: the addresses port 25 listens on, IPv4 and IPv6 (``0.0.0.0``, ``::`` for all of one "
+        "family; default ``[0.0.0.0]``)"
+    ),
+    "sendmail:sites:SITE:timeouts": (
+        "servers: SMTP timeouts by name (``helo: 5m``, ``ident: 0s``): "
+        + ", ".join(f"``{name}``" for name in relay_options.TIMEOUTS)
+    ),
+    "sendmail:sites:SITE:privacy_flags": (
+        "servers: PrivacyOptions added to ``goaway,noetrn,restrictqrun``: "
+        + ", ".join(f"``{name}``" for name in relay_options.PRIVACY_FLAGS)
+    ),
+    "sendmail:sites:SITE:local_host_names": "servers: more domains the relay delivers itself (class w)",
+    "sendmail:sites:SITE:trusted_users": "servers: users that may set a message's sender (class t)",
     "sendmail:sites:SITE:auth": "SMTP AUTH on the client-to-relay hop",
     "sendmail:sites:SITE:auth:user": "clients: the login",
     "sendmail:sites:SITE:auth:password": (

@@ -16,15 +16,30 @@ from . import (
     findings,
     hand_made,
     local_mail,
+    milters,
     patch_level,
     platform,
     processes,
     queues,
+    relay_maps,
     relays,
     roles,
     switches,
     transaction,
 )
+
+
+def for_salt(lookup, salt, context, opts, max_queue_age=None, refresh=False):
+    """
+    ``sendmail.status``: ``max_queue_age`` checked (default ``sendmail:max_queue_age``), the
+    patch level asked first when ``refresh``, then :func:`status`.
+    """
+    if max_queue_age is None:
+        max_queue_age = salt["config.get"]("sendmail:max_queue_age", findings.MAX_QUEUE_AGE)
+    max_queue_age = allowlist.whole_number(max_queue_age, "max_queue_age")
+    if refresh:
+        patch_level.ask_salt(lookup, salt, opts.get("cachedir"), refresh=True)
+    return status(lookup, context, max_queue_age, opts.get("cachedir"))
 
 
 def status(lookup, cache, max_queue_age, cache_dir=None):
@@ -61,6 +76,10 @@ def status(lookup, cache, max_queue_age, cache_dir=None):
         queue.update(queues.cf_limits(cfs[queues.QUEUES[name]["cf"]]))
     report["relay"] = cf.relay_facts(cfs, relays.this_host_names(hostname))
     report["switches"] = switches.facts(lookup)
+    # The maps the MTA reads (with their entry counts) and its milters (whether each answers).
+    mta_cf_text = files.read_text(lookup["sendmail_cf"])
+    report["maps"] = relay_maps.in_cf(mta_cf_text)
+    report["milters"] = milters.report(mta_cf_text)
     report["role"] = roles.observed(
         report, report["listeners"] + report["held_listeners"], report["relay"]
     )
