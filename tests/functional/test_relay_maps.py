@@ -114,6 +114,26 @@ def run_queue(world):
     )
 
 
+def client_queue_run(client):
+    """The client's MSP queue run, from the site's host (.31, 2001:db8:5::31) as its runner does."""
+    subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            f"smt-rm{SITE}",
+            "/usr/sbin/sendmail",
+            "-Ac",
+            "-C",
+            str(client.submit_cf),
+            "-qf",
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def queued_texts(world):
     return [
         (world.mqueue / f"qf{queue_id}").read_text(errors="replace") for queue_id in world.queued_ids()
@@ -200,35 +220,17 @@ def test_with_the_milter_down_a_clients_message_waits_and_arrives_once_it_is_bac
     client = make_world(msp_relay=f"[{RELAY}]")
     client.submit("ops@example.com", queue="msp", body="through the milter\n")
 
-    def client_queue_run():
-        subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                f"smt-rm{SITE}",
-                "/usr/sbin/sendmail",
-                "-Ac",
-                "-C",
-                str(client.submit_cf),
-                "-qf",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-
     site.milter.stop()
     status = site.module.status()
     assert status["milters"] == [
         {"name": "verify", "socket": site.milter.socket, "flags": "T", "answers": False}
     ]
     assert "milter-down" in [finding["id"] for finding in status["findings"]]
-    client_queue_run()
+    client_queue_run(client)
     assert len(client.queued_ids("msp")) == 1  # tempfailed (F=T): it waits, nothing bounced
     assert site.relay.queued_ids() == []
     site.milter.start()
-    client_queue_run()
+    client_queue_run(client)
     assert client.queued_ids("msp") == []
     [arrived] = queued_texts(site.relay)
     assert STAMP in arrived and "through the milter" not in arrived  # body in the df file
@@ -238,22 +240,7 @@ def test_with_the_milter_down_a_clients_message_waits_and_arrives_once_it_is_bac
 def test_an_ipv6_client_relays_through_the_relays_ipv6_address(site, make_world):
     client = make_world(msp_relay=f"[IPv6:{RELAY6}]")
     client.submit("x@example.org", queue="msp")
-    subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            f"smt-rm{SITE}",
-            "/usr/sbin/sendmail",
-            "-Ac",
-            "-C",
-            str(client.submit_cf),
-            "-qf",
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    client_queue_run(client)
     assert client.queued_ids("msp") == []
     [arrived] = queued_texts(site.relay)
     # Relayed to a foreign domain: its IPv6 network is the site's (Connect:IPv6:2001:db8:5 RELAY).

@@ -51,9 +51,11 @@ def test_the_vendors_own_files_drop_nothing():
     assert hand_made.dropped(redhat.SENDMAIL_MC, hand_made.SERVER_KEYS, "linux") == []
 
 
-def test_a_hand_made_relay_lists_what_no_pillar_key_could_keep():
-    # What sendmail.status lists: a milter and a (missing, so empty) mailertable a pillar can give.
+def test_a_hand_made_relay_lists_what_the_role_without_relay_features_would_drop():
+    # What sendmail.status lists: the site's pillar must give these (or replace_hand_made).
     assert hand_made.dropped(HAND_MADE, hand_made.SERVER_KEYS, "debian") == [
+        "FEATURE(`mailertable', `hash -o /etc/mail/mailertable.db')dnl",
+        "INPUT_MAIL_FILTER(`clamav', `S=local:/run/clamav-milter/clamav-milter.ctl, F=T')dnl",
         "define(`confDOMAIN_NAME', `mx.example.com')dnl",
         "LOCAL_RULESETS",
     ]
@@ -103,7 +105,10 @@ def test_a_vendor_map_counts_only_when_it_holds_entries(tmp_path):
     mailertable.write_text("# comment\n\n")
     assert hand_made.dropped(vendor, hand_made.SERVER_KEYS, "linux") == []
     mailertable.write_text("partner.example\tesmtp:[mx.partner.example]\n")
-    assert hand_made.dropped(vendor, hand_made.SERVER_KEYS, "linux") == [
+    assert hand_made.dropped(vendor, hand_made.SERVER_KEYS, "linux") == [line]
+    # A build whose .mc keeps the map names the entries it would lose.
+    kept = hand_made.SERVER_KEYS | {"FEATURE(mailertable)"}
+    assert hand_made.dropped(vendor, kept, "linux", {"mailertable": {}}) == [
         f"{line} (entries the pillar does not give: partner.example)"
     ]
 
@@ -148,23 +153,20 @@ def test_every_construct_of_the_packages_server_mc_is_known_as_its_own(tmp_path,
     }
     tls = {name: str(tmp_path / f"{name}.pem") for name in ("cert", "key", "ca")}
     hop = {"tls": {**tls, "require": True}, "auth": {"mechanisms": ["PLAIN", "LOGIN"]}}
-    request = build.request(
-        "server",
-        "[smart.example.com]",
-        587,
-        ["example.com", "198.51.100", "IPv6:2001:db8:5"],
-        limits,
-        hop,
-        lookup,
-        "example.com",
-        False,
-        RICHEST_FEATURES,
-    )
-    text = mc.for_host(request, lookup)
+    args = ("[smart.example.com]", 587, ["example.com", "198.51.100", "IPv6:2001:db8:5"], limits, hop)
+    text = mc.for_host(build.request("server", *args, lookup, "example.com"), lookup)
     keys = {key for key, _ in hand_made.constructs(text)} - {"include(cf.m4)", "LOCAL_RULESETS"}
-    assert "INPUT_MAIL_FILTER(opendkim)" in keys and "FEATURE(enhdnsbl, bl.example.test)" in keys
-    unknown = {key for key in keys if key not in hand_made.SERVER_KEYS}
-    assert not unknown
+    assert keys <= hand_made.SERVER_KEYS, keys - hand_made.SERVER_KEYS
     # And so, written by hand with the marker taken out, it would drop only its local rules.
     unmarked = text.replace(hand_made.MARKER, "")
     assert hand_made.dropped(unmarked, hand_made.SERVER_KEYS, lookup["mc_ostype"]) == ["LOCAL_RULESETS"]
+    # With every relay feature too: against itself (what a build compares) it drops nothing else.
+    request = build.request("server", *args, lookup, "example.com", False, RICHEST_FEATURES)
+    rich = mc.for_host(request, lookup).replace(hand_made.MARKER, "")
+    rich_keys = {key for key, _ in hand_made.constructs(rich)}
+    assert (
+        "INPUT_MAIL_FILTER(opendkim)" in rich_keys and "FEATURE(enhdnsbl, bl.example.test)" in rich_keys
+    )
+    assert hand_made.dropped(rich, rich_keys - {"LOCAL_RULESETS"}, lookup["mc_ostype"], {}) == [
+        "LOCAL_RULESETS"
+    ]

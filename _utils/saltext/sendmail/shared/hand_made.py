@@ -72,24 +72,13 @@ _WHOLE = frozenset(
 )
 
 
-class Keys(frozenset):
-    """Construct keys, and the ``prefixes`` of the keys whose argument a pillar value names."""
-
-    prefixes = ()
-
-    def __new__(cls, keys, prefixes=()):
-        made = super().__new__(cls, keys)
-        made.prefixes = tuple(prefixes)
-        return made
-
-    def __contains__(self, key):
-        return frozenset.__contains__(self, key) or key.startswith(self.prefixes or ("\0",))
-
-
-# What the server role's .mc can hold (mc.render, every pillar key set: a unit test renders one
-# and checks it), besides the cf.m4 it includes. Never a LOCAL_* section: the package writes its
-# own only into files it marks, and a site's rules there are what a replacement would lose.
-SERVER_KEYS = Keys(
+# What the server role's .mc holds without a site's relay features (mc.render, every other pillar
+# key set: a unit test renders one and checks it), besides the cf.m4 it includes: what
+# sendmail.status counts as the role's own. Anything else of a hand-made .mc (a mailertable, a
+# milter, a blocklist...) the site's pillar must give for the role to keep it. Never a LOCAL_*
+# section: the package writes its own only into files it marks, and a site's rules there are what a
+# replacement would lose. A build compares with the very .mc it is about to write instead.
+SERVER_KEYS = frozenset(
     {
         "undefine(esyscmd)",
         "DAEMON_OPTIONS",
@@ -105,10 +94,7 @@ SERVER_KEYS = Keys(
                 "access_db",
                 "conncontrol",
                 "delay_checks",
-                "domaintable",
-                "genericstable",
                 "greet_pause",
-                "mailertable",
                 "masquerade_envelope",
                 "no_default_msa",
                 "ratecontrol",
@@ -142,18 +128,9 @@ SERVER_KEYS = Keys(
                 "confTO_COMMAND",
                 "confTO_QUEUERETURN",
                 "confTO_QUEUEWARN",
-                "confTRUSTED_USERS",
             )
         ),
-    },
-    # A milter, a blocklist, a timeout, a local or generics domain of the site's pillar.
-    prefixes=(
-        "INPUT_MAIL_FILTER(",
-        "FEATURE(enhdnsbl, ",
-        "define(confTO_",
-        "LOCAL_DOMAIN(",
-        "GENERICS_DOMAIN(",
-    ),
+    }
 )
 # What the vendors install, by lookup ``mc_ostype`` (Debian's sendmail.mc from its package, 12
 # and 13; Red Hat's default sendmail.mc): the server role replaces these on purpose.

@@ -30,3 +30,17 @@ def build(lookup, run, name, text, gid=0, mode=0o644, backup=False, live=None):
         )
         files.own(built + ".db", 0, gid, mode)
         files.install(built + ".db", name + ".db", backup=backup)
+
+
+def install(lookup, run, path, text):
+    """
+    Build the map ``path`` from ``text`` in a temp file beside it (makemap refuses: nothing
+    changes), then rename the map and its source into place, the old source kept as ``.bak``.
+    """
+    tmp = files.write_temp(path, text)
+    try:
+        build(lookup, run, tmp, text, live=path)
+        files.install(tmp + ".db", path + ".db", backup=False)
+        files.install(tmp, path)
+    finally:
+        files.discard(tmp, tmp + ".db")

@@ -227,15 +227,9 @@ def plan(lookup, maps):
 
 
 def install(lookup, writes, run):
-    """Build each map of ``writes`` beside it (makemap refuses: nothing changes), then rename it."""
+    """Each map of ``writes`` (:func:`hash_maps.install`): a refusal leaves the live map as it was."""
     for path, text in writes.items():
-        tmp = files.write_temp(path, text)
-        try:
-            hash_maps.build(lookup, run, tmp, text, live=path)
-            files.install(tmp + ".db", path + ".db", backup=False)
-            files.install(tmp, path)
-        finally:
-            files.discard(tmp, tmp + ".db")
+        hash_maps.install(lookup, run, path, text)
 
 
 def managed(lookup):
