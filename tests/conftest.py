@@ -1,3 +1,4 @@
+import contextlib
 import logging
 import os
 import pathlib
@@ -56,9 +57,9 @@ def salt_factories_config():
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def make_world():
-    """Make private sendmail hosts; each is removed, its daemons stopped, after the test."""
+@contextlib.contextmanager
+def world_maker():
+    """Make private sendmail hosts; each is removed, its daemons stopped, at the end."""
     made = []
 
     def make(**kwargs):
@@ -69,10 +70,19 @@ def make_world():
         made.append(World(root, **kwargs))
         return made[-1]
 
-    yield make
-    for host in made:
-        host.stop_daemons()
-        shutil.rmtree(host.root, ignore_errors=True)
+    try:
+        yield make
+    finally:
+        for host in made:
+            host.stop_daemons()
+            shutil.rmtree(host.root, ignore_errors=True)
+
+
+@pytest.fixture
+def make_world():
+    """Make private sendmail hosts; each is removed, its daemons stopped, after the test."""
+    with world_maker() as make:
+        yield make
 
 
 @pytest.fixture

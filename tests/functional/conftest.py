@@ -46,7 +46,7 @@ def base_opts(tmp_path_factory):
     return opts
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def load(base_opts):
     """
     Load the execution modules with ``sendmail:lookup`` in the minion config (where config.get

@@ -13,7 +13,10 @@ import types
 import pytest
 from salt.exceptions import SaltInvocationError
 
+from tests.conftest import world_maker
+from tests.functional.conftest import ModuleProxy
 from tests.support import lab, smtp_session
+from tests.support.mounts import Mounts
 from tests.support.netns import NETWORK, bridge, linked_netns
 from tests.support.snapshot import snapshot
 
@@ -48,57 +51,75 @@ def _ip(*args):
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
-@pytest.fixture
-def site(make_world, set_lookup, mounts, tmp_path):
+@pytest.fixture(scope="module")
+def lab_site(load, tmp_path_factory):
+    """
+    The relay, the second relay, the milter, the DNS and the hosts, once for the module (each
+    takes seconds to start); :func:`site` gives each test them as they were built.
+    """
+    tmp_path = tmp_path_factory.mktemp("relay-maps")
     bridge()
     _ip("addr", "add", f"{RELAY6}/64", "dev", "smbr0", "nodad")
+    mounts = Mounts()
     milter = lab.Milter(tmp_path / "milter")
-    relay, partner = make_world(), make_world()
-    # Another host: its own name (one name on both ends is "mail loops back to me").
-    partner.build_mta(
-        extra="define(`confDOMAIN_NAME', `partner.example.test')dnl\nRELAY_DOMAIN(`example.net')dnl\n"
-    )
-    module = set_lookup(relay.lookup)
-    domains = ["example.com", f"{NETWORK}.{SITE}", "IPv6:2001:db8:5"]
-    wanted = features(milter.socket)
-    built = module.build_cf("server", relay_domains=domains, features=wanted)
-    module.aliases(virtusers=wanted["virtusertable"])
-    resolv = tmp_path / "resolv.conf"
-    resolv.write_text(f"nameserver {NETWORK}.{DNS}\noptions timeout:1 attempts:1\n")
-    mounts.bind(resolv, "/etc/resolv.conf")
     try:
-        with (
-            linked_netns(f"smt-rm{DNS}", DNS),
-            lab.blocklist_dns(
-                tmp_path / "dns",
-                f"smt-rm{DNS}",
-                f"{NETWORK}.{DNS}",
-                "bl.example.test",
-                [f"{NETWORK}.{LISTED}", f"{NETWORK}.{SITE}"],
-            ),
-            linked_netns(f"smt-rm{SITE}", SITE),
-            linked_netns(f"smt-rm{OUTSIDER}", OUTSIDER),
-            linked_netns(f"smt-rm{LISTED}", LISTED),
-            linked_netns(f"smt-rm{REFUSED}", REFUSED),
-        ):
-            _ip("-n", f"smt-rm{SITE}", "addr", "add", "2001:db8:5::31/64", "dev", "eth0", "nodad")
-            milter.start()
-            partner.serve_and_queue(PARTNER)
-            # As the cf says: its own listeners (IPv4 and IPv6), mail kept in its queue.
-            daemon = relay.start_daemon("-bD", "-ODeliveryMode=queue", wait_port=25, wait_host=RELAY)
-            yield types.SimpleNamespace(
-                relay=relay,
-                partner=partner,
-                module=module,
-                milter=milter,
-                daemon=daemon,
-                built=built,
-                domains=domains,
-                features=wanted,
+        with world_maker() as make_world:
+            relay, partner = make_world(), make_world()
+            # Another host: its own name (one name on both ends is "mail loops back to me").
+            partner.build_mta(
+                extra="define(`confDOMAIN_NAME', `partner.example.test')dnl\n"
+                "RELAY_DOMAIN(`example.net')dnl\n"
             )
+            module = ModuleProxy(load(relay.lookup))
+            domains = ["example.com", f"{NETWORK}.{SITE}", "IPv6:2001:db8:5"]
+            wanted = features(milter.socket)
+            built = module.build_cf("server", relay_domains=domains, features=wanted)
+            module.aliases(virtusers=wanted["virtusertable"])
+            resolv = tmp_path / "resolv.conf"
+            resolv.write_text(f"nameserver {NETWORK}.{DNS}\noptions timeout:1 attempts:1\n")
+            mounts.bind(resolv, "/etc/resolv.conf")
+            listed = [f"{NETWORK}.{LISTED}", f"{NETWORK}.{SITE}"]
+            with (
+                linked_netns(f"smt-rm{DNS}", DNS),
+                lab.blocklist_dns(
+                    tmp_path / "dns", f"smt-rm{DNS}", f"{NETWORK}.{DNS}", "bl.example.test", listed
+                ),
+                linked_netns(f"smt-rm{SITE}", SITE),
+                linked_netns(f"smt-rm{OUTSIDER}", OUTSIDER),
+                linked_netns(f"smt-rm{LISTED}", LISTED),
+                linked_netns(f"smt-rm{REFUSED}", REFUSED),
+            ):
+                _ip("-n", f"smt-rm{SITE}", "addr", "add", "2001:db8:5::31/64", "dev", "eth0", "nodad")
+                milter.start()
+                partner.serve_and_queue(PARTNER)
+                # As the cf says: its own listeners (IPv4 and IPv6), mail kept in its queue.
+                daemon = relay.start_daemon("-bD", "-ODeliveryMode=queue", wait_port=25, wait_host=RELAY)
+                yield types.SimpleNamespace(
+                    relay=relay,
+                    partner=partner,
+                    module=module,
+                    milter=milter,
+                    daemon=daemon,
+                    built=built,
+                    domains=domains,
+                    features=wanted,
+                )
     finally:
         milter.stop()
-        _ip("addr", "del", f"{RELAY6}/64", "dev", "smbr0")
+        mounts.remove()
+        subprocess.run(["ip", "addr", "del", f"{RELAY6}/64", "dev", "smbr0"], check=False)
+
+
+@pytest.fixture
+def site(lab_site):
+    """The relay as built: empty queues, the milter up, the site's maps as the pillar gave them."""
+    for world in (lab_site.relay, lab_site.partner):
+        for path in world.mqueue.iterdir():
+            path.unlink()
+    if not lab_site.milter.answers():
+        lab_site.milter.start()
+    lab_site.module.build_cf("server", relay_domains=lab_site.domains, features=lab_site.features)
+    return lab_site
 
 
 def session(number, steps, server=RELAY):
