@@ -381,6 +381,7 @@ TO_MAIL = (
 
 def test_a_hand_made_relay_is_refused_with_what_it_would_lose_until_pillar_says(relay, tmp_path):
     server = {"relay_domains": ["example.com"]}
+    features = {"mailertable": {"partner.example": "esmtp:[198.51.100.1]"}}
     out = run_steps(
         tmp_path / "host",
         "smt-box",
@@ -392,9 +393,12 @@ def test_a_hand_made_relay_is_refused_with_what_it_would_lose_until_pillar_says(
             ("after", snapshot_command("/etc/mail")),
             ("status", shlex.join(salt_call_argv("sendmail.status"))),
             ("mail-before", TO_MAIL.format(subject="through the hand-made relay")),
-            ("replaced", state("sendmail.server", replace_hand_made=True, **server)),
+            # The pillar gives the mailertable: only what it cannot say is left in the list.
+            ("with-maps", state("sendmail.server", test=True, features=features, **server)),
+            ("replaced", state("sendmail.server", replace_hand_made=True, features=features, **server)),
             ("status-after", shlex.join(salt_call_argv("sendmail.status"))),
             ("mail-after", TO_MAIL.format(subject="through the managed relay")),
+            ("route-after", "sendmail -bv bob@partner.example"),
         ],
     )
     assert "built" in out["hand-made"]
@@ -419,9 +423,14 @@ def test_a_hand_made_relay_is_refused_with_what_it_would_lose_until_pillar_says(
     assert finding["severity"] == "medium" and "sendmail:replace_hand_made" in finding["message"]
     # The hand-made relay still delivers: a message to a local user reaches that user's mailbox.
     assert out["mail-before"].strip() == "1"
+    with_maps = result_of(out["with-maps"])
+    assert with_maps["result"] is False and "; ".join(lost[1:]) in with_maps["comment"]
+    assert "mailertable" not in with_maps["comment"], with_maps["comment"]
     replaced = result_of(out["replaced"])
     assert replaced["result"] is True, replaced["comment"]
-    assert replaced["changes"]["hand-made-mc"] == {"old": lost, "new": None}
+    assert replaced["changes"]["hand-made-mc"] == {"old": lost[1:], "new": None}
+    # The partners' route, now from the package's own map.
+    assert "mailer esmtp, host [198.51.100.1]" in out["route-after"], out["route-after"]
     assert "dropped from the hand-made .mc (sendmail:replace_hand_made)" in replaced["comment"]
     after = json.loads(out["status-after"])["local"]
     assert after["hand_made_mc"]["dropped"] == [] and after["role"] == "server"
