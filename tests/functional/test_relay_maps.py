@@ -277,6 +277,10 @@ def test_status_names_the_maps_and_milters_in_use_with_their_counts(site):
     assert status["maps"]["access"]["entries"] == 2 + 9 + 2 + 3
     assert status["milters"][0]["answers"] is True
     assert "milter-down" not in [finding["id"] for finding in status["findings"]]
+    # Its IPv6 listener is seen, and exposed, as its IPv4 one is.
+    listening = {(entry["address"], entry["exposed"]) for entry in status["listeners"]}
+    assert {(RELAY, True), (RELAY6, True)} <= listening, listening
+    assert status["role"] == "server"
 
 
 def test_a_changed_map_is_taken_up_by_the_next_connection_without_a_restart(site):
