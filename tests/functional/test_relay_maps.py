@@ -119,6 +119,7 @@ def site(lab_site):
     if not lab_site.milter.answers():
         lab_site.milter.start()
     lab_site.module.build_cf("server", relay_domains=lab_site.domains, features=lab_site.features)
+    lab_site.module.aliases(virtusers=lab_site.features["virtusertable"])
     return lab_site
 
 
@@ -283,12 +284,34 @@ def test_status_names_the_maps_and_milters_in_use_with_their_counts(site):
     assert status["role"] == "server"
 
 
-def test_a_changed_map_is_taken_up_by_the_next_connection_without_a_restart(site):
-    changed = {**site.features, "mailertable": {"example.net": "error:5.1.2:550 example.net is gone"}}
+def test_changed_maps_are_taken_up_by_the_next_connection_without_a_restart(site):
+    changed = {
+        **site.features,
+        "mailertable": {"example.net": "error:5.1.2:550 example.net is gone"},
+        "access": {**site.features["access"], "To:partner.example.org": "REJECT"},
+        "virtusertable": {
+            **site.features["virtusertable"],
+            "anyone@virtual.example.test": "error:5.1.1:550 moved",
+        },
+    }
     result = site.module.build_cf("server", relay_domains=site.domains, features=changed)
-    assert list(result["files"]) == [str(site.relay.etc / "salt-mailertable")]
-    said = session(SITE, [["MAIL", "FROM:<cron@example.com>"], ["RCPT", "TO:<bob@example.net>"]])
-    assert said[-1][1] == 550 and "example.net is gone" in said[-1][2], said
+    etc = site.relay.etc
+    assert sorted(result["files"]) == [str(etc / "salt-access"), str(etc / "salt-mailertable")]
+    assert site.module.aliases(virtusers=changed["virtusertable"])["changed"] is True
+    said = session(
+        SITE,
+        [
+            ["MAIL", "FROM:<cron@example.com>"],
+            ["RCPT", "TO:<bob@example.net>"],
+            ["RCPT", "TO:<anyone@virtual.example.test>"],
+        ],
+    )
+    assert said[-2][1] == 550 and "example.net is gone" in said[-2][2], said
+    assert said[-1][1] == 550 and "moved" in said[-1][2], said
+    outsider = session(
+        OUTSIDER, [["MAIL", "FROM:<a@example.org>"], ["RCPT", "TO:<x@partner.example.org>"]]
+    )
+    assert outsider[-1][1] >= 500, outsider
     assert site.daemon.poll() is None  # the same daemon, never restarted
     # And the same again changes nothing.
     assert (
