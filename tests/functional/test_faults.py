@@ -6,12 +6,11 @@ file system while a configuration is written, a file that is a mount point of it
 
 import os
 import pwd
-import subprocess
-import sys
 
 import pytest
 from salt.exceptions import CommandExecutionError
 
+from tests.support.flood import flood_from
 from tests.support.mounts import fill
 from tests.support.snapshot import snapshot
 
@@ -62,41 +61,6 @@ def test_an_aliases_file_that_is_a_mount_point_is_written_in_place(world, sendma
     assert not [name for name in os.listdir(world.etc) if name.endswith(".tmp")]
     # A second run changes nothing.
     assert not sendmail.aliases({"root": "ops@example.org"}, domain="example.com")["changed"]
-
-
-# One outsider opens many connections at once and holds them open, idle.
-FLOOD = r"""
-import socket, sys, time
-server, count = sys.argv[1], int(sys.argv[2])
-conns = [socket.create_connection((server, 25), timeout=10) for _ in range(count)]
-greeted = refused = 0
-for conn in conns:
-    try:
-        line = conn.recv(300)
-    except OSError:
-        line = b""
-    greeted += line.startswith(b"220")
-    refused += line.startswith(b"421")
-print(greeted, refused, flush=True)
-sys.stdin.read()  # held open, idle, until the test is done
-"""
-
-
-def flood_from(netns, server, count):
-    """FLOOD from ``netns``: (the process holding its connections, greeted, refused)."""
-    flood = subprocess.Popen(
-        ["ip", "netns", "exec", netns, sys.executable, "-c", FLOOD, server, str(count)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        greeted, refused = map(int, flood.stdout.readline().split())
-    except ValueError:  # it failed before counting: nothing holds its connections
-        flood.stdin.close()
-        flood.wait(timeout=30)
-        raise
-    return flood, greeted, refused
 
 
 def test_an_outsiders_flood_leaves_the_relay_serving_its_site(make_world, set_lookup):

@@ -16,11 +16,13 @@ from salt.exceptions import SaltInvocationError
 from tests.conftest import world_maker
 from tests.functional.conftest import ModuleProxy
 from tests.support import lab, smtp_session
+from tests.support.flood import flood_from
 from tests.support.mounts import Mounts
 from tests.support.netns import NETWORK, bridge, linked_netns
 from tests.support.snapshot import snapshot
 
 RELAY, RELAY6 = f"{NETWORK}.1", "2001:db8:5::1"
+SITE6, OUTSIDER6 = "2001:db8:5::31", "2001:db8:5::1:32"
 SITE, OUTSIDER, LISTED, REFUSED, DNS = 31, 32, 33, 34, 53
 PARTNER = "127.0.0.2"
 STAMP = "Authentication-Results: relay.example.test"
@@ -71,7 +73,8 @@ def lab_site(load, tmp_path_factory):
                 "RELAY_DOMAIN(`example.net')dnl\n"
             )
             module = ModuleProxy(load(relay.lookup))
-            domains = ["example.com", f"{NETWORK}.{SITE}", "IPv6:2001:db8:5"]
+            # The site's IPv6 network: 2001:db8:5::/112 (the site's host is ::31, an outsider ::1:32).
+            domains = ["example.com", f"{NETWORK}.{SITE}", "IPv6:2001:db8:5:0:0:0:0"]
             wanted = features(milter.socket)
             built = module.build_cf("server", relay_domains=domains, features=wanted)
             module.aliases(virtusers=wanted["virtusertable"])
@@ -89,7 +92,8 @@ def lab_site(load, tmp_path_factory):
                 linked_netns(f"smt-rm{LISTED}", LISTED),
                 linked_netns(f"smt-rm{REFUSED}", REFUSED),
             ):
-                _ip("-n", f"smt-rm{SITE}", "addr", "add", "2001:db8:5::31/64", "dev", "eth0", "nodad")
+                for number, address in ((SITE, SITE6), (OUTSIDER, OUTSIDER6)):
+                    _ip("-n", f"smt-rm{number}", "addr", "add", f"{address}/64", "dev", "eth0", "nodad")
                 milter.start()
                 partner.serve_and_queue(PARTNER)
                 # As the cf says: its own listeners (IPv4 and IPv6), mail kept in its queue.
@@ -265,8 +269,35 @@ def test_an_ipv6_client_relays_through_the_relays_ipv6_address(site, make_world)
     client_queue_run(client)
     assert client.queued_ids("msp") == []
     [arrived] = queued_texts(site.relay)
-    # Relayed to a foreign domain: its IPv6 network is the site's (Connect:IPv6:2001:db8:5 RELAY).
+    # Relayed to a foreign domain: its IPv6 network is the site's (Connect:IPv6:2001:db8:5:0:0:0:0 RELAY).
     assert "x@example.org" in arrived and "[IPv6:2001:db8:5:0:0:0:0:31]" in arrived
+
+
+def test_an_ipv6_outsider_meets_the_limits_and_relay_rules_an_ipv4_one_does(site):
+    relaying = session(
+        OUTSIDER,
+        [
+            ["MAIL", "FROM:<a@example.org>"],
+            ["RCPT", "TO:<x@example.org>"],
+            ["RCPT", "TO:<ops@example.com>"],
+        ],
+        server=RELAY6,
+    )
+    assert "[IPv6:2001:db8:5:0:0:0:1:32]" in relaying[1][2]  # it came over IPv6
+    assert codes(relaying)[3:] == [550, 250], relaying
+    # client_connections (10) holds for an IPv6 address; the site's IPv6 host is exempt.
+    floods = []
+    try:
+        flood, greeted, refused = flood_from(f"smt-rm{OUTSIDER}", RELAY6, 12)
+        floods.append(flood)
+        assert (greeted, refused) == (10, 2)
+        flood, greeted, refused = flood_from(f"smt-rm{SITE}", RELAY6, 12)
+        floods.append(flood)
+        assert (greeted, refused) == (12, 0)
+    finally:
+        for flood in floods:
+            flood.stdin.close()
+            flood.wait(timeout=30)
 
 
 def test_status_names_the_maps_and_milters_in_use_with_their_counts(site):
