@@ -53,6 +53,9 @@ VENDOR_DEFAULT = {
     "debian12": {"role": "local-only", "unit": ["enabled", "active"], "findings": []},
     "debian13": {"role": "off", "unit": ["disabled", "inactive"], "findings": ["msp-to-dead-mta"]},
 }
+# What follows from a dead local MTA when something mailed at boot (seen once on Debian 13: a
+# message deferred in the MSP queue, "Connection refused by [127.0.0.1]"): the same fault, said twice.
+FOLLOWS = {"msp-to-dead-mta": {"relay-unreachable"}}
 
 
 def test_client_server_client_across_a_reboot(make_systemd_host, relay, release):
@@ -61,7 +64,9 @@ def test_client_server_client_across_a_reboot(make_systemd_host, relay, release)
     vendor = VENDOR_DEFAULT[release]
     assert report["role"] == vendor["role"]
     assert unit == vendor["unit"]
-    assert [f["id"] for f in report["findings"] if f["severity"] == "high"] == vendor["findings"]
+    high = [f["id"] for f in report["findings"] if f["severity"] == "high"]
+    follows = set().union(*(FOLLOWS.get(name, set()) for name in vendor["findings"]))
+    assert [name for name in high if name not in follows] == vendor["findings"], report["findings"]
     assert host.salt_call("grains.get", "init") == "systemd"
     # The version as this release's sendmail says it (8.17.1.9, 8.18.1) and as dpkg has it.
     package = host.sh("dpkg-query -W -f '${Version}' sendmail-bin")
