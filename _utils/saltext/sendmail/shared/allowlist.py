@@ -39,6 +39,18 @@ def one_of(value, allowed, field, why=""):
     raise SaltInvocationError(f"{field} must be {quoted}, not {value!r}{why}")
 
 
+def mapping_of(value, known, field, what="a mapping"):
+    """``value`` if it is a mapping whose keys are all among ``known``; the error names the others."""
+    if not isinstance(value, dict):
+        raise SaltInvocationError(f"{field}: expected {what}, got {value!r}")
+    unknown = sorted(set(map(str, value)) - set(known))
+    if unknown:
+        raise SaltInvocationError(
+            f"{field}: unknown key {', '.join(unknown)} (known: {', '.join(known)})"
+        )
+    return value
+
+
 def role(value):
     return one_of(value, ROLES, "role")
 

@@ -53,13 +53,7 @@ def check(value, field="milters"):
     checked, names = [], set()
     for number, milter in enumerate(value):
         where = f"{field}[{number}]"
-        if not isinstance(milter, dict):
-            raise SaltInvocationError(f"{where}: expected a mapping with name and socket")
-        unknown = sorted(set(map(str, milter)) - set(KEYS))
-        if unknown:
-            raise SaltInvocationError(
-                f"{where}: unknown key {', '.join(unknown)} (known: {', '.join(KEYS)})"
-            )
+        allowlist.mapping_of(milter, KEYS, where, "a mapping with name and socket")
         name = milter.get("name")
         if not isinstance(name, str) or not _NAME.fullmatch(name) or name in names:
             raise SaltInvocationError(f"{where}:name: {name!r} is not a new name such as opendkim")

@@ -7,7 +7,7 @@ read or run; the build turns the result into .mc lines (:func:`mc_lines`) and ma
 
 from salt.exceptions import SaltInvocationError
 
-from . import milters, relay_maps, relay_options, relays
+from . import allowlist, milters, relay_maps, relay_options, relays
 
 MAP_KEYS = ("mailertable", "virtusertable", "genericstable", "domaintable")
 KEYS = (
@@ -30,14 +30,7 @@ def check(value, relay_domains=(), field="features"):
     entry for one of the site's networks (``relay_domains``) is refused: the relay writes
     ``Connect:NETWORK RELAY`` for each itself (they relay, skip the blocklists and the limits).
     """
-    value = value or {}
-    if not isinstance(value, dict):
-        raise SaltInvocationError(f"{field}: expected a mapping, got {value!r}")
-    unknown = sorted(set(map(str, value)) - set(KEYS))
-    if unknown:
-        raise SaltInvocationError(
-            f"{field}: unknown key {', '.join(unknown)} (known: {', '.join(KEYS)})"
-        )
+    value = allowlist.mapping_of(value or {}, KEYS, field)
     checked = {name: relay_maps.entries(value.get(name), name, name) for name in MAP_KEYS}
     checked["generics_domains"] = relay_options.names(value.get("generics_domains"), "generics_domains")
     if checked["genericstable"] and not checked["generics_domains"]:

@@ -127,13 +127,7 @@ def dnsbl(value, field="dnsbl"):
     checked = []
     for number, item in enumerate(_list(value, field)):
         where = f"{field}[{number}]"
-        if not isinstance(item, dict):
-            raise SaltInvocationError(f"{where}: expected a mapping with a zone")
-        unknown = sorted(set(map(str, item)) - set(DNSBL_KEYS))
-        if unknown:
-            raise SaltInvocationError(
-                f"{where}: unknown key {', '.join(unknown)} (known: {', '.join(DNSBL_KEYS)})"
-            )
+        allowlist.mapping_of(item, DNSBL_KEYS, where, "a mapping with a zone")
         zone = item.get("zone")
         problem = allowlist.hostname_problem(zone) if zone else "is required"
         if problem:
