@@ -88,6 +88,35 @@ def test_the_site_network_must_starttls_before_mail(tls_relay):
     assert outsider[-1][1] == 250, outsider[-1]
 
 
+@pytest.mark.parametrize(
+    ("client_addr", "tls_version", "refused"),
+    [
+        ("IPv6:2001:db8:5:0:0:0:0:31", "", True),
+        ("IPv6:2001:db8:5:0:0:0:0:31", "TLSv1.3", False),
+        ("IPv6:2001:db8:50:0:0:0:0:31", "", False),  # 2001:db8:50 is not the site's 2001:db8:5
+        ("198.51.100.31", "", True),
+        ("198.51.100.131", "", False),
+    ],
+)
+def test_the_starttls_requirement_holds_for_the_sites_ipv6_network_too(
+    world, sendmail, pki, client_addr, tls_version, refused
+):
+    # The rule the relay runs at MAIL, by the real sendmail (-bt: the address test mode).
+    hop = {"tls": {"cert": str(pki.cert), "key": str(pki.key), "require": True}}
+    domains = ["example.com", "198.51.100.31", "IPv6:2001:db8:5"]
+    sendmail.build_cf("server", relay_domains=domains, **hop)
+    script = f".D{{client_addr}}{client_addr}\n.D{{tls_version}}{tls_version}\nLocal_check_mail <a@example.com>\n"
+    proc = subprocess.run(
+        ["/usr/sbin/sendmail", "-C", str(world.sendmail_cf), "-bt"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert ("STARTTLS is required from this network" in proc.stdout) is refused, proc.stdout
+
+
 @pytest.fixture
 def safe_dir():
     """

@@ -12,7 +12,7 @@ the site's own access entries (:mod:`relay_maps`): an operator's /etc/mail/acces
 nor changed.
 """
 
-from . import files, hash_maps, limits_table, platform, relay_features
+from . import files, hash_maps, limits_table, platform, relays
 
 ACCESS_NAME = "salt-access"
 # Never limited: this host itself (its MSP hands mail to 127.0.0.1).
@@ -33,7 +33,7 @@ def access_text(limits, relay_domains, site_entries=()):
     """
     lines = ["# Managed by Salt (saltext-sendmail): this relay's access map. Edits are replaced."]
     lines += [f"{key}:\t{limits[name]}" for name, key in limits_table.ACCESS_ENTRIES.items()]
-    for network in [LOOPBACK, *relay_features.site_networks(relay_domains)]:
+    for network in [LOOPBACK, *relays.site_networks(relay_domains)]:
         lines += [f"{key}:{network}\t0" for key in (*limits_table.ACCESS_ENTRIES.values(), "GreetPause")]
     return "\n".join([*lines, *site_entries]) + "\n"
 

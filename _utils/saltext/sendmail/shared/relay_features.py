@@ -38,7 +38,7 @@ def check(value, relay_domains=(), field="features"):
             "generics_domains: the genericstable rewrites senders of these hosts' domains: name one"
         )
     checked["access"] = relay_maps.access(value.get("access"))
-    for network in site_networks(relay_domains):
+    for network in relays.site_networks(relay_domains):
         if f"Connect:{network}" in checked["access"]:
             raise SaltInvocationError(
                 f"access:Connect:{network}: a network of relay_domains: the relay lets it relay itself"
@@ -48,15 +48,9 @@ def check(value, relay_domains=(), field="features"):
     return checked
 
 
-def site_networks(relay_domains):
-    """The site's networks as access map keys: IPv4 prefixes, then ``IPv6:`` networks."""
-    ipv6 = [name for name in relay_domains or () if name[:5].lower() == "ipv6:"]
-    return relays.networks(relay_domains) + ipv6
-
-
 def access_lines(features, relay_domains):
     """The access map lines of the site's entries and of its own networks (Connect: RELAY)."""
-    lines = [f"Connect:{network}\tRELAY" for network in site_networks(relay_domains)]
+    lines = [f"Connect:{network}\tRELAY" for network in relays.site_networks(relay_domains)]
     return lines + [f"{key}\t{action}" for key, action in sorted(features["access"].items())]
 
 

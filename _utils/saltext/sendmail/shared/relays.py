@@ -16,6 +16,15 @@ def networks(relay_domains):
     return [name for name in relay_domains or () if all(part.isdigit() for part in name.split("."))]
 
 
+def site_networks(relay_domains):
+    """
+    The site's networks as sendmail's access map and rules match a client's address: the IPv4
+    prefixes (:func:`networks`), then the ``IPv6:`` networks (``IPv6:2001:db8:5``).
+    """
+    ipv6 = [name for name in relay_domains or () if name[:5].lower() == "ipv6:"]
+    return networks(relay_domains) + ipv6
+
+
 def split(value):
     """Split a relay value such as ``esmtp:[mail.example.com]`` into (mailer, host)."""
     value = (value or "").strip()

@@ -181,7 +181,8 @@ def mc_lines(kind, settings, relay_domains=()):
             # p: PLAIN and LOGIN only inside STARTTLS; y: no anonymous AUTH; A: AUTH= on MAIL
             # only when authenticated.
             lines.append("define(`confAUTH_OPTIONS', `A,p,y')dnl")
-        networks = relays.networks(relay_domains)
+        # IPv4 prefixes and IPv6 networks: sendmail splits both into tokens at "." and ":".
+        networks = relays.site_networks(relay_domains)
         if tls and tls["require"] and networks:
             # Hosts of the site's networks get a temporary refusal at MAIL until they STARTTLS:
             # their mail waits in their queue, nothing bounces. (Local_check_mail only refuses.)
