@@ -112,3 +112,32 @@ def test_a_pillar_that_says_the_same_takes_the_relay_over_dropping_nothing(hand_
     assert sendmail.status()["hand_made_mc"]["dropped"] == []
     # A second run changes nothing.
     assert sendmail.build_cf("server", relay_domains=["example.com"], features=SAME)["changed"] is False
+
+
+def test_a_restore_puts_the_sites_maps_back_as_they_were(world, sendmail):
+    # A relay without a mailertable gets one, then the run's saved files go back (what a failed
+    # role run does): the map's source and its .db are gone again, the genericstable's old entries back.
+    features = {"genericstable": {"alice": "alice@example.com"}, "generics_domains": ["example.test"]}
+    sendmail.build_cf("server", relay_domains=["example.com"], features=features)
+    saved = sendmail.config_files()
+    changed = {
+        "mailertable": {"example.net": "esmtp:[127.0.0.2]"},
+        "genericstable": {"alice": "alice.smith@example.com"},
+        "generics_domains": ["example.test"],
+    }
+    sendmail.build_cf("server", relay_domains=["example.com"], features=changed)
+    assert (world.etc / "salt-mailertable.db").exists()
+    restored = sendmail.restore(saved)
+    assert str(world.etc / "salt-mailertable") in restored["restored"]
+    assert not (world.etc / "salt-mailertable").exists()
+    assert not (world.etc / "salt-mailertable.db").exists()
+    assert (world.etc / "salt-genericstable").read_text() == "alice\talice@example.com\n"
+    # The map sendmail reads holds the old entry again (makemap -u dumps it).
+    dumped = subprocess.run(
+        ["makemap", "-u", "hash", str(world.etc / "salt-genericstable")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert dumped.split() == ["alice", "alice@example.com"]
+    assert "mailertable" not in world.sendmail_cf.read_text()

@@ -238,10 +238,14 @@ def managed(lookup):
 
 
 def rebuild(lookup, paths, run):
-    """After a restore: each map of ``paths`` again from its source."""
+    """After a restore: each map of ``paths`` again from its source, or gone with it."""
     for path in managed(lookup):
         if path in paths:
-            hash_maps.build(lookup, run, path, files.read_text(path) or "")
+            text = files.read_text(path)
+            if text is None:
+                files.discard(path + ".db")
+            else:
+                hash_maps.build(lookup, run, path, text)
 
 
 def in_cf(cf_text):

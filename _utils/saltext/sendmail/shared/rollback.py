@@ -8,7 +8,7 @@ import base64
 
 from salt.exceptions import SaltInvocationError
 
-from . import errors, files, flood, local_mail, platform, secret_files, switches
+from . import errors, files, flood, local_mail, platform, relay_maps, secret_files, switches
 
 
 def saved(lookup):
@@ -65,6 +65,7 @@ def restore(lookup, previous, run):
         # Their maps too: sendmail reads the .db files, not the texts.
         local_mail.rebuild(lookup, list(differing), run)
         flood.rebuild(lookup, list(differing), run)
+        relay_maps.rebuild(lookup, list(differing), run)
         put_back = [
             path for path in secret if path in previous and secret_files.put_back(path, previous[path])
         ]
@@ -72,6 +73,7 @@ def restore(lookup, previous, run):
 
 
 def _managed(lookup):
-    """The .mc files, cfs and switch files (in that order), the aliases, virtusertable, access map."""
+    """The .mc files, cfs and switch files (in that order), the aliases, the site's maps."""
     ordered = platform.managed_files(lookup) + local_mail.managed(lookup) + [flood.access_map(lookup)]
+    ordered += relay_maps.managed(lookup)
     return list(dict.fromkeys(ordered))
