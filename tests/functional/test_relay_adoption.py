@@ -141,3 +141,30 @@ def test_a_restore_puts_the_sites_maps_back_as_they_were(world, sendmail):
     ).stdout
     assert dumped.split() == ["alice", "alice@example.com"]
     assert "mailertable" not in world.sendmail_cf.read_text()
+
+
+def test_a_map_makemap_refuses_after_another_was_built_leaves_every_live_file(
+    world, set_lookup, tmp_path
+):
+    # makemap refuses the genericstable only: the mailertable built before it, the access map and
+    # the cf must all stay as they were (nothing renamed before everything is built and loaded).
+    fussy = tmp_path / "makemap"
+    fussy.write_text('#!/bin/sh\ncase "$2" in *salt-genericstable*) exit 1;; esac\nexec makemap "$@"\n')
+    fussy.chmod(0o755)
+    module = set_lookup(world.lookup)
+    module.build_cf(
+        "server",
+        relay_domains=["example.com"],
+        features={"mailertable": {"a.example": "esmtp:[127.0.0.2]"}},
+    )
+    before = snapshot(world.etc)
+    module = set_lookup({**world.lookup, "makemap_bin": str(fussy)})
+    changed = {
+        "mailertable": {"b.example": "esmtp:[127.0.0.2]"},
+        "genericstable": {"alice": "alice@example.com"},
+        "generics_domains": ["example.test"],
+        "access": {"Connect:203.0.113.9": "REJECT"},
+    }
+    with pytest.raises(CommandExecutionError, match=r"makemap for .*salt-genericstable"):
+        module.build_cf("server", relay_domains=["example.com"], features=changed)
+    assert snapshot(world.etc) == before

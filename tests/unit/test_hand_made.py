@@ -170,3 +170,14 @@ def test_every_construct_of_the_packages_server_mc_is_known_as_its_own(tmp_path,
     assert hand_made.dropped(rich, rich_keys - {"LOCAL_RULESETS"}, lookup["mc_ostype"], {}) == [
         "LOCAL_RULESETS"
     ]
+
+
+def test_a_domaintable_the_new_map_lacks_is_named_with_its_entries(tmp_path):
+    domaintable = tmp_path / "domaintable"
+    domaintable.write_text("old.example.com\texample.com\n")
+    old = f"{DEBIAN_MC}FEATURE(`domaintable', `hash -o {domaintable}.db')dnl\n"
+    kept = hand_made.SERVER_KEYS | {"FEATURE(domaintable)"}
+    assert hand_made.dropped(old, kept, "debian", {"domaintable": {}}) == [
+        f"FEATURE(`domaintable', `hash -o {domaintable}.db')dnl (entries the pillar does not give: "
+        "old.example.com)"
+    ]

@@ -17,6 +17,7 @@ from . import (
     files,
     flood,
     hand_made,
+    hash_maps,
     limits_table,
     mc,
     platform,
@@ -274,34 +275,40 @@ def apply(build_request, lookup, run, test):
 
 def install(build_plan, lookup, run):
     """
-    Write the planned .mc and cf to temp files, have sendmail load the cf, then rename the .mc and
-    the cf into place (the old ones kept as ``.bak``). Raises before any rename if sendmail refuses
-    it. The .mc is written first: a rename keeps a file's mtime, and a vendor's start script
-    rebuilds a cf from an .mc that is newer (Red Hat's ExecStartPre=-/etc/mail/make, with plain m4).
-    Returns the paths written in place (mount points of their own, see :func:`files.install`).
+    Build every planned map (the access map, the site's maps) and write the planned .mc and cf
+    into temp files beside them, have sendmail load the cf; only then rename the maps, the .mc and
+    the cf into place (the old texts kept as ``.bak``). A map makemap refuses, a cf sendmail
+    refuses, a full disk: raised before any rename, every live file as it was. The .mc is renamed
+    before the cf: a rename keeps a file's mtime, and a vendor's start script rebuilds a cf from an
+    .mc that is newer (Red Hat's ExecStartPre=-/etc/mail/make, with plain m4). Returns the paths
+    written in place (mount points of their own, see :func:`files.install`).
     """
     cf_path, mc_path = build_plan["cf"], build_plan["mc"]
     files.remove_stale_temps(cf_path, mc_path)
-    help_file = platform.help_file(lookup)
-    if build_plan["kind"] == "server" and help_file in build_plan["files"]:
-        files.replace(help_file, "")  # what HELP reads: nothing (see mc.py)
+    maps = dict(build_plan.get("maps") or {})
     if flood.access_map(lookup) in build_plan["files"]:
-        # Before the cf that reads it; a map makemap refuses leaves every live file as it was.
-        flood.install(lookup, build_plan["access_text"], run)
-    relay_maps.install(lookup, build_plan.get("maps") or {}, run)
-    if build_plan["cf_text"] is None:
-        return []  # the .mc and the cf are already the ones asked for
-    tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])
-    tmp_cf = None
+        maps[flood.access_map(lookup)] = build_plan["access_text"]
+    prepared, tmp_mc, tmp_cf, in_place = {}, None, None, []
     try:
-        tmp_cf = files.write_temp(cf_path, build_plan["cf_text"])
-        validate(run, lookup["sendmail_bin"], tmp_cf, int(lookup["validate_timeout"]))
-        in_place = [mc_path] if files.install(tmp_mc, mc_path) else []
-        tmp_mc = None
-        in_place += [cf_path] if files.install(tmp_cf, cf_path) else []
-        tmp_cf = None
+        for path, text in maps.items():
+            prepared[path] = hash_maps.prepare(lookup, run, path, text)
+        if build_plan["cf_text"] is not None:
+            tmp_mc = files.write_temp(mc_path, build_plan["mc_text"])
+            tmp_cf = files.write_temp(cf_path, build_plan["cf_text"])
+            validate(run, lookup["sendmail_bin"], tmp_cf, int(lookup["validate_timeout"]))
+        help_file = platform.help_file(lookup)
+        if build_plan["kind"] == "server" and help_file in build_plan["files"]:
+            files.replace(help_file, "")  # what HELP reads: nothing (see mc.py)
+        # The maps before the cf that names them.
+        for path in list(prepared):
+            hash_maps.commit(prepared.pop(path), path)
+        if tmp_mc is not None:
+            in_place += [mc_path] if files.install(tmp_mc, mc_path) else []
+            tmp_mc = None
+            in_place += [cf_path] if files.install(tmp_cf, cf_path) else []
+            tmp_cf = None
     finally:
-        files.discard(tmp_cf, tmp_mc)
+        files.discard(tmp_cf, tmp_mc, *(t for tmp in prepared.values() for t in (tmp, tmp + ".db")))
     return in_place
 
 

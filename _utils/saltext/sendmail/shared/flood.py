@@ -52,11 +52,6 @@ def mc_lines(limits, map_path):
     ]
 
 
-def install(lookup, text, run):
-    """The access map from ``text`` (:func:`hash_maps.install`): a refusal changes nothing."""
-    hash_maps.install(lookup, run, access_map(lookup), text)
-
-
 def rebuild(lookup, paths, run):
     """After a restore: the map again from its source, if the source is among ``paths``."""
     path = access_map(lookup)

@@ -197,7 +197,7 @@ VENDOR = {
     ),
 }
 # Vendor FEATUREs that read a map a site fills: dropping one drops its entries.
-_MAP_FEATURES = ("mailertable", "virtusertable", "genericstable", "access_db")
+_MAP_FEATURES = ("mailertable", "virtusertable", "genericstable", "domaintable", "access_db")
 
 
 def constructs(text):

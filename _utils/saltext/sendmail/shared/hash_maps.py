@@ -32,15 +32,22 @@ def build(lookup, run, name, text, gid=0, mode=0o644, backup=False, live=None):
         files.install(built + ".db", name + ".db", backup=backup)
 
 
-def install(lookup, run, path, text):
+def prepare(lookup, run, path, text):
     """
-    Build the map ``path`` from ``text`` in a temp file beside it (makemap refuses: nothing
-    changes), then rename the map and its source into place, the old source kept as ``.bak``.
+    The map ``path`` from ``text``, built beside it as a temp source and its ``.db`` (makemap
+    refuses: nothing is left behind, nothing live changed). Returns the temp source's path, for
+    :func:`commit`.
     """
     tmp = files.write_temp(path, text)
     try:
         build(lookup, run, tmp, text, live=path)
-        files.install(tmp + ".db", path + ".db", backup=False)
-        files.install(tmp, path)
-    finally:
+    except BaseException:
         files.discard(tmp, tmp + ".db")
+        raise
+    return tmp
+
+
+def commit(tmp, path):
+    """Rename a prepared map and its source into place (the old source kept as ``.bak``)."""
+    files.install(tmp + ".db", path + ".db", backup=False)
+    files.install(tmp, path)

@@ -226,12 +226,6 @@ def plan(lookup, maps):
     return changed
 
 
-def install(lookup, writes, run):
-    """Each map of ``writes`` (:func:`hash_maps.install`): a refusal leaves the live map as it was."""
-    for path, text in writes.items():
-        hash_maps.install(lookup, run, path, text)
-
-
 def managed(lookup):
     """The map sources the build writes (rollback puts them back and rebuilds their maps)."""
     return [map_path(lookup, name) for name in MAPS]
