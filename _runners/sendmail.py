@@ -33,7 +33,7 @@ def __virtual__():
     return __virtualname__
 
 
-def report(tgt="*", tgt_type="glob", timeout=None, textfile_dir=None):
+def report(tgt="*", tgt_type="glob", timeout=None, textfile_dir=None, dns_servers=None, dns=True):
     """
     The fleet's judgement, one job: per minion ``expected`` (pillar's role), ``observed``,
     ``compliant``, ``findings`` (those that count), ``other_findings``, ``problem`` and
@@ -57,6 +57,14 @@ def report(tgt="*", tgt_type="glob", timeout=None, textfile_dir=None):
         messages per site and queue, and the time of the report (docs, "Prometheus metrics
         and alerts"). Run it from the master's cron or schedule.
 
+    dns_servers, dns
+        Where the records of the sites whose relays sign DKIM are looked up (a list of IP
+        addresses; default the master's resolv.conf, or the master config's
+        ``sendmail_dns_servers``), or ``dns=False`` not to look them up. Each site's ``records``
+        (what to publish, each ``published`` or not) and the DNS findings (``dkim-record-missing``,
+        ``dkim-record-mismatch``, ``spf-relay-not-allowed``, ``dmarc-missing``: the relay at risk)
+        come from these lookups; a name the DNS did not answer is listed, never taken as missing.
+
     CLI Example:
 
     .. code-block:: bash
@@ -64,6 +72,7 @@ def report(tgt="*", tgt_type="glob", timeout=None, textfile_dir=None):
         salt-run sendmail.report
         salt-run sendmail.report tgt='sendmail:role:client' tgt_type=grain --out=json
         salt-run sendmail.report textfile_dir=/var/lib/prometheus/node-exporter
+        salt-run sendmail.report tgt='sendmail:role:server' tgt_type=grain dns_servers='[192.0.2.53]'
     """
     import time
 
@@ -71,7 +80,8 @@ def report(tgt="*", tgt_type="glob", timeout=None, textfile_dir=None):
 
     if textfile_dir is not None:  # a bad directory is refused before the job, not after it
         metrics.check_dir(textfile_dir)
-    data = fleet_report.run(__opts__, tgt, tgt_type, timeout)
+    servers = dns_servers or __opts__.get("sendmail_dns_servers")
+    data = fleet_report.run(__opts__, tgt, tgt_type, timeout, servers, dns)
     if textfile_dir is not None:
         text = metrics.render(metrics.fleet(data, time.time()))
         data["textfile"] = metrics.write(textfile_dir, metrics.FLEET_FILE, text)

@@ -117,6 +117,7 @@ def client(
         aliases=None,
         replace_hand_made=False,
         features=None,
+        dkim=None,
     )
 
 
@@ -135,6 +136,7 @@ def server(
     aliases=None,
     replace_hand_made=False,
     features=None,
+    dkim=None,
 ):
     """
     Make this host a mail relay: a listening MTA (``-bd``, queue run every ``queue_interval``) with a
@@ -184,6 +186,11 @@ def server(
         ``domaintable``; ``access`` entries; ``milters``; ``dnsbl``; ``listen`` (IPv4 and IPv6
         addresses); ``timeouts``; ``privacy_flags``; ``local_host_names``; ``trusted_users``.
 
+    dkim
+        DKIM signing (docs, "Mail that leaves the site arrives: DKIM, SPF, DMARC"): ``selector``,
+        optional ``next_selector``, ``domains`` (default ``masquerade_as``) and ``bits``. OpenDKIM
+        gets this relay's key (made here, ``SELECTOR-HOST``), its tables and the signing keywords
+        of its configuration, and the cf names it first among the milters (flag ``T``).
     replace_hand_made
         Replace a sendmail.mc this package did not write even though the new one drops what it
         had (``FEATURE``, ``define``, ``MAILER``, ``INPUT_MAIL_FILTER``, ``LOCAL_*`` lines the
@@ -224,6 +231,7 @@ def server(
         aliases=aliases,
         replace_hand_made=replace_hand_made,
         features=features,
+        dkim=dkim,
     )
 
 

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 salt_lines=("$@")
 [ "${#salt_lines[@]}" -gt 0 ] || salt_lines=(3008)
 packages=(sendmail-bin sendmail-cf m4 sensible-mda cron iproute2 util-linux procps debootstrap
-  systemd-container sasl2-bin libsasl2-modules openssl)
+  systemd-container sasl2-bin libsasl2-modules openssl perl)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -74,14 +74,16 @@ if [ ! -x "$prom/usr/bin/promtool" ] || [ ! -x "$prom/usr/bin/prometheus-node-ex
   for deb in "$debs"/prometheus_*.deb "$debs"/prometheus-node-exporter_*.deb; do dpkg -x "$deb" "$prom"; done
 fi
 
-# A real milter and a real DNS server for the relay tests (OpenDKIM in verify mode sees each
-# message; NSD serves a DNS blocklist zone), unpacked with their libraries (never installed: no
+# A real milter and a real DNS server for the relay tests (OpenDKIM verifies or signs each
+# message, opendkim-genkey makes the relays' keys; NSD serves a DNS blocklist zone and a site's
+# DKIM, SPF and DMARC records), unpacked with their libraries (never installed: no
 # service on this machine) into .cache/lab; the tests run them with LD_LIBRARY_PATH in a namespace.
 lab="$here/.cache/lab"
-if [ ! -x "$lab/usr/sbin/opendkim" ] || [ ! -x "$lab/usr/sbin/nsd" ]; then
+if [ ! -x "$lab/usr/sbin/opendkim" ] || [ ! -x "$lab/usr/sbin/nsd" ] ||
+  [ ! -x "$lab/usr/sbin/opendkim-genkey" ]; then
   mkdir -p "$debs/lab" "$lab"
   [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit)" ] || apt-get update -qq
-  (cd "$debs/lab" && apt-get download -qq opendkim libopendkim11 libmilter1.0.1 librbl1 libvbr2 \
+  (cd "$debs/lab" && apt-get download -qq opendkim opendkim-tools libopendkim11 libmilter1.0.1 librbl1 libvbr2 \
     libmemcached11 libhashkit2 libopendbx1 liblua5.3-0 nsd libfstrm0 libprotobuf-c1 2>/dev/null)
   for deb in "$debs"/lab/*.deb; do dpkg -x "$deb" "$lab"; done
 fi

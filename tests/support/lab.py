@@ -8,6 +8,7 @@ Each runs in the foreground under ``setpriv --pdeathsig`` and is stopped after t
 import contextlib
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import time
@@ -40,23 +41,27 @@ def _stop(proc):
 
 
 class Milter:
-    """OpenDKIM in verify mode on ``inet:PORT@127.0.0.1``; :meth:`start` and :meth:`stop` at will."""
+    """
+    OpenDKIM on ``inet:PORT@127.0.0.1``, by default in verify mode (it stamps what it sees), or
+    with the configuration file ``conf`` (a signing relay's); :meth:`start` and :meth:`stop` at will.
+    """
 
-    def __init__(self, directory, port=8891, authserv="relay.example.test"):
+    def __init__(self, directory, port=8891, authserv="relay.example.test", conf=None):
         self.directory = pathlib.Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port, self.proc = port, None
         self.socket = f"inet:{port}@127.0.0.1"
-        self.conf = self.directory / "opendkim.conf"
-        self.conf.write_text(
-            "Mode v\n"
-            f"Socket {self.socket}\n"
-            "AlwaysAddARHeader yes\n"
-            f"AuthservID {authserv}\n"
-            "Background no\n"
-            "Syslog no\n"
-            f"PidFile {self.directory}/opendkim.pid\n"
-        )
+        self.conf = pathlib.Path(conf) if conf else self.directory / "opendkim.conf"
+        if conf is None:
+            self.conf.write_text(
+                "Mode v\n"
+                f"Socket {self.socket}\n"
+                "AlwaysAddARHeader yes\n"
+                f"AuthservID {authserv}\n"
+                "Background no\n"
+                "Syslog no\n"
+                f"PidFile {self.directory}/opendkim.pid\n"
+            )
 
     def answers(self):
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
@@ -101,15 +106,29 @@ def dns_answers(server, name, timeout=0.3):
     return found
 
 
-@contextlib.contextmanager
 def blocklist_dns(directory, netns, address, zone, listed):
     """
     NSD in ``netns`` on ``address`` port 53, serving ``zone`` with ``127.0.0.2`` for each IPv4
     address of ``listed`` (the DNSBL form: its octets reversed); every other name does not exist.
     """
+    records = "".join(f"{'.'.join(reversed(ip.split('.')))}\tIN\tA\t127.0.0.2\n" for ip in listed)
+    return zone_dns(directory, netns, address, zone, records)
+
+
+def txt_line(name, strings):
+    """A zone file's TXT record of ``name`` (absolute) made of ``strings`` (each at most 255 bytes)."""
+    quoted = " ".join('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"' for text in strings)
+    return f"{name}.\tIN\tTXT\t{quoted}\n"
+
+
+@contextlib.contextmanager
+def zone_dns(directory, netns, address, zone, records):
+    """
+    NSD in ``netns`` on ``address`` port 53, authoritative for ``zone`` with the zone file lines
+    ``records`` (and an empty root: every other name does not exist).
+    """
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    records = "".join(f"{'.'.join(reversed(ip.split('.')))}\tIN\tA\t127.0.0.2\n" for ip in listed)
     (directory / f"{zone}.zone").write_text(
         f"$ORIGIN {zone}.\n$TTL 60\n"
         f"@\tIN\tSOA\tns.{zone}. hostmaster.{zone}. 1 3600 600 86400 60\n"
@@ -151,9 +170,14 @@ def blocklist_dns(directory, netns, address, zone, listed):
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its server and xfrd processes with it: stopped as one group
     )
     try:
         _wait(lambda: dns_answers(address, f"ns.{zone}") is not None, "nsd")
         yield proc
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         _stop(proc)
+        # The next NSD on this address must not meet this one's servers.
+        _wait(lambda: dns_answers(address, f"ns.{zone}") is None, "nsd's stop")

@@ -1,5 +1,7 @@
 """``salt-run sendmail.report``: the report (saltext.sendmail.shared.fleet_report) and its table (_output)."""
 
+import dns.resolver
+
 from saltext.sendmail.shared import fleet_report, judgement
 from tests.unit.support import load
 
@@ -136,3 +138,76 @@ def test_every_verdict_of_the_judgement_is_a_list_of_the_report_and_sets_its_exi
         assert report["summary"][verdict] == ["m"]
         assert report["retcode"] == (1 if verdict in judgement.NEEDS_ACTION else 0), verdict
     assert list(report["summary"]) == [*judgement.VERDICTS, "unreachable", "unpatched"]
+
+
+def signing_relay(public_addresses=None):
+    """A compliant relay of site a that signs: its keys and addresses as compliance returns them."""
+    key = {"domain": "example.com", "selector": "s1-r1", "name": "s1-r1._domainkey.example.com"}
+    key.update(value="v=DKIM1; k=rsa; p=AAAA", strings=["v=DKIM1; k=rsa; p=AAAA"])
+    status = {
+        "role": "server",
+        "provider": "sendmail",
+        "findings": [],
+        "dkim": {"keys": [key], "next": []},
+        "addresses": ["198.51.100.11"],
+    }
+    site = {"relays": ["[198.51.100.11]"], "relay_domains": ["example.com"]}
+    if public_addresses:
+        site["public_addresses"] = public_addresses
+    return judgement.for_config(status, {"role": "server", "sites": {"a": site}}, {"site": "a"})
+
+
+class Records:
+    """dnspython's resolver over fixed TXT records (the real one against NSD: tests/functional)."""
+
+    def __init__(self, texts):
+        self.texts = texts
+
+    def resolve(self, name, kind, **_):
+        if name not in self.texts:
+            raise dns.resolver.NXDOMAIN
+        return [type("R", (), {"strings": [text.encode()]})() for text in self.texts[name]]
+
+
+def test_a_signing_relay_whose_record_is_missing_is_at_risk_and_its_site_told_what_to_publish(
+    monkeypatch,
+):
+    monkeypatch.setattr(fleet_report.dns_records, "resolver", lambda servers, timeout: Records({}))
+    report = fleet_report.with_dns(fleet_report.summarize(["relay"], {"relay": signing_relay()}))
+    assert report["summary"]["at_risk"] == ["relay"] and report["summary"]["compliant"] == []
+    assert [f["id"] for f in report["minions"]["relay"]["findings"]] == [
+        "dkim-record-missing",
+        "spf-relay-not-allowed",
+        "dmarc-missing",
+    ]
+    assert report["retcode"] == 1
+    names = [record["name"] for record in report["records"]["a"]["records"]]
+    assert names == ["s1-r1._domainkey.example.com", "example.com", "_dmarc.example.com"]
+
+
+def test_a_signing_relay_whose_records_are_published_stays_compliant(monkeypatch):
+    texts = {
+        "s1-r1._domainkey.example.com": ["v=DKIM1; k=rsa; p=AAAA"],
+        "example.com": ["v=spf1 ip4:203.0.113.7 -all"],
+        "_dmarc.example.com": ["v=DMARC1; p=none"],
+    }
+    monkeypatch.setattr(fleet_report.dns_records, "resolver", lambda servers, timeout: Records(texts))
+    # Behind NAT: the pillar's public address is the one SPF must allow.
+    report = fleet_report.with_dns(
+        fleet_report.summarize(["relay"], {"relay": signing_relay(["203.0.113.7"])})
+    )
+    assert report["summary"]["compliant"] == ["relay"] and report["retcode"] == 0
+    assert [record["published"] for record in report["records"]["a"]["records"]] == [True, True, True]
+
+
+def test_without_dnspython_on_the_master_the_records_are_listed_not_judged(monkeypatch):
+    monkeypatch.setattr(fleet_report.dns_records, "resolver", lambda servers, timeout: None)
+    report = fleet_report.with_dns(fleet_report.summarize(["relay"], {"relay": signing_relay()}))
+    assert report["summary"]["compliant"] == ["relay"]
+    assert "no dnspython" in report["records"]["a"]["unanswered"][0]
+
+
+def test_a_fleet_without_signing_relays_looks_nothing_up(monkeypatch):
+    monkeypatch.setattr(fleet_report.dns_records, "resolver", lambda *_: 1 / 0)
+    report = fleet_report.with_dns(fleet_report.summarize(["c"], {"c": answer("client", "client")}))
+    assert report["records"] == {}

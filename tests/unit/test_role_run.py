@@ -71,7 +71,8 @@ class FakeModule:
             "aliases",
             "lookup",
         )
-        return {f"sendmail.{name}": getattr(self, name) for name in names}
+        functions = {f"sendmail.{name}": getattr(self, name) for name in names}
+        return {**functions, "sendmail_dkim.setup": self.dkim_setup}
 
     def _call(self, name, *args, test=None):
         self.calls.append((name, *args, test))
@@ -180,6 +181,19 @@ class FakeModule:
         changed = self.changed and bool(names)
         files = {"/etc/aliases": {"root": {"old": None, "new": "ops@example.com"}}}
         return {"changed": changed, "files": files if changed else {}, "in_place": []}
+
+    def dkim_setup(self, dkim, relay_domains=None, masquerade_as=None, test=False):
+        self._call("dkim_setup", dkim, test=test)
+        made = ["s1-relay1._domainkey.example.com"] if self.changed else []
+        files = {"/etc/dkimkeys/salt-keytable": {"diff": "+s1-relay1._domainkey.example.com ..."}}
+        return {
+            "changed": self.changed,
+            "selector": "s1-relay1",
+            "keys_made": made,
+            "files": files if self.changed else {},
+            "milter": {"name": "opendkim", "socket": "local:/run/opendkim/opendkim.sock", "flags": "T"},
+            "service": "restarted" if self.changed and not test else None,
+        }
 
     def cron_runner(self, queue, interval=None, test=False):
         self._call("cron_runner", queue, interval, test=test)
@@ -574,3 +588,36 @@ def test_a_hand_made_mc_replaced_as_pillar_allows_says_what_it_dropped(load_stat
         f"{verb} from the hand-made .mc (sendmail:replace_hand_made): FEATURE(`mailertable'"
         in ret["comment"]
     )
+
+
+def test_a_signing_relay_sets_up_opendkim_first_and_its_cf_names_the_milter_first(load_state, testmode):
+    fake = FakeModule()
+    features = {"milters": [{"name": "clamav", "socket": "unix:/run/clamav/milter.ctl"}]}
+    ret = load_state(fake).server(
+        "sendmail", relay_domains=["example.com"], features=features, dkim={"selector": "s1"}
+    )
+    assert [call[0] for call in fake.calls if call[0] in ("dkim_setup", "build_cf")][:2] == [
+        "dkim_setup",
+        "build_cf",
+    ]
+    assert [milter["name"] for milter in fake.features["milters"]] == ["opendkim", "clamav"]
+    assert ret["changes"]["dkim-keys"]["new"] == ["s1-relay1._domainkey.example.com"]
+    assert "/etc/dkimkeys/salt-keytable" in ret["changes"]
+    verb = "would make" if testmode else "made"
+    assert f"{verb} the DKIM keys of s1-relay1._domainkey.example.com" in ret["comment"]
+    assert ("restarted OpenDKIM" in ret["comment"]) is not testmode
+
+
+def test_a_pillar_that_lists_opendkim_itself_keeps_its_own_entry(load_state):
+    fake = FakeModule()
+    own = {"name": "opendkim", "socket": "inet:8891@127.0.0.1", "flags": "R"}
+    load_state(fake).server(
+        "sendmail", relay_domains=["example.com"], features={"milters": [own]}, dkim={"selector": "s1"}
+    )
+    assert fake.features["milters"] == [own]
+
+
+def test_a_client_never_sets_up_signing(load_state):
+    fake = FakeModule()
+    load_state(fake).client("sendmail", relay="[relay.example.com]")
+    assert "dkim_setup" not in [call[0] for call in fake.calls]

@@ -8,7 +8,7 @@ report has no rule of its own: its lists are the judgement's verdicts.
 import salt.client
 import salt.utils.minions
 
-from . import judgement
+from . import dns_records, judgement
 
 FUNCTION = "sendmail.compliance"
 # The report's lists: the judgement's verdicts, then the minions that did not answer.
@@ -30,16 +30,22 @@ FIELDS = (
     "advisories",
     "site",
     "queues",
+    "dkim",
+    "addresses",
 )
 
 
-def run(opts, tgt, tgt_type, timeout):
-    """The report for the minions ``tgt`` targets, from one job (``opts``: the runner's)."""
+def run(opts, tgt, tgt_type, timeout, dns_servers=None, dns=True):
+    """
+    The report for the minions ``tgt`` targets, from one job (``opts``: the runner's), with the
+    DNS records of the sites whose relays sign (:func:`with_dns`) unless ``dns`` is false.
+    """
     targeted = salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)["minions"]
     # The runner's own opts: reading the master config again would cost 0.3 s (profiled).
     with salt.client.get_local_client(mopts=opts) as client:
         returns = client.cmd(tgt, FUNCTION, tgt_type=tgt_type, timeout=timeout or opts.get("timeout", 5))
-    return summarize(targeted, returns)
+    report = summarize(targeted, returns)
+    return with_dns(report, dns_servers, opts.get("sendmail_dns_timeout", 5.0)) if dns else report
 
 
 def entry(answer):
@@ -70,3 +76,41 @@ def summarize(targeted, returns):
             report["summary"]["unpatched"].append(minion)
     report["retcode"] = 1 if any(report["summary"][kind] for kind in FAILING) else 0
     return report
+
+
+def with_dns(report, servers=None, timeout=5.0):
+    """
+    ``report`` with ``records``: per site whose relays sign, the records it must publish
+    (:func:`dns_records.site_records`), each looked up (``published``: True, False, or None when
+    the DNS did not answer), and the names left ``unanswered``. A relay whose record is missing or
+    wrong, whose address SPF does not allow, or whose domain has no DMARC record gets the finding
+    and, from compliant or needs_patch, the verdict at_risk (a person publishes DNS).
+    """
+    sites = {}
+    for minion, found in report["minions"].items():
+        if found.get("expected") == "server" and (found.get("dkim") or {}).get("keys"):
+            sites.setdefault(found.get("site") or "", {})[minion] = found
+    report["records"] = {}
+    ask = dns_records.resolver(servers, timeout) if sites else None
+    for site, relays in sorted(sites.items()):
+        records = dns_records.site_records(relays)
+        if ask is None:
+            unanswered = ["not looked up: the master has no dnspython (salt-pip install dnspython)"]
+        else:
+            found, unanswered = dns_records.check(ask, records, relays)
+            for minion, findings in found.items():
+                if findings:
+                    _at_risk(report, minion, findings)
+        report["records"][site] = {"records": records, "unanswered": unanswered}
+    report["retcode"] = 1 if any(report["summary"][kind] for kind in FAILING) else 0
+    return report
+
+
+def _at_risk(report, minion, findings):
+    entry = report["minions"][minion]
+    entry["findings"] = (entry.get("findings") or []) + findings
+    for kind in ("compliant", "needs_patch"):
+        if minion in report["summary"][kind]:
+            report["summary"][kind].remove(minion)
+            report["summary"]["at_risk"] = sorted([*report["summary"]["at_risk"], minion])
+    entry["compliant"] = False

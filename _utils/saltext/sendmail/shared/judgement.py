@@ -15,7 +15,8 @@ The fleet's one judgement of a host, which ``sendmail.compliance`` returns and b
 - ``at_risk``: managed and playing its role as pillar says, but its mail is at risk for a reason
   the role cannot fix (:data:`AT_RISK`: root's mail unrouted by the site's pillar, mail waiting on
   relays that cannot be reached, a queue's disk nearly full, an MTA refusing for load, a milter
-  that does not answer): a person
+  that does not answer; and, from the report's DNS lookups, a relay's DKIM record missing or not
+  its key, its address not allowed by SPF, no DMARC record): a person
   must act; never sent to the reactor;
 - ``needs_patch``: managed and playing its role, but its sendmail lacks a security fix where that
   counts (:data:`PATCH_FINDINGS`, high on a host that listens on the network): the rolling patch
@@ -26,7 +27,7 @@ The fleet's one judgement of a host, which ``sendmail.compliance`` returns and b
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import pillar, schema
+from . import dns_records, pillar, schema
 
 VERDICTS = (
     "compliant",
@@ -49,7 +50,7 @@ EXCUSED = {"server": frozenset({"exposed-listener"})}
 # it (the site's pillar, the relays, the disk, the load must), so it is no drift. Any severity.
 AT_RISK = frozenset(
     {"local-mail-unrouted", "relay-unreachable", "queue-disk-low", "mta-refusing", "milter-down"}
-)
+) | frozenset(dns_records.FINDINGS)
 
 
 def counted(findings, expected):
@@ -88,6 +89,9 @@ def judge(status, managed, expected=None, problem=None, site=None, replace_hand_
         "package": status.get("package"),
         "advisories": status.get("advisories"),
         "unpatched": any(f["id"] in PATCH_FINDINGS for f in findings),
+        # A relay's DKIM keys and its own addresses: the report checks the site's DNS with them.
+        "dkim": status.get("dkim"),
+        "addresses": status.get("addresses") or [],
     }
     if status.get("provider") != "sendmail":
         what = status.get("provider") or "none"
@@ -149,10 +153,15 @@ def for_config(status, config, grains):
         resolved = pillar.resolve(config, grains)
     except (CommandExecutionError, SaltInvocationError) as err:
         return judge(status, True, problem=str(err), site=config.get("site"))
-    return judge(
+    verdict = judge(
         status,
         True,
         resolved["role"],
         site=resolved["site"],
         replace_hand_made=bool(resolved.get("replace_hand_made")),
     )
+    # The addresses the site's mail leaves from, for the report's SPF check: the pillar's (NAT).
+    public = ((config.get("sites") or {}).get(resolved["site"]) or {}).get("public_addresses")
+    if public:
+        verdict["addresses"] = public
+    return verdict

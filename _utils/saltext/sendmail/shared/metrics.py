@@ -14,7 +14,7 @@ import time
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from . import allowlist, files, findings, fleet_report, judgement
+from . import allowlist, dns_records, files, findings, fleet_report, judgement
 
 # The textfile collector reads ``*.prom``; files.replace writes a ``.sendmail.prom.*.tmp`` first.
 HOST_FILE = "sendmail.prom"
@@ -181,8 +181,25 @@ def fleet(report, now):
     )
     for (site, queue), count in sorted(totals.items()):
         queued.add(count, site=site, queue=queue)
+    dns_findings = Family(
+        "sendmail_fleet_dns_findings",
+        "Relays whose DNS records fail a provider's check, by site and finding (the report's lookups).",
+    )
+    unanswered = Family(
+        "sendmail_fleet_dns_unanswered", "Record names the DNS did not answer for, by site."
+    )
+    for site, checked in sorted((report.get("records") or {}).items()):
+        counts = dict.fromkeys(dns_records.FINDINGS, 0)
+        for entry in report["minions"].values():
+            if (entry.get("site") or "") == site:
+                for finding in entry.get("findings") or []:
+                    if finding["id"] in counts:
+                        counts[finding["id"]] += 1
+        for finding, count in counts.items():
+            dns_findings.add(count, site=site, finding=finding)
+        unanswered.add(len(checked["unanswered"]), site=site)
     taken = Family("sendmail_fleet_report_timestamp_seconds", "When the report was taken (Unix time).")
-    return [minions, unpatched, queued, taken.add(round(now, 3))]
+    return [minions, unpatched, queued, dns_findings, unanswered, taken.add(round(now, 3))]
 
 
 def settings(config):

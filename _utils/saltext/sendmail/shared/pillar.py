@@ -82,6 +82,8 @@ def resolve(config, grains, role=None):
         features = {key: site_config[key] for key in relay_features.KEYS if key in site_config}
         if features:
             resolved["features"] = features
+        if site_config.get("dkim") is not None:
+            resolved["dkim"] = site_config["dkim"]
         if config.get("server_queue_interval") is not None:
             resolved["queue_interval"] = config["server_queue_interval"]
         keys = SERVER_KEYS
@@ -96,6 +98,11 @@ def resolve(config, grains, role=None):
         )
         resolved["aliases"] = site_config["aliases"]
     return resolved
+
+
+def signs(resolved):
+    """Whether this minion signs its site's mail with DKIM: a relay whose site has ``dkim``."""
+    return resolved.get("role") == "server" and bool(resolved.get("dkim"))
 
 
 def masked(resolved):

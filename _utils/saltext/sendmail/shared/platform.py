@@ -79,6 +79,16 @@ DEFAULTS = {
     "lock_file": "/run/sendmail/saltext-sendmail.lock",
     "lock_timeout": 120,
     "journal_file": "/var/lib/sendmail/saltext-sendmail-run.json",
+    # DKIM signing on a relay (dkim.py): OpenDKIM's configuration file, the directory of its keys
+    # and of the tables the role writes, the user that reads the keys, its service (None: not
+    # managed), the key maker, the socket when the configuration names none, and its packages.
+    "dkim_conf": None,
+    "dkim_keys_dir": None,
+    "dkim_user": "opendkim",
+    "dkim_service": "opendkim",
+    "dkim_genkey": "/usr/sbin/opendkim-genkey",
+    "dkim_socket": "local:/run/opendkim/opendkim.sock",
+    "dkim_pkgs": [],
 }
 
 FAMILIES = {
@@ -103,6 +113,10 @@ FAMILIES = {
         # sensible-mda: the local mailer Debian's cfs name (a relay's own mail to root fails
         # without it, "Operating system error"); the sendmail metapackage brings it, -bin does not.
         "pkgs": ["sendmail-bin", "sendmail-cf", "m4", "sensible-mda"],
+        # Debian's opendkim: /etc/dkimkeys is its 0700 key directory, its socket local (0750 dir).
+        "dkim_conf": "/etc/opendkim.conf",
+        "dkim_keys_dir": "/etc/dkimkeys",
+        "dkim_pkgs": ["opendkim", "opendkim-tools"],
     },
     "RedHat": {
         "user_crontabs": "/var/spool/cron",
@@ -122,6 +136,11 @@ FAMILIES = {
         "package_changelog": "rpm",
         "package_state": ["/var/lib/rpm"],
         "pkgs": ["sendmail", "sendmail-cf", "m4"],
+        # EPEL's opendkim (on paper: README): its configuration listens on inet:8891@localhost.
+        "dkim_conf": "/etc/opendkim.conf",
+        "dkim_keys_dir": "/etc/opendkim/keys",
+        "dkim_socket": "inet:8891@127.0.0.1",
+        "dkim_pkgs": ["opendkim", "opendkim-tools"],
     },
     "Solaris": {
         "sendmail_bin": "/usr/lib/sendmail",

@@ -3,7 +3,9 @@ The sendmail processes of this host and the sockets listening for mail: what eac
 queue runner) read from its process title, and which listeners other hosts can reach.
 """
 
+import ipaddress
 import re
+import socket
 
 import psutil
 
@@ -212,3 +214,19 @@ def _holder(pid):
         except psutil.Error:
             pass  # an ancestor ended meanwhile: the nearest one read stands
     return proc.pid, name
+
+
+def global_addresses():
+    """
+    This host's addresses as other networks can reach them: every interface's IPv4 and IPv6
+    address but loopback, link-local and multicast (what SPF must allow for a relay's mail).
+    """
+    found = []
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            ip = ipaddress.ip_address(address.address.split("%")[0])
+            if not (ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified):
+                found.append(str(ip))
+    return sorted(set(found), key=lambda text: (":" in text, text))

@@ -185,6 +185,10 @@ def predict(salt, role, args):
 def run_steps(steps, role, args, facts):
     """The steps of ``role``, in order: configurations, queue runners, vendor switch, daemons."""
     restart = False  # the daemons read a new cf or credential only when they start
+    if role == "server" and args.get("dkim"):
+        # OpenDKIM first: the cf names its socket (flag T: mail waits while it is not up).
+        milter = steps.dkim(args["dkim"], args["relay_domains"], args["masquerade_as"])
+        args = {**args, "features": with_milter(args["features"], milter)}
     for build in builds(role, facts["msp_split"], args):
         restart |= steps.build(**build)
     # After the cfs (they name these files optionally, -o), before the daemons that read them.
@@ -204,6 +208,15 @@ def run_steps(steps, role, args, facts):
     if role == "server":
         # The daemon runs the MTA queue now: a cron entry left by the client role goes.
         steps.cron_runner("mta", None)
+
+
+def with_milter(features, milter):
+    """The relay's features with the DKIM ``milter`` first, unless the pillar names it already."""
+    features = dict(features or {})
+    listed = list(features.get("milters") or [])
+    if not any(isinstance(item, dict) and item.get("name") == milter["name"] for item in listed):
+        features["milters"] = [milter, *listed]
+    return features
 
 
 def keep_mta_queue(steps, args, facts, restart):
@@ -332,6 +345,27 @@ class Steps:
             self.changes.update(result["files"])
             self.said.append(f"{self._verb('set', 'would set')} aliases in {', '.join(result['files'])}")
             self._said_in_place(result)
+
+    def dkim(self, dkim, relay_domains, masquerade_as):
+        """OpenDKIM's keys, tables and configuration; returns the milter the relay's cf names."""
+        result = self.salt["sendmail_dkim.setup"](
+            dkim, relay_domains=relay_domains, masquerade_as=masquerade_as, test=self.test
+        )
+        if result["keys_made"]:
+            self.note(
+                "dkim-keys",
+                None,
+                result["keys_made"],
+                f"{self._verb('made', 'would make')} the DKIM keys of {', '.join(result['keys_made'])}"
+                " (publish their records: sendmail_dkim.keys)",
+            )
+        if result["files"]:
+            self.changes.update(result["files"])
+            written = ", ".join(sorted(result["files"]))
+            self.said.append(f"{self._verb('wrote', 'would write')} {written}")
+        if result.get("service"):
+            self.said.append(f"{result['service']} OpenDKIM")
+        return result["milter"]
 
     def cron_runner(self, queue, interval):
         result = self.salt["sendmail.cron_runner"](queue, interval, test=self.test)

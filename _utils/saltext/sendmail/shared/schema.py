@@ -13,7 +13,17 @@ import difflib
 import salt.utils.beacons
 from salt.exceptions import SaltInvocationError
 
-from . import allowlist, limits_table, milters, platform, relay_maps, relay_options, tls_auth
+from . import (
+    allowlist,
+    dkim,
+    dns_records,
+    limits_table,
+    milters,
+    platform,
+    relay_maps,
+    relay_options,
+    tls_auth,
+)
 
 
 class Value:
@@ -96,6 +106,12 @@ def _map(name):
     return lambda value, field: relay_maps.entries(value, name, field)
 
 
+def _domains(value, field):
+    _strings(value, field)
+    for domain in value:
+        allowlist.masquerade_domain(domain, field)
+
+
 _INTERVAL = Value((str,), allowlist.interval)
 _MAPPING = (dict, type(None))
 _LIST = (list, type(None))
@@ -139,6 +155,15 @@ SITE = Mapping(
         "masquerade_as": Value((str, type(None)), allowlist.masquerade_domain),
         "aliases": Value((dict, type(None)), allowlist.aliases),
         **RELAY_FEATURES,
+        "dkim": Mapping(
+            {
+                "selector": Value((str,), dkim.label),
+                "next_selector": Value((str, type(None)), dkim.label),
+                "domains": Value((list,), _domains),
+                "bits": Value((int,), dkim.bits),
+            }
+        ),
+        "public_addresses": Value((list,), dns_records.addresses),
         "auth": Mapping(
             {
                 "user": Value((str,)),
@@ -283,6 +308,23 @@ DOCS = {
     ),
     "sendmail:sites:SITE:local_host_names": "servers: more domains the relay delivers itself (class w)",
     "sendmail:sites:SITE:trusted_users": "servers: users that may set a message's sender (class t)",
+    "sendmail:sites:SITE:dkim": (
+        "servers: DKIM signing with OpenDKIM (a milter, flag ``T``): each relay makes its own key "
+        "for the selector ``SELECTOR-HOST`` and signs the site's mail (docs, \"Mail that leaves the "
+        'site arrives: DKIM, SPF, DMARC")'
+    ),
+    "sendmail:sites:SITE:dkim:selector": "the selector (a DNS label); each relay adds ``-HOST``",
+    "sendmail:sites:SITE:dkim:next_selector": (
+        "a rotation's next selector: its key is made and its record listed, but it does not sign yet"
+    ),
+    "sendmail:sites:SITE:dkim:domains": ("the From domains to sign for (default ``masquerade_as``)"),
+    "sendmail:sites:SITE:dkim:bits": (
+        f"the key's size: {', '.join(map(str, dkim.BITS))} (default {dkim.DEFAULT_BITS})"
+    ),
+    "sendmail:sites:SITE:public_addresses": (
+        "the addresses the site's mail leaves from as the world sees them (behind NAT); default: "
+        "each relay's own global addresses. The report checks the domain's SPF allows them"
+    ),
     "sendmail:sites:SITE:auth": "SMTP AUTH on the client-to-relay hop",
     "sendmail:sites:SITE:auth:user": "clients: the login",
     "sendmail:sites:SITE:auth:password": (

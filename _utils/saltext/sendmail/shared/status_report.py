@@ -12,6 +12,7 @@ from . import (
     binary,
     cf,
     crontabs,
+    dkim,
     files,
     findings,
     hand_made,
@@ -80,6 +81,9 @@ def status(lookup, cache, max_queue_age, cache_dir=None):
     mta_cf_text = files.read_text(lookup["sendmail_cf"])
     report["maps"] = relay_maps.in_cf(mta_cf_text)
     report["milters"] = milters.report(mta_cf_text)
+    # A relay's DKIM keys (the records to publish) and, only then, its own global addresses.
+    report["dkim"] = dkim.installed(lookup)
+    report["addresses"] = processes.global_addresses() if report["dkim"] else []
     report["role"] = roles.observed(
         report, report["listeners"] + report["held_listeners"], report["relay"]
     )
