@@ -64,6 +64,8 @@ fi
 logs=$(mktemp -d /tmp/sm-test-logs-XXXXXX)
 trap 'cleanup; rm -rf "$logs"' EXIT
 suites=()
+# The lines run at once: a test marked salt_line(N) runs on line N only (tests/conftest.py).
+export SM_SALT_LINES="${salt_lines[*]}"
 for salt_line in "${salt_lines[@]}"; do
   echo "== Salt $(salt_version "$salt_line"): running, output below when done"
   SM_TEST_RUN=$salt_line run_suite "$(scripts/venv-dir "$salt_line")/bin/python" "$@" </dev/null \

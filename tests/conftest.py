@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 import salt._logging.impl
+import salt.version
 
 # The shared package as the loader modules import it (saltext.sendmail.shared), from the checkout.
 UTILS = pathlib.Path(__file__).resolve().parents[1] / "_utils"
@@ -24,9 +25,32 @@ def pytest_configure(config):
     handler = salt._logging.impl.get_temp_handler()
     if handler is not None:
         logging.root.removeHandler(handler)
+    config.addinivalue_line(
+        "markers",
+        "salt_line(line): when scripts/test.sh runs several Salt lines at once (SM_SALT_LINES), run "
+        "this test on that line only: a slow test of what no Salt version changes (docs, Tests)",
+    )
+
+
+def _deselect_other_lines(config, items):
+    """
+    The tests marked ``salt_line(N)`` for another line than this one, when that line runs too
+    (scripts/test.sh sets SM_SALT_LINES to the lines it runs at once): deselected, so each runs once.
+    """
+    running = (os.environ.get("SM_SALT_LINES") or "").split()
+    this = str(salt.version.__saltstack_version__.major)
+    kept, other = [], []
+    for item in items:
+        marker = item.get_closest_marker("salt_line")
+        line = str(marker.args[0]) if marker else this
+        (other if line != this and line in running else kept).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = kept
 
 
 def pytest_collection_modifyitems(config, items):
+    _deselect_other_lines(config, items)
     # Every test but the unit tests starts daemons on port 25 or runs sendmail: only inside the
     # private namespaces that scripts/test.sh makes (own network, hostname, mounts, pids), never on
     # the machine itself. The unit tests touch nothing and run anywhere.

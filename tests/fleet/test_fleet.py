@@ -22,10 +22,15 @@ def states(ret, minion):
 MANAGED = "relay1-a,client-a,client-b"
 
 
-def highstate(fleet, test=False):
-    """The highstate of the three managed minions (test_fleet_view.py adds an unmanaged one)."""
-    args = ["test=True"] if test else []
-    ret = fleet["cli"].run("-L", "state.highstate", *args, minion_tgt=MANAGED)
+def highstate(fleet, test=False, top=False):
+    """
+    The formula applied to the three managed minions (test_fleet_view.py adds an unmanaged one):
+    its ``sendmail`` SLS, which is all the master's top file gives them; with ``top``, through the
+    top file itself (``state.highstate``: measured 8.8 s for the three against 1.8 s, so the
+    first test alone does it).
+    """
+    args = ["state.highstate"] if top else ["state.apply", "sendmail"]
+    ret = fleet["cli"].run("-L", *args, *(["test=True"] if test else []), minion_tgt=MANAGED)
     assert set(ret.data) == {"relay1-a", "client-a", "client-b"}, ret.stderr
     return ret
 
@@ -77,14 +82,14 @@ def test_highstate_gives_every_host_its_role(fleet):
     assert all(result["states"] == ["states.sendmail"] for result in synced.data.values())
 
     before = snapshots(fleet)
-    predicted = highstate(fleet, test=True)
+    predicted = highstate(fleet, test=True, top=True)
     for minion in ("relay1-a", "client-a", "client-b"):
         role = states(predicted, minion)[ROLE_STATE]
         assert role["result"] is None, role["comment"]
         assert role["changes"]
     assert snapshots(fleet) == before
 
-    applied = highstate(fleet)
+    applied = highstate(fleet, top=True)
     assert applied.returncode == 0, applied.data
     assert states(applied, "relay1-a")[ROLE_STATE]["comment"].startswith("server (site site-a)")
     assert states(applied, "client-b")[ROLE_STATE]["comment"].startswith("client (site site-b)")
@@ -141,13 +146,11 @@ def test_mail_waits_while_the_relay_is_down_and_arrives_after(fleet):
     assert recipient in relay_recipients(fleet)
 
 
+# One bad pillar of each check that refuses it (each costs a state run on every minion): a value
+# the allowlist refuses when the role is built, a key the schema does not know, a site the
+# minion's pillar resolves to nothing. The schema's other refusals are tests/unit/test_schema.py's.
 BAD_PILLARS = [
     ({"sendmail": {"sites": {"site-b": {"relays": ["198.51.100.11:587"]}}}}, "port"),
-    ({"sendmail": {"role": "relay"}}, "sendmail:role must be 'client' or 'server', not 'relay'"),
-    (
-        {"sendmail": {"msp_intervall": "5m"}},
-        "sendmail:msp_intervall: unknown key; did you mean msp_interval?",
-    ),
     (
         {"sendmail": {"sites": {"site-b": {"relay_domain": ["example.com"]}}}},
         "sendmail:sites:site-b:relay_domain: unknown key; did you mean relay_domains?",

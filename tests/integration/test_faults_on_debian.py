@@ -116,7 +116,15 @@ def test_a_killed_run_is_seen_and_healed_and_a_held_lock_changes_nothing(relay, 
 KILL_POINTS = (0.2, 1.5, 3.0)
 
 
-@pytest.mark.parametrize("after", KILL_POINTS)
+# When both Salt lines run at once, each kill point runs on one of them (what a SIGKILL leaves is
+# the role run's and sendmail's, the same on either line).
+@pytest.mark.parametrize(
+    "after",
+    [
+        pytest.param(after, marks=pytest.mark.salt_line(3008 if after == 1.5 else 3006))
+        for after in KILL_POINTS
+    ],
+)
 def test_runs_killed_at_points_through_both_role_changes_converge_and_lose_no_mail(
     relay,  # noqa: F811
     tmp_path,
@@ -153,8 +161,11 @@ def test_runs_killed_at_points_through_both_role_changes_converge_and_lose_no_ma
             [],
             ["exposed-listener"],
         )
-    # Wherever the kill fell, the queued message reached the relay, once.
-    assert relay_subjects(relay) == [f"Subject: queued {after}"]
+    # Wherever the kill fell, the queued message reached the relay: once, or twice when the kill
+    # fell in the flush between the relay's 250 and sendmail's removal of its queue file (SMTP's
+    # own rule, RFC 5321 6.1: a duplicate rather than a loss; seen once in 20 runs at 0.2 s).
+    arrived = relay_subjects(relay)
+    assert set(arrived) == {f"Subject: queued {after}"} and len(arrived) in (1, 2), arrived
 
 
 # A relay's aliases file written by people: a comment and a name in Latin-1 (printf's octal).
@@ -169,6 +180,7 @@ TO_ROOT = (
 )
 
 
+@pytest.mark.salt_line(3008)  # when both lines run at once
 def test_a_latin1_aliases_file_keeps_its_bytes_through_a_run_a_failure_and_a_kill(relay, tmp_path):  # noqa: F811
     # The MSP queue made unusable: a run that restarts the daemons then fails, and puts back.
     failing = write_minion_config(tmp_path / "failing", sendmail={"lookup": {"services_timeout": 3}})

@@ -89,3 +89,20 @@ def test_config_files_carry_a_non_utf8_file_over_salts_wire_and_back(lookup, tmp
     cf.write_text("new cf\n")
     assert rollback.restore(lookup, sent, run=None)["restored"] == [lookup["sendmail_cf"]]
     assert cf.read_bytes() == latin1
+
+
+def test_opendkims_conf_and_tables_go_back_and_its_keys_stay(lookup, tmp_path):
+    keys = tmp_path / "dkimkeys"
+    (keys / "example.com").mkdir(parents=True)
+    conf = tmp_path / "opendkim.conf"
+    conf.write_text("Syslog yes\n")
+    lookup = {**lookup, "dkim_conf": str(conf), "dkim_keys_dir": str(keys)}
+    saved = rollback.saved(lookup)
+    assert saved[str(conf)] == "Syslog yes\n" and saved[str(keys / "salt-keytable")] is None
+    conf.write_text("Syslog yes\nMode sv\n")
+    (keys / "salt-keytable").write_text("s1-r._domainkey.example.com example.com:s1-r:/k\n")
+    (keys / "example.com" / "s1-r.private").write_text("made by the failed run\n")
+    restored = rollback.restore(lookup, saved, run=None)
+    assert sorted(restored["restored"]) == [str(keys / "salt-keytable"), str(conf)]
+    assert conf.read_text() == "Syslog yes\n" and not (keys / "salt-keytable").exists()
+    assert (keys / "example.com" / "s1-r.private").exists()

@@ -8,7 +8,7 @@ import base64
 
 from salt.exceptions import SaltInvocationError
 
-from . import errors, files, flood, local_mail, platform, relay_maps, secret_files, switches
+from . import dkim, errors, files, flood, local_mail, platform, relay_maps, secret_files, switches
 
 
 def saved(lookup):
@@ -73,7 +73,10 @@ def restore(lookup, previous, run):
 
 
 def _managed(lookup):
-    """The .mc files, cfs and switch files (in that order), the aliases, the site's maps."""
+    """
+    The .mc files, cfs and switch files (in that order), the aliases, the site's maps, OpenDKIM's
+    configuration and tables (never its keys: a key made stays, unused).
+    """
     ordered = platform.managed_files(lookup) + local_mail.managed(lookup) + [flood.access_map(lookup)]
-    ordered += relay_maps.managed(lookup)
+    ordered += relay_maps.managed(lookup) + dkim.managed(lookup)
     return list(dict.fromkeys(ordered))
