@@ -90,8 +90,9 @@ def keys():
 
 def packages():
     """
-    What OpenDKIM needs installed here (``lookup:dkim_pkgs``): on a relay whose site has ``dkim``,
-    where sendmail is the MTA; empty elsewhere. The formula's ``sendmail.package`` installs them.
+    What OpenDKIM needs installed here (``lookup:dkim_pkgs``; ``[]`` to install it yourself): on a
+    relay whose site has ``dkim``, where sendmail is (or will be) the MTA; empty elsewhere. The
+    formula's ``sendmail.package`` installs them.
 
     CLI Example:
 
@@ -105,6 +106,10 @@ def packages():
         resolved = __salt__["sendmail.settings"]()
     except Exception:  # an unmanaged or misconfigured minion: the role run says why
         return []
-    if not pillar.signs(resolved) or not __salt__["sendmail.packages"]():
+    # As sendmail.packages: nothing where another MTA runs (the formula leaves that host alone).
+    if not pillar.signs(resolved) or __salt__["sendmail.version"]()["provider"] not in (
+        "sendmail",
+        "none",
+    ):
         return []
     return list(__salt__["sendmail.lookup"]()["dkim_pkgs"])

@@ -56,6 +56,7 @@ def signing_relay(fleet):
         "dkim_user": "root",
         "dkim_service": None,
         "dkim_genkey": f"{lab.LAB}/usr/sbin/opendkim-genkey",
+        "dkim_pkgs": [],  # OpenDKIM from .cache/lab: apt must not run from a test
     }
     pillar.write("relay", {"sendmail": {"role": "server", "lookup": lookup}})
     fleet["cli"].run("saltutil.refresh_pillar", "wait=True", minion_tgt="*")

@@ -12,6 +12,7 @@ import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from saltext.sendmail.shared import dkim
+from tests.unit.support import load
 
 # opendkim-genkey's own output (a 2048-bit key's record, cut short here).
 GENKEY_TXT = (
@@ -219,3 +220,32 @@ def test_a_host_that_does_not_sign_has_no_keys(tmp_path):
     assert dkim.installed({"dkim_keys_dir": None}) is None
     assert dkim.installed({"dkim_keys_dir": str(tmp_path)}) is None
     assert dkim.managed({"dkim_keys_dir": None, "dkim_conf": None}) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "provider", "wanted"),
+    [
+        ({"role": "server", "dkim": {"selector": "s1"}}, "sendmail", ["opendkim", "opendkim-tools"]),
+        ({"role": "server", "dkim": {"selector": "s1"}}, "none", ["opendkim", "opendkim-tools"]),
+        ({"role": "server", "dkim": {"selector": "s1"}}, "postfix", []),
+        ({"role": "server"}, "sendmail", []),
+        ({"role": "client", "dkim": {"selector": "s1"}}, "sendmail", []),
+        (SaltInvocationError("sendmail:role: required"), "sendmail", []),
+    ],
+)
+def test_the_formula_installs_opendkim_on_a_relay_that_signs_where_sendmail_is_the_mta(
+    settings, provider, wanted
+):
+    module = load("_modules/sendmail_dkim.py")
+
+    def read_settings(*_):
+        if isinstance(settings, Exception):
+            raise settings
+        return settings
+
+    module.__salt__ = {
+        "sendmail.settings": read_settings,
+        "sendmail.version": lambda: {"provider": provider},
+        "sendmail.lookup": lambda: {"dkim_pkgs": ["opendkim", "opendkim-tools"]},
+    }
+    assert module.packages() == wanted
