@@ -132,32 +132,12 @@ def session(number, steps, server=RELAY):
 
 
 def run_queue(world):
-    subprocess.run(
-        ["/usr/sbin/sendmail", "-C", str(world.sendmail_cf), "-qf"],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    world.run_queue()
 
 
 def client_queue_run(client):
     """The client's MSP queue run, from the site's host (.31, 2001:db8:5::31) as its runner does."""
-    subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            f"smt-rm{SITE}",
-            "/usr/sbin/sendmail",
-            "-Ac",
-            "-C",
-            str(client.submit_cf),
-            "-qf",
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    client.run_queue("msp", netns=f"smt-rm{SITE}")
 
 
 def queued_texts(world):

@@ -163,6 +163,14 @@ class World:
             time.sleep(0.3)
         return proc
 
+    def run_queue(self, queue="mta", netns=None):
+        """One run of a queue (``sendmail -qf``, the MSP's with ``-Ac``), from ``netns`` if named."""
+        cf, mode = (self.sendmail_cf, []) if queue == "mta" else (self.submit_cf, ["-Ac"])
+        where = ["ip", "netns", "exec", netns] if netns else []
+        subprocess.run(
+            [*where, SENDMAIL, *mode, "-C", str(cf), "-qf"], capture_output=True, timeout=60, check=False
+        )
+
     def queued_ids(self, queue="mta"):
         """The ids of the messages in one of this world's queues, read from the directory."""
         directory = self.mqueue if queue == "mta" else self.cqueue
