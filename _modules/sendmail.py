@@ -8,8 +8,6 @@ dunders, each function a few lines handing them to the module of its concept in
 called: only what a call needs. Paths, services and timeouts come from ``sendmail.lookup``.
 """
 
-import socket
-
 try:  # now, while Salt loads this file: only then is _utils on the path (shared's docstring)
     from saltext.sendmail import shared
 except ImportError as err:  # _utils not synced (saltutil.sync_modules alone), or not installed
@@ -194,10 +192,11 @@ def _config():
 
 def validate(config=None, part="pillar"):
     """
-    Check this minion's ``sendmail`` pillar (minion config on top), or ``config``, as ``part``
-    (``pillar``, ``beacon``, ``metrics_beacon``) against every key the package knows. Returns the
-    problems, each naming the key path and an unknown key's closest known one
-    (``sendmail:msp_intervall: unknown key; did you mean msp_interval?``).
+    Check ``config`` as ``part`` (``pillar``, ``beacon``, ``metrics_beacon``) against every key
+    the package knows, or (no ``config``) this minion's ``sendmail`` pillar, minion config on top,
+    and what its role needs (a role: else "the formula leaves this minion alone"; a site with
+    relays). Returns the problems, each naming the key path (``sendmail:msp_intervall: unknown
+    key; did you mean msp_interval?``).
 
     CLI Example:
 
@@ -206,9 +205,11 @@ def validate(config=None, part="pillar"):
         salt '*' sendmail.validate
         salt '*' sendmail.validate part=beacon config='{interval: 60, checks: [listeners]}'
     """
-    from saltext.sendmail.shared import schema
+    from saltext.sendmail.shared import pillar, schema
 
-    return schema.problems_of(part, _config() if config is None and part == "pillar" else config)
+    if config is None and part == "pillar":
+        return pillar.minion_problems(_config(), __grains__)
+    return schema.problems_of(part, config)
 
 
 def compliance(report=None):
@@ -399,10 +400,9 @@ def check_role(role, relay=None, msp_runner="daemon", queue_interval=None, msp_i
 
         salt '*' sendmail.check_role client relay='"[mail.example.com]"'
     """
-    from saltext.sendmail.shared import relays, roles
+    from saltext.sendmail.shared import roles
 
-    names = relays.this_host_names(socket.gethostname())
-    return roles.check(role, relay, msp_runner, queue_interval, msp_interval, names)
+    return roles.check(role, relay, msp_runner, queue_interval, msp_interval)
 
 
 def switch(role, queue_interval="15m", msp_interval="15m", msp_runner="daemon", test=False):

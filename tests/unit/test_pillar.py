@@ -157,3 +157,18 @@ def test_pillar_examples_schedule_runs_the_patch_level_with_a_splay():
     assert job["splay"] > 0 and job["minutes"] * 60 > job["splay"]
     module = (REPO / "_modules" / "sendmail.py").read_text()
     assert "\ndef patch_level(refresh=False):" in module
+
+
+def test_validate_tells_an_unmanaged_minion_apart_and_checks_what_its_role_needs(example_pillar):
+    assert pillar.minion_problems(example_pillar, {"site": "paris"}) == []
+    assert pillar.minion_problems(None, {}) == [
+        "sendmail:role: not set: the formula leaves this minion alone (unmanaged)"
+    ]
+    without_role = {key: value for key, value in example_pillar.items() if key != "role"}
+    assert "unmanaged" in pillar.minion_problems(without_role, {"site": "paris"})[0]
+    # Every key known, but no site for this minion: its role could not be applied.
+    [problem] = pillar.minion_problems(example_pillar, {"site": "berlin"})
+    assert "berlin" in problem
+    assert pillar.minion_problems({"role": "client", "msp_intervall": "5m"}, {}) == [
+        "sendmail:msp_intervall: unknown key; did you mean msp_interval?"
+    ]

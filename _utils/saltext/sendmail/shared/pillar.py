@@ -3,7 +3,7 @@ The role and the state arguments a minion gets from the ``sendmail`` pillar (see
 role, its site (``site``, else the grain named by ``site_grain``) and that site's relays.
 """
 
-from salt.exceptions import SaltInvocationError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from . import allowlist, limits_table, relay_features, schema
 
@@ -98,6 +98,24 @@ def resolve(config, grains, role=None):
         )
         resolved["aliases"] = site_config["aliases"]
     return resolved
+
+
+def minion_problems(config, grains):
+    """
+    ``sendmail.validate`` of a minion's own configuration: the schema's problems; else, what keeps
+    its role from being applied: no role (the formula leaves it alone: unmanaged), no usable site,
+    a site without relays.
+    """
+    found = schema.problems(config or {})
+    if found:
+        return found
+    if not managed(config or {}):
+        return ["sendmail:role: not set: the formula leaves this minion alone (unmanaged)"]
+    try:
+        resolve(config, grains)
+    except (CommandExecutionError, SaltInvocationError) as err:
+        return [str(err)]
+    return []
 
 
 def signs(resolved):

@@ -3,6 +3,8 @@ The two roles a host can be given (client, server) against what it does: the rol
 read from what listens and where mail goes, and what applying a role would break.
 """
 
+import socket
+
 from . import allowlist, binary, cf, crontabs, processes, relays
 
 
@@ -70,11 +72,14 @@ def for_grain(lookup, cache, hostnames, cache_dir=None):
     }
 
 
-def check(role, relay, msp_runner, queue_interval, msp_interval, hostnames):
+def check(role, relay, msp_runner, queue_interval, msp_interval, hostnames=None):
     """
     ``sendmail.check_role``: every value checked (SaltInvocationError), then :func:`problems`.
     Intervals that cron will run must be ones cron can space evenly: known now, not mid-apply.
+    ``hostnames``: this host's names (default: from its host name and /etc/hosts).
     """
+    if hostnames is None:
+        hostnames = relays.this_host_names(socket.gethostname())
     allowlist.role(role)
     allowlist.msp_runner(msp_runner)
     relay_list = allowlist.relays(relay) if role == "client" else allowlist.optional_relays(relay)
