@@ -22,6 +22,7 @@ from . import (
     platform,
     relay_maps,
     relay_options,
+    secret_files,
     tls_auth,
 )
 
@@ -249,7 +250,7 @@ DOCS = {
         "servers: the certificate, a path or PEM text (written to ``lookup:tls_dir``)"
     ),
     "sendmail:sites:SITE:tls:key": (
-        "servers: the key, a path or PEM text (written root 0600; never shown)"
+        f"servers: the key, a path or PEM text (written root {secret_files.KEY_MODE:04o}; never shown)"
     ),
     "sendmail:sites:SITE:tls:ca": "a path or PEM text: clients verify the relay against it",
     "sendmail:sites:SITE:tls:require": (
@@ -328,7 +329,8 @@ DOCS = {
     "sendmail:sites:SITE:auth": "SMTP AUTH on the client-to-relay hop",
     "sendmail:sites:SITE:auth:user": "clients: the login",
     "sendmail:sites:SITE:auth:password": (
-        "clients: the password (only in the authinfo map, root 0600; never shown)"
+        "clients: the password (only in the authinfo map, root, group "
+        f"{platform.DEFAULTS['msp_group']}, {secret_files.MAP_MODE:04o}: the MSP reads it; never shown)"
     ),
     "sendmail:sites:SITE:auth:mechanisms": (
         "servers offer PLAIN and/or LOGIN (inside STARTTLS only); clients may name PLAIN, LOGIN, "
@@ -339,7 +341,7 @@ DOCS = {
     ),
     "sendmail:msp_interval": "how often a client's MSP queue runs (default 15m)",
     "sendmail:queue_interval": (
-        "how often cron runs a client's MTA queue while it still holds mail (default 15m)"
+        "how often cron runs a client's MTA queue while it still holds mail (default 1h)"
     ),
     "sendmail:server_queue_interval": "a server's ``-q`` interval (default 15m)",
     "sendmail:flush_timeout": "seconds for a client's MTA-queue flush before its MTA stops",
