@@ -5,9 +5,13 @@ looks: the order, the refusals and the stop at the first failure. The real run (
 apt and dpkg, real sendmail restarts) is tests/systemd/test_patch_relays.py.
 """
 
+import tempfile
+import threading
+import time
+
 import pytest
 
-from saltext.sendmail.shared import rolling_patch, smtp_probe
+from saltext.sendmail.shared import patch_lease, rolling_patch, smtp_probe
 from tests.unit.support import load
 
 runner = load("_runners/sendmail.py")
@@ -45,11 +49,15 @@ def answers(role, address, candidate=NEW, site="a", client_rate=6000):
 
 
 class FakeClient:
-    """LocalClient: the plan's answers, then each call recorded and answered by ``results``."""
+    """
+    LocalClient: the plan's answers, then each call recorded and answered by ``results``; the
+    relays' patch leases are real lease files (patch_lease.take) in ``lease_dir``, recorded apart.
+    """
 
-    def __init__(self, plan, results=None):
+    def __init__(self, plan, results=None, lease_dir=None):
         self.plan, self.results, self.calls = plan, results or {}, []
         self.pids = {}  # the MTA's pid on each relay: a new one after each role run
+        self.lease_dir, self.leases = lease_dir or tempfile.mkdtemp(prefix="leases-"), []
 
     def __enter__(self):
         return self
@@ -60,6 +68,10 @@ class FakeClient:
     def cmd(self, tgt, fun, arg=(), tgt_type="glob", timeout=None, full_return=False, kwarg=None):
         if isinstance(fun, list):
             return self.plan
+        if fun == "sendmail_patch.lease":
+            self.leases.append((tgt, *arg))
+            ret = patch_lease.take(f"{self.lease_dir}/{tgt}", *arg, time.time())
+            return {tgt: {"ret": ret, "retcode": 0}}
         self.calls.append((tgt, fun))
         if fun == "sendmail.upgrade":  # as the module takes them: the packages, one version
             assert list(arg) == [PACKAGES, NEW], arg
@@ -83,8 +95,9 @@ def fleet(monkeypatch):
     """The runner against a fake fleet: set ``plan``/``results``, read ``calls``; SMTP answers."""
     state = {"down": set()}
 
-    def run(plan, results=None, targeted=None, **kwargs):
-        client = FakeClient(plan, results)
+    def run(plan, results=None, targeted=None, lease_dir=None, **kwargs):
+        client = FakeClient(plan, results, lease_dir)
+        state["client"] = client
         monkeypatch.setattr(rolling_patch.salt.client, "get_local_client", lambda mopts: client)
         # Salt's own targeting: every minion the plan's job was for (by default, those answering).
         known = list(plan) if targeted is None else targeted
@@ -318,3 +331,83 @@ def test_the_probes_stay_within_the_relays_rate_limit(fleet, monkeypatch):
     slow = {"relay1": answers("server", "198.51.100.11", client_rate=12), "relay2": PLAN["relay2"]}
     run(slow, site="a")
     assert watched[0] == 10.0  # 6 looks a minute against a limit of 12
+
+
+def test_each_relay_goes_out_only_while_the_run_holds_every_leases_of_its_site(fleet):
+    run, state = fleet
+    ret, _ = run(PLAN, site="a")
+    assert ret["result"] is True
+    leases = state["client"].leases
+    holder = leases[0][1]
+    assert holder.startswith("patch_relays on ")
+    # Per relay: both of site a's leases taken in order, then given back in reverse.
+    taken = [(minion, holder, 5 * 600 // 5 * 3) for minion in ("relay1", "relay2")]
+    given = [(minion, holder, 0) for minion in ("relay2", "relay1")]
+    assert leases == (taken + given) * 2
+
+
+def test_a_site_another_run_holds_is_waited_for_then_refused_changing_nothing(
+    fleet, monkeypatch, tmp_path
+):
+    run, _ = fleet
+    patch_lease.take(f"{tmp_path}/relay2", "patch_relays on the other master", 3600, time.time())
+    monkeypatch.setattr(rolling_patch.time, "sleep", lambda seconds: None)
+    ret, calls = run(PLAN, site="a", lease_dir=str(tmp_path), timeout=20)
+    assert ret["result"] is False
+    assert (
+        "another patch run holds the site (relay2's patch lease is held by patch_relays on the other master"
+        in (ret["relays"][0]["comment"])
+    )
+    assert [fun for _, fun in calls if fun in ("sendmail.upgrade", "state.apply")] == []
+    # What it took meanwhile it gave back: relay1 is free for the other run.
+    assert patch_lease.take(f"{tmp_path}/relay1", "x", 10, time.time())["granted"] is True
+
+
+def test_two_runs_at_once_never_have_two_relays_of_a_site_out_together(fleet, monkeypatch, tmp_path):
+    """Two runners (two masters) against the same relays' leases: one relay out at a time."""
+    del fleet  # its fake SMTP looks
+    out, overlaps, lock = set(), [], threading.Lock()
+
+    class Watch:
+        def __init__(self, address, port, every):
+            self.address, self.down = address, 0.0
+
+        def __enter__(self):
+            with lock:
+                if out:
+                    overlaps.append((set(out), self.address))
+                out.add(self.address)
+            time.sleep(0.2)  # out of service a while: the other run would start here
+            return self
+
+        def __exit__(self, *exc):
+            with lock:
+                out.discard(self.address)
+            return False
+
+    monkeypatch.setattr(rolling_patch.smtp_probe, "Watch", Watch)
+    monkeypatch.setattr(patch_lease, "WAIT_EVERY", 0.05)
+    results = []
+    monkeypatch.setattr(
+        rolling_patch.salt.client,
+        "get_local_client",
+        lambda mopts: FakeClient(PLAN, lease_dir=str(tmp_path)),
+    )
+    monkeypatch.setattr(
+        rolling_patch.salt.utils.minions,
+        "CkMinions",
+        lambda opts: type(
+            "CkMinions", (), {"check_minions": lambda self, t, k: {"minions": list(PLAN)}}
+        )(),
+    )
+
+    def one_run():
+        results.append(rolling_patch.run({"id": "a-master"}, lambda text: None, "a", timeout=30))
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == []
+    assert [r["result"] for r in results] == [True, True]

@@ -79,6 +79,8 @@ DEFAULTS = {
     "lock_file": "/run/sendmail/saltext-sendmail.lock",
     "lock_timeout": 120,
     "journal_file": "/var/lib/sendmail/saltext-sendmail-run.json",
+    # The rolling patch's lease on a relay (patch_lease.py): on /run, gone with a reboot.
+    "patch_lease_file": "/run/sendmail/saltext-sendmail-patch.lease",
     # DKIM signing on a relay (dkim.py): OpenDKIM's configuration file, the directory of its keys
     # and of the tables the role writes, the user that reads the keys, its service (None: not
     # managed), the key maker, the socket when the configuration names none, and its packages.

@@ -7,17 +7,21 @@ did not (one outage per relay), check the relay from outside (smtp_probe.py) and
 judgement before the next. A targeted minion that does not answer the plan stops the run (it may
 be a relay), as does the first failure; ``force`` goes on. Every probe stays within the relay's
 per-address rate limit (``client_rate``), so a master outside the site's ``relay_domains`` is
-not refused by the relay it watches.
+not refused by the relay it watches. Before a relay goes out of service the run holds the
+patch lease of every relay of its site (:mod:`patch_lease`): a second run started at once, from
+another master too, waits for it, so two relays of a site are never out together.
 """
 
 import ipaddress
+import os
 import socket
 import time
+import uuid
 
 import salt.client
 import salt.utils.minions
 
-from . import limits_table, processes, relays, smtp_probe
+from . import limits_table, patch_lease, processes, relays, smtp_probe
 
 # What the plan asks every targeted minion, in one job: its patch level asked now (status only
 # reads the last answer), the judgement (role, package), the site and its domains, where it
@@ -72,6 +76,14 @@ def run(opts, progress, site=None, test=False, force=False, tgt="*", tgt_type="g
             }
         progress(f"{'plan' if test else 'patching'}: {', '.join(r['minion'] for r in planned)}")
         asked = {"test": test, "force": force, "timeout": timeout, "progress": progress}
+        # Who holds the site's leases: this master, this process, when it started (and a token:
+        # two runs are never one holder).
+        token = uuid.uuid4().hex[:8]
+        started = time.ctime()
+        asked["holder"] = f"patch_relays on {opts.get('id')}, pid {os.getpid()}, {started} ({token})"
+        asked["peers"] = {}
+        for relay in planned:
+            asked["peers"].setdefault(relay["site"], []).append(relay["minion"])
         failed = None
         for relay in planned:
             if failed:
@@ -310,7 +322,6 @@ def _site_serves(relay):
 
 def _patch_one(client, relay, asked):
     """One relay: refuse, predict, skip, or upgrade and check. Returns whether to go on."""
-    name = relay["minion"]
     if not relay["candidate"]:  # the package module offers none newer (patch_level.asker)
         relay["result"], relay["comment"] = True, f"up to date ({relay['installed']})"
         return True
@@ -318,18 +329,48 @@ def _patch_one(client, relay, asked):
         relay["result"] = False
         relay["comment"] = "it listens on no network address: not a serving relay, not patched"
         return False
-    serves, said = _site_serves(relay)
-    if not serves and not asked["force"]:
-        relay["result"] = False
-        relay["comment"] = (
-            f"refused, nothing changed: the site would not be served while it restarts ({said}); "
-            "force=True patches anyway"
-        )
-        return False
-    what = f"{', '.join(relay['packages'])} from {relay['installed']} to {relay['candidate']}"
     if asked["test"]:
-        relay["comment"] = f"would upgrade {what}"
-        return True
+        return _refused(relay, asked) or _predicted(relay)
+    site = patch_lease.Site(
+        lambda minion, function, args: _call(client, minion, function, args, timeout=60),
+        asked["peers"][relay["site"]],
+        asked["holder"],
+        asked["timeout"] * 3,
+    )
+    taken, said = site.take(asked["timeout"], asked["progress"], time.sleep)
+    if not taken:
+        relay["result"] = False
+        relay["comment"] = f"refused, nothing changed: another patch run holds the site ({said})"
+        return False
+    try:
+        # Only now, the leases held: no other run takes a relay of this site out meanwhile.
+        return not _refused(relay, asked) and _upgrade_and_check(client, relay, asked)
+    finally:
+        site.give_back()
+
+
+def _refused(relay, asked):
+    """Refuse (True) a relay whose site would not be served while it restarts, unless forced."""
+    serves, said = _site_serves(relay)
+    if serves or asked["force"]:
+        return False
+    relay["result"] = False
+    relay["comment"] = (
+        f"refused, nothing changed: the site would not be served while it restarts ({said}); "
+        "force=True patches anyway"
+    )
+    return True
+
+
+def _predicted(relay):
+    what = f"{', '.join(relay['packages'])} from {relay['installed']} to {relay['candidate']}"
+    relay["comment"] = f"would upgrade {what}"
+    return True
+
+
+def _upgrade_and_check(client, relay, asked):
+    """The relay upgraded, re-applied, checked: whether to go on."""
+    name = relay["minion"]
     started = time.monotonic()
     with smtp_probe.Watch(relay["address"], relay["port"], every=relay["probe_every"]) as watch:
         ok, comment = _upgrade(client, relay, asked["timeout"], asked["progress"])
