@@ -185,7 +185,9 @@ def test_a_relays_patch_lease_taken_from_one_master_is_refused_to_the_other_unti
     first, second = (master.salt_cli(timeout=60) for master in masters["masters"])
     taken = first.run("sendmail_patch.lease", "patch run on mm-1", "seconds=600", minion_tgt="mm-relay")
     assert taken.data["granted"] is True, taken.stdout
-    refused = second.run("sendmail_patch.lease", "patch run on mm-2", "seconds=600", minion_tgt="mm-relay")
+    refused = second.run(
+        "sendmail_patch.lease", "patch run on mm-2", "seconds=600", minion_tgt="mm-relay"
+    )
     assert (refused.data["granted"], refused.data["holder"]) == (False, "patch run on mm-1")
     first.run("sendmail_patch.lease", "patch run on mm-1", "seconds=0", minion_tgt="mm-relay")
     again = second.run("sendmail_patch.lease", "patch run on mm-2", "seconds=0", minion_tgt="mm-relay")

@@ -141,3 +141,20 @@ def test_a_client_playing_its_role_with_its_relays_down_is_at_risk_not_drifted()
     verdict = judgement.for_config(status("client", [UNREACHABLE, OLD]), config("client"), GRAINS)
     assert verdict["verdict"] == "at_risk"
     assert verdict["findings"] == [UNREACHABLE] and verdict["other_findings"] == [OLD]
+
+
+def test_a_relay_whose_pillar_asks_dkim_and_that_does_not_sign_has_drifted():
+    site = {"relays": ["[198.51.100.11]"], "masquerade_as": "example.com", "dkim": {"selector": "s1"}}
+    config = {"role": "server", "sites": {"a": site}}
+    key = {"selector": "s1-relay1", "domain": "example.com"}
+    signing = {"role": "server", "provider": "sendmail", "findings": []}
+    signing.update(dkim={"keys": [key]}, milters=[{"name": "opendkim", "answers": True}])
+    assert judgement.for_config(signing, config, {"site": "a"})["verdict"] == "compliant"
+    for status in (
+        {**signing, "dkim": None},
+        {**signing, "milters": []},
+        {**signing, "dkim": {"keys": [{**key, "selector": "s0-relay1"}]}},
+    ):
+        judged = judgement.for_config(status, config, {"site": "a"})
+        assert judged["verdict"] == "drifted", judged
+        assert [f["id"] for f in judged["findings"]] == ["dkim-not-signing"]

@@ -328,3 +328,22 @@ def apply(lookup, run, value, relay_domains, masquerade_as, host, test):
         for path, text in writes.items():
             files.install(files.write_temp(path, text), path)
     return result
+
+
+def drift(status, resolved):
+    """
+    The finding ``dkim-not-signing`` (high: a role run sets it right, so the drift reactor does)
+    when the relay's pillar asks DKIM signing and its status shows no key of the pillar's
+    selector, or no OpenDKIM milter in its cf; else none.
+    """
+    if resolved.get("role") != "server" or not resolved.get("dkim"):
+        return []
+    wanted = resolved["dkim"].get("selector")
+    keys = (status.get("dkim") or {}).get("keys") or []
+    signing = [key for key in keys if str(key.get("selector", "")).startswith(f"{wanted}-")]
+    milter = any(item.get("name") == "opendkim" for item in status.get("milters") or [])
+    if signing and milter:
+        return []
+    missing = "no key of selector " + str(wanted) if not signing else "no OpenDKIM milter in its cf"
+    message = f"the site's pillar asks DKIM signing and this relay does not sign ({missing})"
+    return [{"id": "dkim-not-signing", "severity": "high", "message": message}]
