@@ -81,3 +81,26 @@ def test_the_fleet_counts_every_verdict_and_sums_queues_per_site():
     assert found[("sendmail_fleet_queue_messages", (("queue", "mta"), ("site", "")))] == 3
     assert found[("sendmail_fleet_unpatched_minions", ())] == 1
     assert found[("sendmail_fleet_report_timestamp_seconds", ())] == 1700000000
+
+
+def test_the_fleet_counts_each_sites_dns_findings_and_unanswered_names():
+    returns = {
+        "r1": {"verdict": "compliant", "site": "a", "queues": {}},
+        "r2": {"verdict": "compliant", "site": "a"},
+    }
+    report = fleet_report.summarize(list(returns), returns)
+    report["minions"]["r1"]["findings"] = [
+        {"id": "dkim-record-missing", "severity": "high", "message": "x"}
+    ]
+    report["minions"]["r2"]["findings"] = [
+        {"id": "dkim-record-missing", "severity": "high", "message": "y"}
+    ]
+    report["records"] = {"a": {"records": [], "unanswered": ["_dmarc.example.com: timed out"]}}
+    text = metrics.render(metrics.fleet(report, 1700000000.0))
+    assert promtool("check", "metrics", text=text) == (0, "")
+    found = samples(text)
+    assert (
+        found[("sendmail_fleet_dns_findings", (("finding", "dkim-record-missing"), ("site", "a")))] == 2
+    )
+    assert found[("sendmail_fleet_dns_findings", (("finding", "dmarc-missing"), ("site", "a")))] == 0
+    assert found[("sendmail_fleet_dns_unanswered", (("site", "a"),))] == 1
