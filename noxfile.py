@@ -33,9 +33,14 @@ def lint(session):
     session.install("-r", "requirements-lint.txt")
     session.run("ruff", "check", "--quiet", ".")
     session.run("ruff", "format", "--check", "--quiet", ".")
-    session.run("yamllint", "--strict", "pillar.example", ".yamllint", ".salt-lint")
     session.run(
-        "salt-lint", *map(str, sorted((REPO / "salt" / "sendmail").glob("*.sls"))), "pillar.example"
+        "yamllint", "--strict", "pillar.example", "pillar.minimal.example", ".yamllint", ".salt-lint"
+    )
+    session.run(
+        "salt-lint",
+        *map(str, sorted((REPO / "salt" / "sendmail").glob("*.sls"))),
+        "pillar.example",
+        "pillar.minimal.example",
     )
 
 

@@ -172,3 +172,19 @@ def test_validate_tells_an_unmanaged_minion_apart_and_checks_what_its_role_needs
     assert pillar.minion_problems({"role": "client", "msp_intervall": "5m"}, {}) == [
         "sendmail:msp_intervall: unknown key; did you mean msp_interval?"
     ]
+
+
+def test_the_minimal_pillar_works_as_written_for_the_relay_and_its_clients():
+    minimal = yaml.safe_load((REPO / "pillar.minimal.example").read_text())["sendmail"]
+    assert pillar.minion_problems(minimal, {}) == []
+    client = pillar.resolve(minimal, {})
+    assert (client["role"], client["relay"], client["masquerade_as"]) == (
+        "client",
+        "[relay1.paris.example.com]",
+        "paris.example.com",
+    )
+    relay = {**minimal, "role": "server"}  # what the relay's own pillar file adds
+    assert pillar.minion_problems(relay, {}) == []
+    server = pillar.resolve(relay, {})
+    assert server["relay_domains"] == ["paris.example.com", "198.51.100"]
+    assert server["aliases"] == {"root": "ops@paris.example.com"}
