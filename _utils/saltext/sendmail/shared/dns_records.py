@@ -70,10 +70,10 @@ def resolver(servers=None, timeout=5.0):
     return found
 
 
-def txt(ask, name):
-    """The TXT strings of ``name`` (each record's strings joined), [] when there are none."""
+def _resolve(ask, name, kind):
+    """The ``kind`` records of ``name``: [] when it does not exist; Unanswered when no answer came."""
     try:
-        answer = ask.resolve(name, "TXT", raise_on_no_answer=False, search=False)
+        return list(ask.resolve(name, kind, raise_on_no_answer=False, search=False))
     except dns.resolver.NXDOMAIN:
         return []
     except (
@@ -82,32 +82,25 @@ def txt(ask, name):
         dns.resolver.NoResolverConfiguration,
     ) as err:
         raise Unanswered(f"{name}: {err}") from err
-    return [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in answer]
+
+
+def txt(ask, name):
+    """The TXT strings of ``name`` (each record's strings joined), [] when there are none."""
+    return [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in _resolve(ask, name, "TXT")]
 
 
 def _addresses_of(ask, name, counter):
     counter[0] += 1
-    found = []
-    for kind in ("A", "AAAA"):
-        try:
-            answer = ask.resolve(name, kind, raise_on_no_answer=False, search=False)
-        except dns.resolver.NXDOMAIN:
-            return []
-        except (dns.exception.Timeout, dns.resolver.NoNameservers) as err:
-            raise Unanswered(f"{name}: {err}") from err
-        found += [ipaddress.ip_address(rdata.address) for rdata in answer]
-    return found
+    return [
+        ipaddress.ip_address(rdata.address)
+        for kind in ("A", "AAAA")
+        for rdata in _resolve(ask, name, kind)
+    ]
 
 
 def _mx_hosts(ask, name, counter):
     counter[0] += 1
-    try:
-        answer = ask.resolve(name, "MX", raise_on_no_answer=False, search=False)
-    except dns.resolver.NXDOMAIN:
-        return []
-    except (dns.exception.Timeout, dns.resolver.NoNameservers) as err:
-        raise Unanswered(f"{name}: {err}") from err
-    return [rdata.exchange.to_text(omit_final_dot=True) for rdata in answer]
+    return [rdata.exchange.to_text(omit_final_dot=True) for rdata in _resolve(ask, name, "MX")]
 
 
 def _in(address, hosts, prefix):
