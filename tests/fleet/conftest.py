@@ -12,7 +12,7 @@ import tempfile
 import pytest
 import yaml
 
-from tests.support.fleet import MASTER_ADDRESS, HostMinion, formula_roots, minion_overrides, prepare_host
+from tests.support.fleet import MASTER_ADDRESS, formula_roots, host_minion, minion_overrides
 from tests.support.netns import NETWORK, linked_netns
 
 # (minion id, netns, host number on 198.51.100.0/24, site)
@@ -124,17 +124,7 @@ def fleet(salt_factories):
         stack.enter_context(master.started(start_timeout=120))
         minions = {}
         for minion_id, netns, _, site in MINIONS:
-            root = f"{work}/{minion_id}"
-            hostname = f"{minion_id}.example.test"
-            prepare_host(root, hostname, HOSTS)
-            minion = master.salt_minion_daemon(
-                minion_id,
-                overrides=minion_overrides(site),
-                factory_class=HostMinion,
-                host_root=root,
-                netns=netns,
-                hostname=hostname,
-            )
+            minion = host_minion(master, work, minion_id, netns, HOSTS, minion_overrides(site))
             stack.enter_context(minion.started(start_timeout=120))
             minions[minion_id] = minion
         yield {

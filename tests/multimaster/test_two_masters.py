@@ -17,7 +17,7 @@ import yaml
 
 from tests.fleet.test_fleet import ROLE_STATE, wait_for
 from tests.fleet.test_fleet_view import listens
-from tests.support.fleet import MASTER_ADDRESS, HostMinion, formula_roots, minion_overrides, prepare_host
+from tests.support.fleet import MASTER_ADDRESS, formula_roots, host_minion, minion_overrides
 from tests.support.netns import NETWORK, linked_netns
 
 # (minion id, netns, host number on 198.51.100.0/24)
@@ -81,17 +81,8 @@ def masters(salt_factories):
         both = [f"{MASTER_ADDRESS}:{master.config['ret_port']}" for master in (first, second)]
         minions = {}
         for minion_id, netns, _ in MINIONS:
-            root, hostname = f"{work}/{minion_id}", f"{minion_id}.example.test"
-            prepare_host(root, hostname, HOSTS)
             overrides = {**minion_overrides("site-m"), "master": both}
-            minion = first.salt_minion_daemon(
-                minion_id,
-                overrides=overrides,
-                factory_class=HostMinion,
-                host_root=root,
-                netns=netns,
-                hostname=hostname,
-            )
+            minion = host_minion(first, work, minion_id, netns, HOSTS, overrides)
             stack.enter_context(minion.started(start_timeout=120))
             minions[minion_id] = minion
         for master in (first, second):

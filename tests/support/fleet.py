@@ -52,6 +52,20 @@ def prepare_host(root, hostname, hosts_text):
     (pathlib.Path(root) / "etc" / "hosts").write_text(hosts_text)
 
 
+def host_minion(master, work, minion_id, netns, hosts_text, overrides):
+    """A salt-minion of ``master`` in its own sendmail host under ``work`` (not started)."""
+    root, hostname = f"{work}/{minion_id}", f"{minion_id}.example.test"
+    prepare_host(root, hostname, hosts_text)
+    return master.salt_minion_daemon(
+        minion_id,
+        overrides=overrides,
+        factory_class=HostMinion,
+        host_root=root,
+        netns=netns,
+        hostname=hostname,
+    )
+
+
 def minion_overrides(site):
     """The minion's config: the master on the test network, logs and events sent back there."""
     return {
