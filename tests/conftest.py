@@ -27,8 +27,10 @@ def pytest_configure(config):
         logging.root.removeHandler(handler)
     config.addinivalue_line(
         "markers",
-        "salt_line(line): when scripts/test.sh runs several Salt lines at once (SM_SALT_LINES), run "
-        "this test on that line only: a slow test of what no Salt version changes (docs, Tests)",
+        "salt_line(line, only=False): when scripts/test.sh runs several Salt lines at once "
+        "(SM_SALT_LINES), run this test on that line only: a slow test of what no Salt version "
+        "changes (docs, Tests); with only=True, never on another line (what Salt itself supports "
+        "on that line only: syndics)",
     )
 
 
@@ -43,7 +45,8 @@ def _deselect_other_lines(config, items):
     for item in items:
         marker = item.get_closest_marker("salt_line")
         line = str(marker.args[0]) if marker else this
-        (other if line != this and line in running else kept).append(item)
+        only = bool(marker and marker.kwargs.get("only"))
+        (other if line != this and (only or line in running) else kept).append(item)
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = kept

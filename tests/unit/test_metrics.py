@@ -104,3 +104,18 @@ def test_the_fleet_counts_each_sites_dns_findings_and_unanswered_names():
     )
     assert found[("sendmail_fleet_dns_findings", (("finding", "dmarc-missing"), ("site", "a")))] == 0
     assert found[("sendmail_fleet_dns_unanswered", (("site", "a"),))] == 1
+
+
+def test_the_fleet_metrics_say_which_syndics_answered_on_a_master_of_masters():
+    report = fleet_report.summarize(["m1"], {"m1": None})
+    report["syndics"] = {
+        "syndic-1": {"answered": True, "minions": ["m1"]},
+        "syndic-2": {"answered": False, "minions": ["m3"]},
+    }
+    text = metrics.render(metrics.fleet(report, 1700000000.0))
+    assert promtool("check", "metrics", text=text) == (0, "")
+    found = samples(text)
+    assert found[("sendmail_fleet_syndic_up", (("syndic", "syndic-1"),))] == 1
+    assert found[("sendmail_fleet_syndic_up", (("syndic", "syndic-2"),))] == 0
+    single = metrics.render(metrics.fleet(fleet_report.summarize(["m1"], {"m1": None}), 1.0))
+    assert "sendmail_fleet_syndic_up{" not in single

@@ -8,7 +8,7 @@ report has no rule of its own: its lists are the judgement's verdicts.
 import salt.client
 import salt.utils.minions
 
-from . import dns_records, judgement
+from . import dns_records, judgement, syndics
 
 FUNCTION = "sendmail.compliance"
 # The report's lists: the judgement's verdicts, then the minions that did not answer.
@@ -38,13 +38,18 @@ FIELDS = (
 def run(opts, tgt, tgt_type, timeout, dns_servers=None, dns=True):
     """
     The report for the minions ``tgt`` targets, from one job (``opts``: the runner's), with the
-    DNS records of the sites whose relays sign (:func:`with_dns`) unless ``dns`` is false.
+    DNS records of the sites whose relays sign (:func:`with_dns`) unless ``dns`` is false. On a
+    master of masters, the minions behind its syndics (:func:`syndics.ask`), and ``syndics``.
     """
-    targeted = salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)["minions"]
+    timeout = timeout or opts.get("timeout", 5)
     # The runner's own opts: reading the master config again would cost 0.3 s (profiled).
     with salt.client.get_local_client(mopts=opts) as client:
-        returns = client.cmd(tgt, FUNCTION, tgt_type=tgt_type, timeout=timeout or opts.get("timeout", 5))
-    report = summarize(targeted, returns)
+        if syndics.is_master_of_masters(opts):
+            returns, through = syndics.ask(opts, client, tgt, tgt_type, FUNCTION, timeout=timeout)
+            report = {**summarize(returns, returns), "syndics": through}
+        else:
+            targeted = salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)["minions"]
+            report = summarize(targeted, client.cmd(tgt, FUNCTION, tgt_type=tgt_type, timeout=timeout))
     return with_dns(report, dns_servers, opts.get("sendmail_dns_timeout", 5.0)) if dns else report
 
 

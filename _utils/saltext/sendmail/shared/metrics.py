@@ -198,8 +198,15 @@ def fleet(report, now):
         for finding, count in counts.items():
             dns_findings.add(count, site=site, finding=finding)
         unanswered.add(len(checked["unanswered"]), site=site)
+    through = Family(
+        "sendmail_fleet_syndic_up",
+        "1 when the syndic named its minions for the report's job (a master of masters only).",
+    )
+    for syndic, seen in sorted((report.get("syndics") or {}).items()):
+        through.add(int(bool(seen["answered"])), syndic=syndic)
     taken = Family("sendmail_fleet_report_timestamp_seconds", "When the report was taken (Unix time).")
-    return [minions, unpatched, queued, dns_findings, unanswered, taken.add(round(now, 3))]
+    families = [minions, unpatched, queued, dns_findings, unanswered, through]
+    return [*families, taken.add(round(now, 3))]
 
 
 def settings(config):

@@ -21,7 +21,7 @@ import uuid
 import salt.client
 import salt.utils.minions
 
-from . import limits_table, patch_lease, processes, relays, smtp_probe
+from . import limits_table, patch_lease, processes, relays, smtp_probe, syndics
 
 # What the plan asks every targeted minion, in one job: its patch level asked now (status only
 # reads the last answer), the judgement (role, package), the site and its domains, where it
@@ -165,14 +165,13 @@ def _relay(minion, answers):
 
 def _plan(client, opts, tgt, tgt_type, site):
     """Every targeted relay, by site and minion id; and the targeted minions that did not answer."""
-    targeted = salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)["minions"]
-    returns = client.cmd(
-        tgt,
-        list(PLAN_FUNCTIONS),
-        [[], [], [], [], [], ["ipv4"]],
-        tgt_type=tgt_type,
-        timeout=PLAN_TIMEOUT,
-    )
+    functions, args = list(PLAN_FUNCTIONS), [[], [], [], [], [], ["ipv4"]]
+    if syndics.is_master_of_masters(opts):
+        returns, _ = syndics.ask(opts, client, tgt, tgt_type, functions, args, PLAN_TIMEOUT)
+        targeted = list(returns)
+    else:
+        targeted = salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)["minions"]
+        returns = client.cmd(tgt, functions, args, tgt_type=tgt_type, timeout=PLAN_TIMEOUT)
     answered = {m for m, answer in returns.items() if isinstance(answer, dict)}
     silent = sorted((set(targeted) | set(returns)) - answered)
     planned = []
