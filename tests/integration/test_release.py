@@ -54,7 +54,32 @@ def test_a_tagged_clean_clone_builds_the_tags_version_and_twine_passes_it(tmp_pa
 def test_a_clone_without_tags_builds_a_dev_version(tmp_path):
     source = clone(tmp_path)
     wheel = build(source, tmp_path / "dist")[0]
-    assert re.fullmatch(r"saltext_sendmail-0\.1\.dev\d+\+g[0-9a-f]+-py3-none-any\.whl", wheel), wheel
+    assert re.fullmatch(r"saltext_sendmail-0\.0\.1\.dev\d+\+g[0-9a-f]+-py3-none-any\.whl", wheel), wheel
+
+
+def test_a_source_archive_a_copy_without_git_and_the_sdist_each_build(tmp_path):
+    """What people download: a forge's source archive, a copied tree, the released sdist."""
+    source = clone(tmp_path, tag="v9.8.7")
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    tar = subprocess.run(
+        ["git", "-C", str(source), "archive", "--format=tar", "HEAD"], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(archive)], input=tar.stdout, check=True)
+    assert not (archive / ".git").exists()
+    assert build(archive, tmp_path / "from-archive") == [
+        "saltext_sendmail-9.8.7-py3-none-any.whl",
+        "saltext_sendmail-9.8.7.tar.gz",
+    ]
+    copy = tmp_path / "copy"
+    run("cp", "-r", str(source), str(copy))
+    run("rm", "-rf", str(copy / ".git"), str(copy / ".git_archival.txt"))
+    assert build(copy, tmp_path / "from-copy")[0] == "saltext_sendmail-0.0.0-py3-none-any.whl"
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    run("tar", "-xzf", str(tmp_path / "from-archive" / "saltext_sendmail-9.8.7.tar.gz"), "-C", str(unpacked))
+    wheel = build(unpacked / "saltext_sendmail-9.8.7", tmp_path / "from-sdist")[0]
+    assert wheel == "saltext_sendmail-9.8.7-py3-none-any.whl"
 
 
 PUBLIC = [
