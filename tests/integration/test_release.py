@@ -77,7 +77,13 @@ def test_a_source_archive_a_copy_without_git_and_the_sdist_each_build(tmp_path):
     assert build(copy, tmp_path / "from-copy")[0] == "saltext_sendmail-0.0.0-py3-none-any.whl"
     unpacked = tmp_path / "unpacked"
     unpacked.mkdir()
-    run("tar", "-xzf", str(tmp_path / "from-archive" / "saltext_sendmail-9.8.7.tar.gz"), "-C", str(unpacked))
+    run(
+        "tar",
+        "-xzf",
+        str(tmp_path / "from-archive" / "saltext_sendmail-9.8.7.tar.gz"),
+        "-C",
+        str(unpacked),
+    )
     wheel = build(unpacked / "saltext_sendmail-9.8.7", tmp_path / "from-sdist")[0]
     assert wheel == "saltext_sendmail-9.8.7-py3-none-any.whl"
 

@@ -7,6 +7,8 @@ import pathlib
 import re
 import subprocess
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2] / ".cache" / "prometheus" / "usr" / "bin"
 PROMTOOL = str(ROOT / "promtool")
 PROMETHEUS = str(ROOT / "prometheus")
@@ -32,6 +34,12 @@ def samples(text):
 
 def promtool(*args, text=None):
     """Run Debian's promtool (``check metrics`` reads ``text`` on stdin): its exit code and output."""
+    if not pathlib.Path(PROMTOOL).exists():
+        pytest.fail(
+            f"{PROMTOOL} is missing: these tests check the metrics with Debian's promtool, which "
+            "scripts/setup.sh unpacks (bash scripts/setup.sh 3008, or scripts/test.sh, which runs it)",
+            pytrace=False,
+        )
     proc = subprocess.run(
         [PROMTOOL, *args], input=text, capture_output=True, text=True, timeout=120, check=False
     )

@@ -4,7 +4,8 @@ site whose two relays sit under different syndics, and a client of it under the 
 is a sendmail host of its own (scripts/host-run). From the top: the report judges every minion
 below the syndics and says the same as the lower masters together; a stopped minion is
 unreachable; the minions of a stopped syndic are unreachable too, by name (the inventory); the
-rolling patch plans the site's relays across both syndics.
+rolling patch plans the site's relays across both syndics, and a relay's patch lease taken from the
+top holds against its own master.
 
 Salt 3006 only: on 3008.4 a syndic does not pass a job down (its log stops after it connects;
 the top sees "syndic-1: Minion did not return"): docs/topics/fleet-view.md, "Syndics".
@@ -116,8 +117,8 @@ def ping(master):
 
 
 def report(master, *args):
-    """The report from ``master``; its jobs wait 15 s (salt-run's own --timeout would be 180)."""
-    ret = master.salt_run_cli(timeout=180).run("sendmail.report", "timeout=15", *args, "--out=json")
+    """The report from ``master``; its jobs wait 10 s (salt-run's own --timeout would be 180)."""
+    ret = master.salt_run_cli(timeout=180).run("sendmail.report", "timeout=10", *args, "--out=json")
     assert isinstance(ret.data, dict), (ret.stdout, ret.stderr, syndic_log(master))
     return ret.data
 
@@ -126,7 +127,9 @@ def test_the_report_through_syndics_is_what_the_lower_masters_say_together(fleet
     found = report(fleet["top"], f"textfile_dir={tmp_path}")
     assert sorted(found["minions"]) == ["client-s1", "relay-s1", "relay-s2"], found["summary"]
     below = [report(master) for master in fleet["lower"].values()]
-    together = {kind: sorted(m for part in below for m in part["summary"][kind]) for kind in found["summary"]}
+    together = {
+        kind: sorted(m for part in below for m in part["summary"][kind]) for kind in found["summary"]
+    }
     assert found["summary"] == together
     assert found["summary"]["compliant"] == ["client-s1", "relay-s1", "relay-s2"], found["summary"]
     assert found["retcode"] == 0 == max(part["retcode"] for part in below)
@@ -142,33 +145,44 @@ def test_the_report_through_syndics_is_what_the_lower_masters_say_together(fleet
 
 
 def test_the_rolling_patch_plans_the_sites_relays_across_both_syndics(fleet):
-    plan = fleet["top"].salt_run_cli(timeout=300).run(
-        "sendmail.patch_relays", "site=site-s", "test=True", "--out=json"
+    plan = (
+        fleet["top"]
+        .salt_run_cli(timeout=300)
+        .run("sendmail.patch_relays", "site=site-s", "test=True", "--out=json")
     )
     assert plan.data["silent"] == [], plan.stdout
     assert [relay["minion"] for relay in plan.data["relays"]] == ["relay-s1", "relay-s2"], plan.stdout
     assert all(relay["site"] == "site-s" for relay in plan.data["relays"])
 
 
-def test_a_stopped_minion_below_a_live_syndic_is_unreachable(fleet):
-    client = fleet["minions"]["client-s1"]
-    client.terminate()
-    try:
-        found = report(fleet["top"])
-        assert found["summary"]["unreachable"] == ["client-s1"], found["summary"]
-        assert found["minions"]["client-s1"]["problem"].startswith("Minion did not return")
-        assert found["summary"]["compliant"] == ["relay-s1", "relay-s2"]
-        assert found["retcode"] == 1
-    finally:
-        client.start(start_timeout=120)
-    assert wait_for(lambda: "client-s1" in ping(fleet["top"]), timeout=120)
+def test_a_relays_patch_lease_taken_from_the_top_holds_against_its_own_master(fleet):
+    """What patch_relays does to each relay before it goes out, through a syndic to one minion."""
+    top = fleet["top"].salt_cli(timeout=60)
+    below = fleet["lower"]["syndic-2"].salt_cli(timeout=60)
+    taken = top.run("sendmail_patch.lease", "patch run on mom", "seconds=600", minion_tgt="relay-s2")
+    assert taken.data["granted"] is True, taken.stdout
+    refused = below.run("sendmail_patch.lease", "run below", "seconds=600", minion_tgt="relay-s2")
+    assert (refused.data["granted"], refused.data["holder"]) == (False, "patch run on mom")
+    top.run("sendmail_patch.lease", "patch run on mom", "seconds=0", minion_tgt="relay-s2")
+    again = below.run("sendmail_patch.lease", "run below", "seconds=0", minion_tgt="relay-s2")
+    assert again.data["granted"] is True
 
 
-def test_the_minions_of_a_stopped_syndic_are_unreachable_by_name(fleet):
-    stop(fleet["syndics"]["syndic-2"])
+def test_a_stopped_minion_and_the_minions_of_a_stopped_syndic_are_unreachable_by_name(fleet):
+    fleet["minions"]["client-s1"].terminate()  # below syndic-1, which stays up
     found = report(fleet["top"])
-    assert found["summary"]["unreachable"] == ["relay-s2"], found["summary"]
+    assert found["summary"]["unreachable"] == ["client-s1"], found["summary"]
+    assert found["minions"]["client-s1"]["problem"].startswith("Minion did not return")
+    assert found["summary"]["compliant"] == ["relay-s1", "relay-s2"]
+    assert found["retcode"] == 1
+    stop(fleet["syndics"]["syndic-2"])  # relay-s2's minion runs on; nothing reaches it
+    found = report(fleet["top"])
+    assert found["summary"]["unreachable"] == ["client-s1", "relay-s2"], found["summary"]
     assert "its syndic syndic-2 did not answer" in found["minions"]["relay-s2"]["problem"]
-    assert found["syndics"]["syndic-2"] == {"answered": False, "minions": ["relay-s2"]}
-    assert found["summary"]["compliant"] == ["client-s1", "relay-s1"]
+    assert "syndic" not in found["minions"]["client-s1"]["problem"]
+    assert found["syndics"] == {
+        "syndic-1": {"answered": True, "minions": ["client-s1", "relay-s1"]},
+        "syndic-2": {"answered": False, "minions": ["relay-s2"]},
+    }
+    assert found["summary"]["compliant"] == ["relay-s1"]
     assert found["retcode"] == 1

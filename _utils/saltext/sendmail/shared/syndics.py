@@ -172,7 +172,6 @@ def ask(opts, client, tgt, tgt_type, function, arg=(), timeout=5):
     return returns, status
 
 
-
 def targeted(opts, tgt, tgt_type):
     """The keys this master holds that ``tgt`` targets: its syndics, and minions attached to it."""
     return salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)["minions"]
