@@ -82,6 +82,23 @@ def test_a_listener_whose_named_holder_ended_is_looked_at_again(monkeypatch):
         return [types.SimpleNamespace(status=psutil.CONN_LISTEN, laddr=laddr, pid=pid)]
 
     monkeypatch.setattr(processes.psutil, "net_connections", net_connections)
+    monkeypatch.setattr(processes.sock_diag, "listening", lambda: None)  # psutil's path
     [listener] = processes.listeners()
     assert (listener["pid"], listener["process"]) == (os.getpid(), psutil.Process().name())
     assert looks == ["tcp", "tcp"]
+
+
+def test_through_sock_diag_a_holder_that_ended_is_looked_for_again(monkeypatch):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    looks = []
+
+    def holders(inodes):
+        looks.append(inodes)
+        return {inode: gone.pid if len(looks) == 1 else os.getpid() for inode in inodes}
+
+    monkeypatch.setattr(processes.sock_diag, "listening", lambda: [("0.0.0.0", 25, 77), ("::", 80, 78)])
+    monkeypatch.setattr(processes.sock_diag, "holders", holders)
+    [listener] = processes.listeners()
+    assert (listener["address"], listener["pid"], listener["exposed"]) == ("0.0.0.0", os.getpid(), True)
+    assert looks == [{77}, {77}]  # only the SMTP port's socket is looked for

@@ -9,7 +9,7 @@ import socket
 
 import psutil
 
-from . import allowlist, files
+from . import allowlist, files, sock_diag
 
 SMTP_PORTS = (25, 465, 587)
 # The CIS "MTA local-only" rule names exactly these two addresses.
@@ -167,24 +167,40 @@ def listeners():
 
 
 def _listening():
-    """The listening SMTP sockets, and whether a process psutil named for one had ended."""
+    """
+    The listening SMTP sockets, and whether a process named for one had ended: from the kernel's
+    sock_diag where there is one (:mod:`sock_diag`: a fifth of psutil's cost), else from psutil.
+    """
+    sockets = sock_diag.listening()
+    if sockets is None:
+        sockets = [
+            (conn.laddr.ip, conn.laddr.port, conn.pid)
+            for conn in psutil.net_connections(kind="tcp")
+            if conn.status == psutil.CONN_LISTEN and conn.laddr
+        ]
+        return _described([entry for entry in sockets if entry[1] in SMTP_PORTS])
+    smtp = [entry for entry in sockets if entry[1] in SMTP_PORTS]
+    pids = sock_diag.holders({inode for _, _, inode in smtp})
+    return _described([(address, port, pids.get(inode)) for address, port, inode in smtp])
+
+
+def _described(sockets):
+    """Each (address, port, pid) with its holder (:func:`_holder`); whether one had ended."""
     holders = {}
     found = []
-    for conn in psutil.net_connections(kind="tcp"):
-        if conn.status != psutil.CONN_LISTEN or not conn.laddr or conn.laddr.port not in SMTP_PORTS:
-            continue
-        pid, process = conn.pid, None
-        if pid:
-            if pid not in holders:
-                holders[pid] = _holder(pid)
-            pid, process = holders[pid] or (pid, None)
+    for address, port, named in sockets:
+        pid, process = named, None
+        if named:
+            if named not in holders:
+                holders[named] = _holder(named)
+            pid, process = holders[named] or (named, None)
         found.append(
             {
-                "address": conn.laddr.ip,
-                "port": conn.laddr.port,
+                "address": address,
+                "port": port,
                 "pid": pid,
                 "process": process,
-                "exposed": is_exposed(conn.laddr.ip),
+                "exposed": is_exposed(address),
             }
         )
     return found, None in holders.values()
