@@ -2,7 +2,8 @@
 
 import pytest
 
-from saltext.sendmail.shared import judgement
+import saltext.sendmail
+from saltext.sendmail.shared import fleet_report, judgement
 
 LISTENER = {"id": "exposed-listener", "severity": "high", "message": "sendmail listens on 0.0.0.0:25"}
 STRANDED = {"id": "queue-stranded", "severity": "high", "message": "3 message(s) and no runner"}
@@ -158,3 +159,10 @@ def test_a_relay_whose_pillar_asks_dkim_and_that_does_not_sign_has_drifted():
         judged = judgement.for_config(status, config, {"site": "a"})
         assert judged["verdict"] == "drifted", judged
         assert [f["id"] for f in judged["findings"]] == ["dkim-not-signing"]
+
+
+def test_the_verdict_carries_this_extensions_version_for_a_mixed_fleet():
+    verdict = judgement.judge({"provider": "sendmail", "role": "client"}, False)
+    assert verdict["extension"] == saltext.sendmail.__version__
+    entry, _ = fleet_report.entry(verdict | {"verdict": "unmanaged"})
+    assert entry["extension"] == saltext.sendmail.__version__

@@ -32,6 +32,7 @@ FIELDS = (
     "queues",
     "dkim",
     "addresses",
+    "extension",
 )
 
 

@@ -27,6 +27,7 @@ The fleet's one judgement of a host, which ``sendmail.compliance`` returns and b
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
+from .. import __version__
 from . import dkim, dns_records, pillar, schema
 
 VERDICTS = (
@@ -64,6 +65,11 @@ def counted(findings, expected):
     ]
 
 
+def extension_version():
+    """The version of this extension (saltext-sendmail) as built; ``0+unknown`` from a checkout."""
+    return __version__
+
+
 def judge(status, managed, expected=None, problem=None, site=None, replace_hand_made=False):
     """
     The verdict on a host from its ``sendmail.status`` report and its pillar: ``managed`` (it
@@ -71,8 +77,8 @@ def judge(status, managed, expected=None, problem=None, site=None, replace_hand_
     ``problem`` (why it failed), ``site`` and ``replace_hand_made`` (the pillar's). Returns
     ``verdict``, ``expected``, ``observed``, ``findings`` (those that count), ``other_findings``,
     ``problem``, ``provider``, ``version``, ``package``, ``advisories``, ``unpatched`` (a patch
-    finding, counted or not), ``site`` and ``queues`` (messages per queue: the fleet's figures
-    come from the same job).
+    finding, counted or not), ``site``, ``queues`` (messages per queue: the fleet's figures
+    come from the same job) and ``extension`` (this package's version).
     """
     findings = status.get("findings") or []
     verdict = {
@@ -92,6 +98,8 @@ def judge(status, managed, expected=None, problem=None, site=None, replace_hand_
         # A relay's DKIM keys and its own addresses: the report checks the site's DNS with them.
         "dkim": status.get("dkim"),
         "addresses": status.get("addresses") or [],
+        # This extension's version on the minion: a mixed fleet shows which minions are older.
+        "extension": extension_version(),
     }
     if status.get("provider") != "sendmail":
         what = status.get("provider") or "none"
