@@ -3,12 +3,13 @@ What the operator's manual states is what the code has: each field of the fleet 
 metric family, each alert, each verdict is named on its page, read from the code, not restated.
 """
 
+import ast
 import pathlib
 import re
 
 import yaml
 
-from saltext.sendmail.shared import fleet_report, judgement
+from saltext.sendmail.shared import findings, fleet_report, judgement, metrics, schema
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TOPICS = REPO / "docs" / "topics"
@@ -52,3 +53,33 @@ def test_the_metrics_page_names_every_metric_family_and_alert():
     ]
     missing = [name for name in (*families, *alerts) if name not in text]
     assert not missing, f"docs/topics/metrics.md does not name {missing}"
+
+
+def state_defaults(function):
+    """The defaults of one state function's arguments, read from _states/sendmail.py."""
+    tree = ast.parse((REPO / "_states" / "sendmail.py").read_text())
+    [node] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    arguments = node.args.args[len(node.args.args) - len(node.args.defaults) :]
+    return {
+        arg.arg: ast.literal_eval(value)
+        for arg, value in zip(arguments, node.args.defaults, strict=True)
+    }
+
+
+def test_the_pillar_reference_gives_the_defaults_the_code_has():
+    client, server = state_defaults("client"), state_defaults("server")
+    said = {
+        "sendmail:msp_interval": client["msp_interval"],
+        "sendmail:queue_interval": client["queue_interval"],
+        "sendmail:server_queue_interval": server["queue_interval"],
+        "sendmail:max_queue_age": findings.MAX_QUEUE_AGE,
+        "sendmail:metrics:textfile_dir": metrics.DEFAULTS["textfile_dir"],
+        "sendmail:metrics:interval": metrics.DEFAULTS["interval"],
+    }
+    assert server["msp_interval"] == client["msp_interval"]
+    wrong = {
+        key: value
+        for key, value in said.items()
+        if not re.search(rf"default (?:``)?{re.escape(str(value))}(?:``)?\)", schema.DOCS[key])
+    }
+    assert not wrong, f"the schema's docs do not say these defaults: {wrong}"

@@ -17,6 +17,7 @@ from . import (
     allowlist,
     dkim,
     dns_records,
+    findings,
     limits_table,
     milters,
     platform,
@@ -353,7 +354,8 @@ DOCS = {
         "that one had (the finding ``hand-made-mc`` lists it; default false: refused)"
     ),
     "sendmail:max_queue_age": (
-        "seconds before a queued message is a finding (``queue-old-message``; default 86400)"
+        "seconds before a queued message is a finding (``queue-old-message``; default "
+        f"{findings.MAX_QUEUE_AGE})"
     ),
     "sendmail:lookup": (
         "overrides of the per-OS-family paths, services and packages (``salt '*' sendmail.lookup`` shows"
