@@ -1,6 +1,7 @@
 """The fleet through syndics: who must answer, the inventory that outlives a dead syndic."""
 
 import os
+import time
 
 import pytest
 import salt.payload
@@ -125,3 +126,13 @@ def test_a_silent_minion_and_the_minions_of_a_dead_syndic_are_named(tmp_path):
     assert status["syndic-2"] == {"answered": False, "minions": ["m3"]}
     # The dead syndic's minions stay in the inventory for the next report.
     assert syndics.read_inventory(opts)["syndic-2"] == ["m3", "m4"]
+
+
+def test_when_every_known_syndic_answered_the_report_does_not_wait_out_syndic_wait(tmp_path):
+    opts = opts_for(tmp_path, syndic_wait=30)
+    heard_from(opts, "syndic-1", "syndic-2")
+    client = FakeClient(opts, {"syndic-1": ["m1"], "syndic-2": ["m2"]}, {"m1": True, "m2": True})
+    started = time.monotonic()
+    returns, _ = syndics.ask(opts, client, "*", "glob", "test.ping", timeout=30)
+    assert returns == {"m1": True, "m2": True}
+    assert time.monotonic() - started < 5

@@ -10,9 +10,10 @@ syndic, the minions it named the last time it answered. It survives the syndic's
 syndic's own accepted keys, on its host) and costs nothing when every syndic answers; a minion
 accepted below a syndic that died before any report ran is not in it (said in the docs).
 
-The job is published with ``cmd_async`` and its returns read from the job cache until every
-expected minion answered or the time is up: ``cmd_iter``/``cmd_batch`` may stop after the first
-syndic's returns (salt#69951).
+The job is published with ``cmd_async`` and its returns read from the job cache until every known
+syndic named its minions and every expected minion answered, or the time is up (``syndic_wait``
+plus the job's timeout): ``cmd_iter``/``cmd_batch`` may stop after the first syndic's returns
+(salt#69951), and LocalClient's own wait always spends ``syndic_wait``.
 """
 
 import fnmatch
@@ -158,7 +159,11 @@ def ask(opts, client, tgt, tgt_type, function, arg=(), timeout=5):
         owner, status = expected(attached, syndics, inventory, answered)
         returns = {m: r.get("ret") for m, r in client.get_cache_returns(jid).items()}
         everyone = set(syndics) <= set(answered) and set(owner) <= set(returns)
-        if time.monotonic() >= deadline or (everyone and time.monotonic() - start >= wait):
+        # Every syndic this master knows named its minions and they all answered: done. Knowing
+        # none yet (a new master of masters), give them syndic_wait to name theirs.
+        if everyone and (syndics or time.monotonic() - start >= wait):
+            break
+        if time.monotonic() >= deadline:
             break
         time.sleep(POLL)
     if answered:
