@@ -306,3 +306,21 @@ def test_switches_of_every_vendor(world, set_lookup):
     assert switches["freebsd"]["sendmail_enable"] == "NONE"
     assert switches["freebsd"]["sendmail_msp_queue_enable"] == "YES"
     assert switches["freebsd"]["files"] == [str(data / "defaults-rc.conf"), str(data / "rc.conf")]
+
+
+def test_the_documented_status_example_has_every_key_a_real_status_returns(sendmail):
+    # docs/topics/status.md shows `sendmail.status --out=yaml` of a client: each key a real run
+    # returns (top level, and each queue's) must be in it, so the example cannot fall behind.
+    import pathlib
+
+    import yaml
+
+    page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "topics" / "status.md"
+    block = page.read_text().split("```yaml\n", 1)[1].split("```", 1)[0]
+    [example] = yaml.safe_load(block).values()
+    report = sendmail.status()
+    missing = {key: report[key] for key in sorted(set(report) - set(example))}
+    assert not missing, f"docs/topics/status.md's example lacks {missing}"
+    documented_queue = next(iter(example["queues"].values()))
+    real_queue = next(iter(report["queues"].values()))
+    assert sorted(set(real_queue) - set(documented_queue)) == []
